@@ -9,6 +9,7 @@ const layers = {
   ipam: ['api', 'net'],
   plan: ['api', 'net', 'ipam'],
   log: [],
+  devcluster: ['log'],
   kube: ['api', 'net', 'log'],
   cni: ['api', 'net', 'log'],
   agent: ['api', 'net', 'kube', 'log', 'ipam', 'plan'],

@@ -26,6 +26,8 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          // No registry is reachable: testcontainers' reaper image cannot be pulled, and our scripts clean up instead.
+          env: { TESTCONTAINERS_RYUK_DISABLED: 'true' },
           include: ['e2e/dataplane/**/*.test.ts', 'e2e/packaging/**/*.test.ts'],
           environment: 'node',
           testTimeout: 300_000,

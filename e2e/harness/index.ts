@@ -1,0 +1,13 @@
+// The test harness: a real control plane (etcd + kube-apiserver + kube-controller-manager + kubectl) per test file.
+// The implementation lives in src/devcluster so that `tabby dev-cluster` and `npm run demo` use the same code.
+export {
+  startControlPlane,
+  freePort,
+  runCommand,
+  apiserverBinaryVersion,
+  type ControlPlane,
+  type ControlPlaneOptions,
+  type ExecResult,
+} from '../../src/devcluster/control-plane.js';
+export { findBinary, PINNED, cacheDir } from '../../src/devcluster/binaries.js';
+export { liveProcesses, processExists } from '../../src/devcluster/processes.js';
