@@ -10,10 +10,11 @@ const layers = {
   plan: ['api', 'net', 'ipam'],
   log: [],
   devcluster: ['log'],
+  observe: ['log'],
   kube: ['api', 'net', 'log'],
   cni: ['api', 'net', 'log'],
-  agent: ['api', 'net', 'kube', 'log', 'ipam', 'plan'],
-  operator: ['api', 'net', 'ipam', 'plan', 'kube', 'log'],
+  agent: ['api', 'net', 'kube', 'log', 'ipam', 'plan', 'observe', 'cni'],
+  operator: ['api', 'net', 'ipam', 'plan', 'kube', 'log', 'observe'],
   cli: null,
 };
 const all = Object.keys(layers);

@@ -53,6 +53,11 @@ export interface ControlPlane {
   kubeconfigForUser(user: string, groups?: string[]): Promise<string>;
   /** Writes a kubeconfig that authenticates with a bearer token (e.g. a service-account token) and returns its path. */
   kubeconfigForToken(name: string, token: string): Promise<string>;
+  /**
+   * A self-contained kubeconfig (certificates inline) for the admin identity, pointing at `server` — e.g. the
+   * host's address on a Docker network, for processes inside containers that cannot read this machine's files.
+   */
+  inlineKubeconfig(server: string): Promise<string>;
   /** Stops kube-apiserver alone (and starts it again) to test reconnects; etcd keeps the data. */
   restartApiserver(): Promise<void>;
   stop(): Promise<void>;
@@ -304,6 +309,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         const path = join(dir, `token-${++userCount}.kubeconfig`);
         await writeFile(path, kubeconfigYaml({ server, ca: pki.caCert, user, token }));
         return path;
+      },
+      async inlineKubeconfig(serverUrl) {
+        const b64 = async (f: string): Promise<string> => (await readFile(f)).toString('base64');
+        return `apiVersion: v1
+kind: Config
+clusters:
+- name: tabby-dev
+  cluster:
+    server: ${serverUrl}
+    certificate-authority-data: ${await b64(pki.caCert)}
+users:
+- name: tabby-admin
+  user:
+    client-certificate-data: ${await b64(admin.cert)}
+    client-key-data: ${await b64(admin.key)}
+contexts:
+- name: tabby-admin@tabby-dev
+  context: { cluster: tabby-dev, user: tabby-admin }
+current-context: tabby-admin@tabby-dev
+`;
       },
       async restartApiserver() {
         await apiserver.stop();
