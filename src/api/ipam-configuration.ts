@@ -1,0 +1,98 @@
+// IPAMConfiguration (projectcalico.org/v3; Calico's v1 storage kind is `IPAMConfig`, plural `ipamconfigs`): the
+// cluster's IPAM switches, a singleton named `default` (`calico: api/pkg/apis/projectcalico/v3/ipamconfig.go`).
+// Defaults are those of Calico's CRD; the two cross-field rules are those `calicoctl ipam configure` enforces
+// (`calico: libcalico-go/lib/ipam/ipam.go` SetIPAMConfig).
+import { z } from 'zod';
+import { envelope } from './common.js';
+import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, crdDefault, defineKind, field } from './meta.js';
+
+/** The effective per-node block limit when maxBlocksPerHost is 0. */
+export const DEFAULT_MAX_BLOCKS_PER_HOST = 20;
+
+const IPAMConfigurationSpecObject = z.looseObject({
+  strictAffinity: crdDefault(
+    z.boolean().default(false),
+    false,
+    'true: a node never borrows addresses from blocks of other nodes. Default false.',
+  ),
+  autoAllocateBlocks: crdDefault(z.boolean().default(true), true, 'false: nodes never claim new blocks. Default true.'),
+  maxBlocksPerHost: crdDefault(
+    z
+      .number()
+      .int({ error: 'must be an integer 0..1000000' })
+      .min(0, { error: 'must be 0..1000000' })
+      .max(1000000, { error: 'must be 0..1000000' })
+      .default(0),
+    0,
+    'Most blocks one node may hold; 0 means the default limit (20). Requires strictAffinity.',
+  ),
+  kubeVirtVMAddressPersistence: field(
+    z.enum(['Enabled', 'Disabled'], { error: 'must be Enabled or Disabled' }).optional(),
+    'Keep KubeVirt VM addresses across restarts and migrations. Default Enabled.',
+  ),
+  ipCooldownSeconds: field(
+    z.number().int().min(0, { error: 'must be 0..1200' }).max(1200, { error: 'must be 0..1200' }).optional(),
+    'Seconds a released address waits before reuse (Calico master). Default 0.',
+  ),
+});
+
+export const IPAMConfigurationSpecShape = IPAMConfigurationSpecObject;
+
+export const IPAMConfigurationSpecSchema = field(
+  IPAMConfigurationSpecObject.superRefine((spec, ctx) => {
+    if (!spec.strictAffinity && !spec.autoAllocateBlocks) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoAllocateBlocks'],
+        message: 'strictAffinity and autoAllocateBlocks cannot both be false',
+      });
+    }
+    if (spec.maxBlocksPerHost > 0 && !spec.strictAffinity) {
+      ctx.addIssue({ code: 'custom', path: ['maxBlocksPerHost'], message: 'requires strictAffinity: true' });
+    }
+  }),
+  'IPAMConfiguration specification (Calico projectcalico.org/v3).',
+  {
+    'x-kubernetes-validations': [
+      cel(
+        '(has(self.strictAffinity) && self.strictAffinity) || !has(self.autoAllocateBlocks) || self.autoAllocateBlocks',
+        'spec.strictAffinity and spec.autoAllocateBlocks cannot both be false',
+        { fieldPath: '.autoAllocateBlocks' },
+      ),
+      cel(
+        '!has(self.maxBlocksPerHost) || self.maxBlocksPerHost == 0 || (has(self.strictAffinity) && self.strictAffinity)',
+        'spec.maxBlocksPerHost requires spec.strictAffinity: true',
+        { fieldPath: '.maxBlocksPerHost' },
+      ),
+    ],
+  },
+);
+export type IPAMConfigurationSpec = z.infer<typeof IPAMConfigurationSpecSchema>;
+
+export const IPAMConfigurationSchema = z.looseObject({
+  ...envelope(CALICO_API_VERSION, 'IPAMConfiguration'),
+  spec: IPAMConfigurationSpecSchema.default(() => IPAMConfigurationSpecSchema.parse({})),
+});
+export type IPAMConfiguration = z.infer<typeof IPAMConfigurationSchema>;
+
+export const IPAMConfigurationKind = defineKind({
+  group: CALICO_GROUP,
+  version: CALICO_VERSION,
+  kind: 'IPAMConfiguration',
+  aliases: ['IPAMConfig'],
+  plural: 'ipamconfigurations',
+  shortNames: ['ipamconfig', 'ipamconfigs'],
+  description:
+    'Cluster IPAM switches (strictAffinity, autoAllocateBlocks, maxBlocksPerHost); one object named default. ' +
+    'Calico-compatible (projectcalico.org/v3; v1 storage kind IPAMConfig).',
+  schema: IPAMConfigurationSchema,
+  specRequired: false,
+  nameRules: [cel("self.metadata.name == 'default'", 'metadata.name of an IPAMConfiguration must be default')],
+  checkName: (name) => (name === 'default' ? undefined : `must be default (IPAMConfiguration is a singleton)`),
+  printerColumns: [
+    { name: 'StrictAffinity', type: 'boolean', jsonPath: '.spec.strictAffinity', description: 'No borrowing.' },
+    { name: 'MaxBlocksPerHost', type: 'integer', jsonPath: '.spec.maxBlocksPerHost', description: 'Block limit.' },
+    { name: 'AutoAllocateBlocks', type: 'boolean', jsonPath: '.spec.autoAllocateBlocks', description: 'Claim blocks.' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+});
