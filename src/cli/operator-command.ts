@@ -1,0 +1,65 @@
+// `tabby operator`: runs the operator until SIGTERM/SIGINT, serving /metrics, /healthz and /readyz.
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { createKubeClient } from '../kube/index.js';
+import { createLogger } from '../log/logger.js';
+import { startHealthServer } from '../observe/health-server.js';
+import { settingsFromEnv } from '../operator/config.js';
+import { createOperator } from '../operator/operator.js';
+import { addKubeFlags, kubeSource, type KubeFlags } from './kube-options.js';
+
+interface OperatorFlags extends KubeFlags {
+  metricsPort: string;
+  metricsHost: string;
+  logLevel: string;
+  leaderElect?: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionName: string;
+}
+
+export function registerOperator(program: Command): void {
+  addKubeFlags(
+    program
+      .command('operator')
+      .description('run the Tabby operator: IPAM, planning and status for every node (Calico CALICO_IPV4POOL_* env vars set the default pool)'),
+  )
+    .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', '9091')
+    .option('--metrics-host <ip>', 'address for the metrics server', '0.0.0.0')
+    .option('--log-level <level>', 'debug, info, warn or error', process.env.TABBY_LOG_LEVEL ?? 'info')
+    .option('--leader-elect', 'run only while holding the leader lease (for several replicas)')
+    .option('--leader-election-namespace <ns>', 'namespace of the leader lease', process.env.POD_NAMESPACE ?? 'kube-system')
+    .option('--leader-election-name <name>', 'name of the leader lease', 'tabby-operator')
+    .action(async (flags: OperatorFlags) => {
+      const logger = createLogger({ component: 'operator', level: flags.logLevel as 'info' });
+      const settings = settingsFromEnv(process.env);
+      const client = createKubeClient({ source: kubeSource(flags), fieldManager: 'tabby-operator' });
+      const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+      const operator = createOperator({
+        client,
+        logger,
+        settings,
+        ...(flags.leaderElect
+          ? { leaderElection: { namespace: flags.leaderElectionNamespace, name: flags.leaderElectionName, identity } }
+          : {}),
+      });
+      let alive = true;
+      const health = await startHealthServer({
+        host: flags.metricsHost,
+        port: Number(flags.metricsPort),
+        registry: operator.metrics.registry,
+        live: () => (alive ? undefined : 'stopping'),
+        ready: () => operator.ready(),
+      });
+      logger.info({ port: health.port, identity, server: client.server }, 'operator starting');
+      await operator.start();
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      alive = false;
+      logger.info({}, 'operator stopping');
+      await operator.stop();
+      await health.close();
+      client.close();
+    });
+}

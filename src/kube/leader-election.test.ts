@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import type { Lease } from './core-kinds.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, TransientError } from './errors.js';
+import { FakeClock, flushPromises } from './fake-clock.js';
+import { createLeaderElector, type LeaseClient, type LeaderElector } from './leader-election.js';
+
+const target = { verb: 'x', resource: 'leases.coordination.k8s.io' };
+
+/** One Lease with the apiserver's compare-and-swap rules; `down` makes every call fail. */
+function leaseStore() {
+  let stored: Lease | undefined;
+  let rv = 0;
+  const state = { down: false, writes: 0 };
+  const copy = (l: Lease): Lease => JSON.parse(JSON.stringify(l)) as Lease;
+  const check = (): void => {
+    if (state.down) throw new TransientError({ status: 0, reason: 'ECONNREFUSED', serverMessage: 'down', target });
+  };
+  const client: LeaseClient = {
+    async get(name) {
+      check();
+      if (!stored)
+        throw new NotFoundError({
+          status: 404,
+          reason: 'NotFound',
+          serverMessage: `leases "${name}" not found`,
+          target,
+        });
+      return copy(stored);
+    },
+    async create(obj) {
+      check();
+      if (stored)
+        throw new AlreadyExistsError({ status: 409, reason: 'AlreadyExists', serverMessage: 'exists', target });
+      stored = { ...copy(obj), metadata: { ...obj.metadata, resourceVersion: String(++rv) } };
+      state.writes++;
+      return copy(stored);
+    },
+    async replace(obj) {
+      check();
+      if (!stored || obj.metadata.resourceVersion !== stored.metadata.resourceVersion) {
+        throw new ConflictError({ status: 409, reason: 'Conflict', serverMessage: 'modified', target });
+      }
+      stored = { ...copy(obj), metadata: { ...obj.metadata, resourceVersion: String(++rv) } };
+      state.writes++;
+      return copy(stored);
+    },
+  };
+  return {
+    client,
+    state,
+    lease: () => stored,
+    /** Someone else writes the lease directly. */
+    steal(holder: string) {
+      if (stored)
+        stored = {
+          ...stored,
+          spec: { ...stored.spec, holderIdentity: holder },
+          metadata: { ...stored.metadata, resourceVersion: String(++rv) },
+        };
+    },
+  };
+}
+
+function setup() {
+  const clock = new FakeClock(1_700_000_000_000);
+  const store = leaseStore();
+  const log: string[] = [];
+  const signals = new Map<string, AbortSignal>();
+  const make = (who: string): LeaderElector =>
+    createLeaderElector({
+      leases: store.client,
+      namespace: 'kube-system',
+      name: 'tabby',
+      identity: who,
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      clock,
+      random: () => 0,
+      onStartedLeading: (signal) => {
+        signals.set(who, signal);
+        log.push(`${clock.now() - 1_700_000_000_000} ${who} start`);
+      },
+      onStoppedLeading: () => log.push(`${clock.now() - 1_700_000_000_000} ${who} stop`),
+    });
+  return { clock, store, log, signals, make };
+}
+
+describe('leader election', () => {
+  it('rejects timings that could let two leaders overlap', () => {
+    const { client } = leaseStore();
+    const base = { leases: client, namespace: 'n', name: 'l', identity: 'a' };
+    expect(() => createLeaderElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 })).toThrow(
+      /leaseDuration must exceed renewDeadline/,
+    );
+    expect(() => createLeaderElector({ ...base, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 })).toThrow(
+      /renewDeadline must exceed/,
+    );
+    expect(() => createLeaderElector({ ...base, identity: '' })).toThrow(/identity/);
+  });
+
+  it('creates the lease, leads, and renews it every retry period', async () => {
+    const { clock, store, log, make } = setup();
+    const a = make('a');
+    a.start();
+    await flushPromises();
+    expect(a.isLeader()).toBe(true);
+    expect(log).toEqual(['0 a start']);
+    expect(store.lease()?.spec).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 15, leaseTransitions: 0 });
+    expect(store.lease()?.spec?.renewTime).toBe('2023-11-14T22:13:20.000000Z');
+    await clock.advance(2_000);
+    expect(store.lease()?.spec?.renewTime).toBe('2023-11-14T22:13:22.000000Z');
+    expect(store.state.writes).toBe(2);
+    await a.stop({ release: false });
+  });
+
+  it('a candidate waits while the lease is held and renewed, then takes over after the holder dies', async () => {
+    const { clock, store, log, make } = setup();
+    const a = make('a');
+    a.start();
+    await flushPromises();
+    const b = make('b');
+    b.start();
+    await clock.advance(30_000);
+    expect([a.isLeader(), b.isLeader()]).toEqual([true, false]);
+    expect(b.leader()).toBe('a');
+    // a's last renewal was at 30 s; b saw it then; a dies without releasing.
+    await a.stop({ release: false });
+    await clock.advance(14_000);
+    expect(b.isLeader()).toBe(false);
+    await clock.advance(2_000);
+    expect(b.isLeader()).toBe(true);
+    expect(log).toEqual(['0 a start', '30000 a stop', '46000 b start']);
+    expect(store.lease()?.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    await b.stop();
+  });
+
+  it('releasing on stop lets the other candidate take over at its next attempt', async () => {
+    const { clock, store, log, make } = setup();
+    const a = make('a');
+    a.start();
+    await flushPromises();
+    const b = make('b');
+    b.start();
+    await clock.advance(5_000);
+    await a.stop();
+    expect(store.lease()?.spec?.holderIdentity).toBeNull();
+    await clock.advance(2_000);
+    expect(b.isLeader()).toBe(true);
+    expect(log).toEqual(['0 a start', '5000 a stop', '6000 b start']);
+    await b.stop();
+  });
+
+  it('a leader that cannot renew stops leading once the renew deadline passes, before the lease expires', async () => {
+    const { clock, store, log, make, signals } = setup();
+    const a = make('a');
+    a.start();
+    await flushPromises();
+    store.state.down = true;
+    await clock.advance(9_999);
+    expect(a.isLeader()).toBe(true);
+    await clock.advance(2_001);
+    expect(a.isLeader()).toBe(false);
+    expect(signals.get('a')?.aborted).toBe(true);
+    expect(log).toEqual(['0 a start', '10000 a stop']);
+    // It keeps trying as a candidate and leads again once the server is back (its own lease, not expired).
+    store.state.down = false;
+    await clock.advance(2_000);
+    expect(a.isLeader()).toBe(true);
+    await a.stop();
+  });
+
+  it('a leader that finds another holder in the lease stops at once', async () => {
+    const { clock, store, log, make } = setup();
+    const a = make('a');
+    a.start();
+    await flushPromises();
+    store.steal('intruder');
+    await clock.advance(2_000);
+    expect(a.isLeader()).toBe(false);
+    expect(a.leader()).toBe('intruder');
+    expect(log).toEqual(['0 a start', '2000 a stop']);
+    await a.stop();
+  });
+});

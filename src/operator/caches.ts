@@ -1,0 +1,125 @@
+// The operator's view of the cluster: one validated informer cache per kind it reads. Every reconciler reads these
+// caches, never the apiserver (ARCHITECTURE.md "Performance principles"); nothing plans before all are synced.
+// An object that fails its schema stays out of the typed cache and is reported through `onInvalid`, so a bad
+// IPPool becomes a condition instead of a crash or a silent deletion.
+import type { z } from 'zod';
+import type { Issue } from '../api/errors.js';
+import {
+  BGPConfigurationKind,
+  BGPPeerKind,
+  BlockAffinityKind,
+  FelixConfigurationKind,
+  IPAMBlockKind,
+  IPAMConfigurationKind,
+  IPAMHandleKind,
+  IPPoolKind,
+  NodeDataplaneKind,
+  RouteTableKind,
+  type BGPConfiguration,
+  type BGPPeer,
+  type BlockAffinity,
+  type FelixConfiguration,
+  type IPAMBlock,
+  type IPAMConfiguration,
+  type IPAMHandle,
+  type IPPool,
+  type KindDefinition,
+  type NodeDataplane,
+  type RouteTable,
+} from '../api/index.js';
+import {
+  NODES,
+  PODS,
+  clusterResource,
+  createInformer,
+  type Informer,
+  type KubeClient,
+  type ListWatchSource,
+  type Metrics,
+  type ObjectReader,
+} from '../kube/index.js';
+import { NodeSchema, PodSchema, type Node, type Pod } from '../kube/index.js';
+import type { Logger } from '../log/logger.js';
+
+export interface ClusterCaches {
+  nodes: Informer<Node>;
+  pods: Informer<Pod>;
+  ippools: Informer<IPPool>;
+  bgpConfigurations: Informer<BGPConfiguration>;
+  bgpPeers: Informer<BGPPeer>;
+  felixConfigurations: Informer<FelixConfiguration>;
+  ipamBlocks: Informer<IPAMBlock>;
+  blockAffinities: Informer<BlockAffinity>;
+  ipamHandles: Informer<IPAMHandle>;
+  ipamConfigurations: Informer<IPAMConfiguration>;
+  nodeDataplanes: Informer<NodeDataplane>;
+  routeTables: Informer<RouteTable>;
+}
+
+export type CacheName = keyof ClusterCaches;
+
+export interface ChangeEvent {
+  cache: CacheName;
+  key: string;
+}
+
+export interface CachesOptions {
+  client: KubeClient;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Called after every add/update/delete in any cache (handlers only enqueue work). */
+  onChange(event: ChangeEvent): void;
+  onInvalid?(cache: CacheName, key: string, issues: readonly Issue[]): void;
+  resyncPeriodMs?: number;
+}
+
+export function resourceOf(kind: KindDefinition) {
+  return clusterResource(kind.group, kind.version, kind.plural, kind.kind);
+}
+
+export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all: Informer<unknown>[] } {
+  const make = <T>(cache: CacheName, kind: string, source: ListWatchSource, schema: z.ZodType<T>): Informer<T> =>
+    createInformer<T>({
+      name: cache,
+      kind,
+      source,
+      schema,
+      logger: opts.logger,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      ...(opts.resyncPeriodMs ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),
+      handlers: {
+        onAdd: (_o, key) => opts.onChange({ cache, key }),
+        onUpdate: (_a, _b, key) => opts.onChange({ cache, key }),
+        onDelete: (_o, key) => opts.onChange({ cache, key }),
+        onInvalid: (_raw, issues, key) => {
+          opts.onInvalid?.(cache, key, issues);
+          opts.onChange({ cache, key });
+        },
+      },
+    });
+  const c = opts.client;
+  const kindCache = <T>(cache: CacheName, kind: KindDefinition): Informer<T> =>
+    make<T>(cache, kind.kind, c.resource(resourceOf(kind)).listWatch(), kind.schema as z.ZodType<T>);
+  const caches: ClusterCaches = {
+    nodes: make<Node>('nodes', 'Node', c.nodes().listWatch(), NodeSchema),
+    pods: make<Pod>('pods', 'Pod', c.pods().listWatch(), PodSchema),
+    ippools: kindCache('ippools', IPPoolKind),
+    bgpConfigurations: kindCache('bgpConfigurations', BGPConfigurationKind),
+    bgpPeers: kindCache('bgpPeers', BGPPeerKind),
+    felixConfigurations: kindCache('felixConfigurations', FelixConfigurationKind),
+    ipamBlocks: kindCache('ipamBlocks', IPAMBlockKind),
+    blockAffinities: kindCache('blockAffinities', BlockAffinityKind),
+    ipamHandles: kindCache('ipamHandles', IPAMHandleKind),
+    ipamConfigurations: kindCache('ipamConfigurations', IPAMConfigurationKind),
+    nodeDataplanes: kindCache('nodeDataplanes', NodeDataplaneKind),
+    routeTables: kindCache('routeTables', RouteTableKind),
+  };
+  return { ...caches, all: Object.values(caches) as Informer<unknown>[] };
+}
+
+/** Reads every object of a cache as a list (the snapshot builders take arrays). */
+export function listOf<T>(reader: ObjectReader<T>): readonly T[] {
+  return reader.list();
+}
+
+export { NODES, PODS };

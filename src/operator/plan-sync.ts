@@ -1,0 +1,185 @@
+// Planner → API: from the caches, plan every node (src/plan) and write what changed — the per-view RouteTable
+// shards and each node's NodeDataplane.status.desired — each only when its content differs from what the cluster
+// holds (status writers compare with the cached object). One key, "cluster": bursts of changes coalesce into one
+// pass, and a pass never runs twice at once (the work queue's guarantee).
+// Writes per node join are bounded by the plan's sharding: the new node's NodeDataplane and one shard per view.
+import type { Condition } from '../api/common.js';
+import { NodeDataplaneKind, RouteTableKind, ROUTE_SHARD_LABEL, ROUTE_VIEW_LABEL, type NodeDataplane, type RouteTable } from '../api/index.js';
+import type { InputKindObject } from '../plan/snapshot-from-objects.js';
+import { snapshotFromObjects } from '../plan/snapshot-from-objects.js';
+import { planCluster } from '../plan/pipeline.js';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  createStatusWriter,
+  type KubeClient,
+  type Metrics,
+  type ResourceClient,
+  type StatusWriter,
+} from '../kube/index.js';
+import type { Logger } from '../log/logger.js';
+import { resourceOf, type ClusterCaches } from './caches.js';
+import { setCondition } from './conditions.js';
+
+export const OPERATOR_FIELD_MANAGER = 'tabby-operator';
+
+export interface PlanSyncStats {
+  passes: number;
+  nodesPlanned: number;
+  routeTables: number;
+  /** Objects created or deleted (status writes are counted by the writers). */
+  objectWrites: number;
+  lastPassMs: number;
+  snapshotIssues: number;
+}
+
+export interface PlanSync {
+  run(): Promise<PlanSyncStats>;
+  stats(): Readonly<PlanSyncStats>;
+  writerStats(): { nodeDataplanes: ReturnType<StatusWriter['stats']>; routeTables: ReturnType<StatusWriter['stats']> };
+}
+
+export interface PlanSyncDeps {
+  client: KubeClient;
+  caches: ClusterCaches;
+  logger: Logger;
+  metrics?: Metrics;
+  now: () => number;
+}
+
+/** List items of core kinds come without apiVersion/kind; the snapshot builder dispatches on them. */
+function withKind<T extends object>(obj: T, apiVersion: string, kind: string): T {
+  return { ...obj, apiVersion, kind };
+}
+
+export function createPlanSync(deps: PlanSyncDeps): PlanSync {
+  const { client, caches } = deps;
+  const log = deps.logger.child({ controller: 'plan' });
+  const ndpClient = client.resource(resourceOf(NodeDataplaneKind)) as unknown as ResourceClient<NodeDataplane>;
+  const rtClient = client.resource(resourceOf(RouteTableKind)) as unknown as ResourceClient<RouteTable>;
+  const common = { fieldManager: OPERATOR_FIELD_MANAGER, mapLists: { conditions: ['type'] }, ...(deps.metrics ? { metrics: deps.metrics } : {}), logger: log };
+  const ndpWriter = createStatusWriter({ resource: ndpClient, name: 'nodedataplane', ...common });
+  const rtWriter = createStatusWriter({ resource: rtClient, name: 'routetable', ...common });
+  const stats: PlanSyncStats = { passes: 0, nodesPlanned: 0, routeTables: 0, objectWrites: 0, lastPassMs: 0, snapshotIssues: 0 };
+
+  async function ensureCreated<T>(
+    cached: T | undefined,
+    create: () => Promise<unknown>,
+  ): Promise<void> {
+    if (cached !== undefined) return;
+    try {
+      await create();
+      stats.objectWrites++;
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+    }
+  }
+
+  async function run(): Promise<PlanSyncStats> {
+    const started = deps.now();
+    const objects: InputKindObject[] = [
+      ...caches.nodes.store.list().map((n) => withKind(n, 'v1', 'Node')),
+      ...caches.pods.store.list().map((p) => withKind(p, 'v1', 'Pod')),
+      ...caches.ippools.store.list(),
+      ...caches.bgpConfigurations.store.list(),
+      ...caches.bgpPeers.store.list(),
+      ...caches.felixConfigurations.store.list(),
+      ...caches.ipamBlocks.store.list(),
+      ...caches.blockAffinities.store.list(),
+    ] as InputKindObject[];
+    const { snapshot, issues } = snapshotFromObjects(objects);
+    stats.snapshotIssues = issues.length;
+    for (const issue of issues.slice(0, 20)) {
+      log.warn({ kind: issue.object.kind, name: issue.object.name, path: issue.path.join('.'), reason: issue.message }, 'object left out of the plan');
+    }
+    const plan = planCluster(snapshot);
+    const nowIso = new Date(deps.now()).toISOString();
+
+    // Route shards first: an agent that sees its new desired revision finds the routes it refers to.
+    for (const [name, status] of plan.routeTables) {
+      const cached = caches.routeTables.store.get(name);
+      await ensureCreated(cached, () =>
+        rtClient.create(
+          {
+            apiVersion: 'dataplane.tabby.dev/v1alpha1',
+            kind: 'RouteTable',
+            metadata: { name, labels: { [ROUTE_VIEW_LABEL]: status.view, [ROUTE_SHARD_LABEL]: String(status.shard) } },
+            spec: {},
+          } as RouteTable,
+          { fieldManager: OPERATOR_FIELD_MANAGER },
+        ),
+      );
+      await rtWriter.write({ name }, status as unknown as Record<string, unknown>, cached);
+    }
+
+    for (const [name, desired] of plan.nodes) {
+      const cached = caches.nodeDataplanes.store.get(name);
+      const node = caches.nodes.store.get(name);
+      if (!node) continue;
+      await ensureCreated(cached, () =>
+        ndpClient.create(
+          {
+            apiVersion: 'dataplane.tabby.dev/v1alpha1',
+            kind: 'NodeDataplane',
+            metadata: {
+              name,
+              // The Node owns its dataplane: deleting the Node deletes it (garbage collector).
+              ownerReferences: [
+                { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid ?? '', blockOwnerDeletion: false },
+              ],
+            },
+            spec: { nodeName: name },
+          } as NodeDataplane,
+          { fieldManager: OPERATOR_FIELD_MANAGER },
+        ),
+      );
+      const existing = (cached?.status?.conditions ?? []) as Condition[];
+      const planned = setCondition(
+        existing,
+        {
+          type: 'Planned',
+          status: 'True',
+          reason: 'Planned',
+          message: `revision ${desired.revision}: ${desired.blocks.length} own block(s), view ${desired.view}`,
+          ...(cached?.metadata.generation !== undefined ? { observedGeneration: cached.metadata.generation as number } : {}),
+        },
+        nowIso,
+      );
+      await ndpWriter.write({ name }, { desired, conditions: [planned] }, cached);
+    }
+
+    // Shards that no longer exist in the plan (a view emptied, fewer shards) and dataplanes of deleted nodes.
+    for (const rt of caches.routeTables.store.list()) {
+      if (plan.routeTables.has(rt.metadata.name) || rt.metadata.labels?.[ROUTE_VIEW_LABEL] === undefined) continue;
+      await deleteQuietly(() => rtClient.delete(rt.metadata.name));
+      rtWriter.forget({ name: rt.metadata.name });
+    }
+    for (const ndp of caches.nodeDataplanes.store.list()) {
+      if (caches.nodes.store.get(ndp.metadata.name)) continue;
+      await deleteQuietly(() => ndpClient.delete(ndp.metadata.name));
+      ndpWriter.forget({ name: ndp.metadata.name });
+    }
+
+    stats.passes++;
+    stats.nodesPlanned = plan.nodes.size;
+    stats.routeTables = plan.routeTables.size;
+    stats.lastPassMs = deps.now() - started;
+    log.debug({ nodes: plan.nodes.size, shards: plan.routeTables.size, ms: stats.lastPassMs }, 'plan pass done');
+    return { ...stats };
+  }
+
+  async function deleteQuietly(del: () => Promise<void>): Promise<void> {
+    try {
+      await del();
+      stats.objectWrites++;
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+
+  return {
+    run,
+    stats: () => stats,
+    writerStats: () => ({ nodeDataplanes: ndpWriter.stats(), routeTables: rtWriter.stats() }),
+  };
+}

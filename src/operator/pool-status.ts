@@ -1,0 +1,188 @@
+// IPPool status: validity, allocatability and usage, for every pool in one pass (overlap is a relation between
+// pools, so pools are judged together). Conditions:
+//   Valid        True/False — the pool parses and its selectors compile (reason InvalidSelector, InvalidField).
+//   Allocatable  Calico v3.32's condition: True (OK) or False (CIDROverlap, Terminating, PoolDisabled).
+//   Ready        True when Valid and not overlapping another pool: the pool is in effect (a disabled pool is Ready:
+//                its blocks are still routed, it just hands out nothing new).
+//   UnsupportedFields  True when the pool sets Calico fields Tabby keeps but does not act on (listed).
+// Usage (status.used "allocated/total", allocatedIPs, allocatedBlocks, totalIPs, totalBlocks) comes from the block
+// cache. A Warning Event is recorded when a pool becomes invalid or overlapping, naming the field or the other pool.
+import {
+  IPPoolKind,
+  findPoolOverlaps,
+  selectorIssues,
+  summarizeUnsupported,
+  unsupportedFields,
+  formatIssue,
+  type IPPool,
+  type IPAMBlock,
+} from '../api/index.js';
+import type { Condition } from '../api/common.js';
+import { blockCount, cidrContainsCidr, cidrSize, tryParseCidr } from '../net/index.js';
+import { createStatusWriter, type EventRecorder, type KubeClient, type Metrics, type ResourceClient } from '../kube/index.js';
+import type { Logger } from '../log/logger.js';
+import { resourceOf, type ClusterCaches } from './caches.js';
+import { setCondition } from './conditions.js';
+import { OPERATOR_FIELD_MANAGER } from './plan-sync.js';
+
+export interface PoolUsage {
+  allocatedIPs: number;
+  allocatedBlocks: number;
+  totalIPs: bigint;
+  totalBlocks: bigint;
+}
+
+/** Usage of each pool from the blocks inside it (pure). */
+export function poolUsage(pools: readonly IPPool[], blocks: readonly IPAMBlock[]): Map<string, PoolUsage> {
+  const out = new Map<string, PoolUsage>();
+  const parsed = pools
+    .map((p) => ({ p, cidr: tryParseCidr(p.spec.cidr) }))
+    .filter((x): x is { p: IPPool; cidr: NonNullable<typeof x.cidr> } => x.cidr !== undefined);
+  for (const { p, cidr } of parsed) {
+    const bs = p.spec.blockSize ?? (cidr.family === 4 ? 26 : 122);
+    out.set(p.metadata.name, {
+      allocatedIPs: 0,
+      allocatedBlocks: 0,
+      totalIPs: cidrSize(cidr),
+      totalBlocks: bs >= cidr.prefix ? blockCount(cidr, bs) : 0n,
+    });
+  }
+  for (const b of blocks) {
+    if (b.spec.deleted) continue;
+    const bc = tryParseCidr(b.spec.cidr);
+    if (!bc) continue;
+    const owner = parsed.find((x) => cidrContainsCidr(x.cidr, bc));
+    if (!owner) continue;
+    const u = out.get(owner.p.metadata.name)!;
+    u.allocatedBlocks++;
+    u.allocatedIPs += b.spec.allocations.reduce<number>((n, a) => (a === null ? n : n + 1), 0);
+  }
+  return out;
+}
+
+export interface PoolStatusDeps {
+  client: KubeClient;
+  caches: ClusterCaches;
+  events?: EventRecorder;
+  logger: Logger;
+  metrics?: Metrics;
+  now: () => number;
+  /** Reports usage per pool to metrics. */
+  onUsage?(pool: string, usage: PoolUsage): void;
+}
+
+export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> } {
+  const log = deps.logger.child({ controller: 'ippool' });
+  const pools = deps.client.resource(resourceOf(IPPoolKind)) as unknown as ResourceClient<IPPool>;
+  const writer = createStatusWriter({
+    resource: pools,
+    name: 'ippool',
+    fieldManager: OPERATOR_FIELD_MANAGER,
+    mapLists: { conditions: ['type'] },
+    logger: log,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
+
+  async function run(): Promise<void> {
+    const all = deps.caches.ippools.store.list();
+    const blocks = deps.caches.ipamBlocks.store.list();
+    const usage = poolUsage(all, blocks);
+    const overlaps = new Map(findPoolOverlaps(all).map((o) => [o.pool, o]));
+    const nowIso = new Date(deps.now()).toISOString();
+    for (const pool of all) {
+      const name = pool.metadata.name;
+      const generation = typeof pool.metadata.generation === 'number' ? pool.metadata.generation : undefined;
+      const gen = generation !== undefined ? { observedGeneration: generation } : {};
+      const existing = (pool.status?.conditions ?? []) as Condition[];
+      const invalid = selectorIssues({ kind: 'IPPool', metadata: pool.metadata, spec: pool.spec });
+      const overlap = overlaps.get(name);
+      const unsupported = unsupportedFields(pool);
+      const terminating = pool.metadata.deletionTimestamp != null;
+
+      const valid = setCondition(
+        existing,
+        invalid.length === 0
+          ? { type: 'Valid', status: 'True', reason: 'Valid', message: 'spec is valid', ...gen }
+          : { type: 'Valid', status: 'False', reason: 'InvalidSelector', message: invalid.map(formatIssue).join('; '), ...gen },
+        nowIso,
+      );
+      const allocatable = setCondition(
+        existing,
+        terminating
+          ? { type: 'Allocatable', status: 'False', reason: 'Terminating', message: 'pool is being deleted', ...gen }
+          : overlap
+            ? { type: 'Allocatable', status: 'False', reason: 'CIDROverlap', message: formatIssue(overlap.issue), ...gen }
+            : pool.spec.disabled
+              ? { type: 'Allocatable', status: 'False', reason: 'PoolDisabled', message: 'spec.disabled is true: no new addresses', ...gen }
+              : invalid.length > 0
+                ? { type: 'Allocatable', status: 'False', reason: 'InvalidSpec', message: 'see the Valid condition', ...gen }
+                : { type: 'Allocatable', status: 'True', reason: 'OK', message: 'addresses can be allocated', ...gen },
+        nowIso,
+      );
+      const ready = setCondition(
+        existing,
+        invalid.length === 0 && !overlap && !terminating
+          ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'pool is in effect', ...gen }
+          : {
+              type: 'Ready',
+              status: 'False',
+              reason: terminating ? 'Terminating' : overlap ? 'CIDROverlap' : 'Invalid',
+              message: terminating ? 'pool is being deleted' : overlap ? formatIssue(overlap.issue) : invalid.map(formatIssue).join('; '),
+              ...gen,
+            },
+        nowIso,
+      );
+      const ignored = setCondition(
+        existing,
+        unsupported.length > 0
+          ? { type: 'UnsupportedFields', status: 'True', reason: 'FieldsNotImplemented', message: summarizeUnsupported(unsupported), ...gen }
+          : { type: 'UnsupportedFields', status: 'False', reason: 'None', message: 'every field set is acted on', ...gen },
+        nowIso,
+      );
+
+      // Events mark transitions into a bad state, not every pass.
+      const was = (t: string): string | undefined => existing.find((c) => c.type === t)?.status;
+      if (overlap && was('Ready') !== 'False') {
+        deps.events?.record({
+          regarding: { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', name, ...(pool.metadata.uid ? { uid: pool.metadata.uid as string } : {}) },
+          type: 'Warning',
+          reason: 'CIDROverlap',
+          action: 'Validate',
+          note: formatIssue(overlap.issue),
+        });
+      }
+      if (invalid.length > 0 && was('Valid') !== 'False') {
+        deps.events?.record({
+          regarding: { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', name, ...(pool.metadata.uid ? { uid: pool.metadata.uid as string } : {}) },
+          type: 'Warning',
+          reason: 'InvalidSelector',
+          action: 'Validate',
+          note: invalid.map(formatIssue).join('; '),
+        });
+      }
+
+      const u = usage.get(name);
+      if (u) deps.onUsage?.(name, u);
+      const status: Record<string, unknown> = {
+        conditions: [allocatable, ready, ignored, valid],
+        ...(generation !== undefined ? { observedGeneration: generation } : {}),
+        ...(u
+          ? {
+              allocatedIPs: u.allocatedIPs,
+              allocatedBlocks: u.allocatedBlocks,
+              totalIPs: u.totalIPs.toString(),
+              totalBlocks: u.totalBlocks.toString(),
+              used: `${u.allocatedIPs}/${u.totalIPs.toString()}`,
+            }
+          : {}),
+      };
+      try {
+        await writer.write({ name }, status, pool);
+      } catch (err) {
+        log.warn({ kind: 'IPPool', name, err: (err as Error).message }, 'status write failed');
+        throw err;
+      }
+    }
+  }
+  return { run };
+}
