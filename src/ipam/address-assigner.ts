@@ -1,0 +1,719 @@
+// The node agent's allocator: assigns and releases addresses only inside the blocks affine to its own node
+// (ARCHITECTURE.md "One writer per IPAM block"), for the CNI plugin.
+//
+// Inputs: a BlockStore, an IpamView (pools, config, node labels — from caches), the node name, and a BlockSource
+// (the operator's BlockClaimer) for new blocks, borrowing and addresses outside the node's blocks.
+// Outputs: IpAllocator results with Calico's semantics (same table tests as CalicoStyleAllocator).
+//
+// How it avoids conflicts and reads:
+// - Restore before allocate: the first call lists blocks and affinities once and keeps the node's confirmed blocks
+//   with their versions. Afterwards the agent knows every version it wrote, so the hot path reads nothing; a
+//   conflict (the operator borrowed from, GC'd or released one of its blocks) costs one read of that block.
+// - Group commit: requests queue; one round takes every queued request, plans them all against working copies of
+//   the blocks, then writes (a) one handle write per handle (the increments, before the block write — I3), (b) one
+//   CAS write per touched block, (c) the decrements of releases (after the block write). Requests arriving while a
+//   round is in flight form the next round, so N concurrent assignments in one block cost one block write.
+// - Nothing else writes the node's blocks except the operator (borrowing when the pool is full, GC, releasing an
+//   affinity), so conflicts are rare by design; a failed block write undoes that block's handle increments and
+//   puts its requests back in the queue (bounded rounds).
+// - When the node's blocks are full the agent asks the BlockSource for a block (normally pre-claimed already);
+//   blockLimit ⇒ Calico's error without borrowing; no free blocks ⇒ borrow through the operator unless strict.
+import {
+  type Cidr,
+  blockContaining,
+  cidrContainsIP,
+  compareCidr,
+  formatCidr,
+  formatIP,
+  ipAtOffset,
+  ipOffset,
+  parseCidr,
+  parseIP,
+} from '../net/index.js';
+import {
+  type AssignIPArgs,
+  type AutoAssignArgs,
+  type AutoAssignResult,
+  type IPAMAssignments,
+  type IpAllocator,
+  type IpamView,
+  type ReleaseOptions,
+  type ReleaseResult,
+  addMsg,
+  newAssignments,
+} from './allocator.js';
+import type { BlockSource } from './block-claimer.js';
+import { type BlockStore, type Versioned, blockKey, handleKey } from './block-store.js';
+import { addressWithMask } from './block-writes.js';
+import {
+  type OrdinalRelease,
+  assignFromHead,
+  assignOrdinal,
+  bumpSequence,
+  cloneBlock,
+  ordinalsOfHandle,
+  releaseHandle,
+  releaseOrdinals,
+} from './block.js';
+import { DATASTORE_RETRIES, IpamError, blockRef, isIpamError, nodeRef, retriesExhausted } from './errors.js';
+import { adjustHandle } from './handles.js';
+import { type IPAMBlockData, type IPAMHandleData, affinityIsConfirmed, hostAffinity } from './model.js';
+import { nodeOrThrow } from './calico-style-allocator.js';
+import { addressesOfHandle } from './releases.js';
+import { type IpamPool, choosePools, enabledPools, poolOfAddress } from './pools.js';
+
+export interface AddressAssignerDeps {
+  store: BlockStore;
+  view: IpamView;
+  node: string;
+  source: BlockSource;
+}
+
+interface OwnBlock {
+  cidr: Cidr;
+  current: Versioned<IPAMBlockData>;
+}
+
+interface OpBase {
+  rounds: number;
+  /** Set once done or fail ran: a settled request is never processed or answered again. */
+  settled?: boolean;
+  fail(e: Error): void;
+}
+
+interface AssignOp extends OpBase {
+  kind: 'assign';
+  ia: IPAMAssignments;
+  handleId: string | null;
+  attrs: Record<string, string>;
+  pools: readonly IpamPool[];
+  maxBlocksPerHost: number;
+  done(): void;
+}
+
+interface AssignOrdinalOp extends OpBase {
+  kind: 'assignOrdinal';
+  cidrText: string;
+  ordinal: number;
+  handleId: string | null;
+  attrs: Record<string, string>;
+  address: string;
+  done(): void;
+}
+
+interface ReleaseOp extends OpBase {
+  kind: 'release';
+  cidrText: string;
+  releases: (OrdinalRelease & { address: string })[];
+  done(unallocated: string[]): void;
+}
+
+interface ReleaseHandleOp extends OpBase {
+  kind: 'releaseHandle';
+  handleId: string;
+  /** `gone`: this round deleted the handle (its last count went), so nothing is left elsewhere either. */
+  done(gone: boolean): void;
+}
+
+type Op = AssignOp | AssignOrdinalOp | ReleaseOp | ReleaseHandleOp;
+
+/** Counters for benchmarks and metrics. */
+export interface AssignerStats {
+  rounds: number;
+  blockWrites: number;
+  blockConflicts: number;
+  handleWrites: number;
+  claimsRequested: number;
+}
+
+function addDelta(map: Map<string, Record<string, number>>, handle: string, cidr: string, n: number): void {
+  const d = map.get(handle) ?? {};
+  d[cidr] = (d[cidr] ?? 0) + n;
+  map.set(handle, d);
+}
+
+export class AddressAssigner implements IpAllocator {
+  readonly node: string;
+  readonly stats: AssignerStats = { rounds: 0, blockWrites: 0, blockConflicts: 0, handleWrites: 0, claimsRequested: 0 };
+  private readonly own = new Map<string, OwnBlock>();
+  /** Handle versions this agent wrote last (lets decrements skip the read). */
+  private readonly handles = new Map<string, Versioned<IPAMHandleData>>();
+  private queue: Op[] = [];
+  private pumping = false;
+  private restored: Promise<void> | undefined;
+
+  constructor(private readonly deps: AddressAssignerDeps) {
+    this.node = deps.node;
+  }
+
+  /** Restore before allocate: the node's confirmed blocks, read once. Called by the first request if not before. */
+  restore(): Promise<void> {
+    this.restored ??= (async () => {
+      const [blocks, affs] = await Promise.all([this.deps.store.blocks.list(), this.deps.store.affinities.list()]);
+      const confirmed = new Set(
+        affs.filter((a) => a.value.node === this.node && affinityIsConfirmed(a.value)).map((a) => a.value.cidr),
+      );
+      for (const b of blocks) {
+        if (b.value.affinity === hostAffinity(this.node) && confirmed.has(b.value.cidr)) this.adopt(b);
+      }
+    })().catch((e: unknown) => {
+      // A failed restore is retried by the next request rather than remembered.
+      this.restored = undefined;
+      throw e;
+    });
+    return this.restored;
+  }
+
+  /** Feed from a watch (or a claim's result): a block that is, or stopped being, this node's. */
+  observeBlock(cidrText: string, block: Versioned<IPAMBlockData> | undefined): void {
+    if (block === undefined || block.value.affinity !== hostAffinity(this.node)) this.own.delete(cidrText);
+    else this.adopt(block);
+  }
+
+  /** Blocks the agent currently assigns from (for tests and status). */
+  ownBlocks(): string[] {
+    return [...this.own.keys()].sort();
+  }
+
+  private adopt(b: Versioned<IPAMBlockData>): void {
+    this.own.set(b.value.cidr, { cidr: parseCidr(b.value.cidr), current: b });
+  }
+
+  private ownBlocksIn(pools: readonly IpamPool[]): OwnBlock[] {
+    const out: OwnBlock[] = [];
+    for (const ob of this.own.values()) {
+      if (pools.some((p) => p.family === ob.cidr.family && cidrContainsIP(p.cidr, ob.cidr.network))) out.push(ob);
+    }
+    return out.sort((a, b) => compareCidr(a.cidr, b.cidr));
+  }
+
+  private ownBlockOf(address: string): OwnBlock | undefined {
+    const ip = parseIP(address);
+    for (const ob of this.own.values()) if (cidrContainsIP(ob.cidr, ip)) return ob;
+    return undefined;
+  }
+
+  private enqueue(op: Op): void {
+    // Answer each request once, even when a failing round also holds it in the queue for a retry.
+    const w = op as { settled?: boolean; done: (...a: never[]) => void; fail: (e: Error) => void };
+    const done = w.done.bind(op);
+    const fail = w.fail.bind(op);
+    w.done = (...a: never[]) => {
+      if (w.settled === true) return;
+      w.settled = true;
+      done(...a);
+    };
+    w.fail = (e: Error) => {
+      if (w.settled === true) return;
+      w.settled = true;
+      fail(e);
+    };
+    this.queue.push(op);
+    if (!this.pumping) {
+      this.pumping = true;
+      void this.pump();
+    }
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      // Let requests issued in the same tick join the first round.
+      await Promise.resolve();
+      while (this.queue.length > 0) {
+        const ops = this.queue.splice(0).filter((op) => op.settled !== true);
+        try {
+          await this.round(ops);
+        } catch (e) {
+          for (const op of ops) op.fail(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private requeue(op: Op): void {
+    if (op.settled === true) return;
+    op.rounds++;
+    if (op.rounds > DATASTORE_RETRIES) op.fail(retriesExhausted(nodeRef(this.node)));
+    else this.queue.push(op);
+  }
+
+  // --- one group-commit round -------------------------------------------------------------------------------------
+
+  private async round(ops: Op[]): Promise<void> {
+    this.stats.rounds++;
+    const { store } = this.deps;
+    const work = new Map<string, { own: OwnBlock; next: IPAMBlockData; dirty: boolean }>();
+    const touch = (ob: OwnBlock) => {
+      const key = ob.current.value.cidr;
+      let w = work.get(key);
+      if (w === undefined) {
+        w = { own: ob, next: cloneBlock(ob.current.value), dirty: false };
+        work.set(key, w);
+      }
+      return w;
+    };
+    const grants = new Map<Op, { cidr: string; ordinals: number[] }[]>();
+    const grant = (op: Op, cidr: string, ordinals: number[]) => {
+      const g = grants.get(op) ?? [];
+      g.push({ cidr, ordinals });
+      grants.set(op, g);
+    };
+    const increments = new Map<string, Record<string, number>>();
+    const releaseDecrements = new Map<string, Map<string, Record<string, number>>>(); // block → handle → delta
+    const releaseOut = new Map<ReleaseOp, string[]>();
+    const active: Op[] = [];
+
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'assign': {
+          let need = op.ia.numRequested - op.ia.ips.length;
+          for (const ob of this.ownBlocksIn(op.pools)) {
+            if (need <= 0) break;
+            const view = work.get(ob.current.value.cidr)?.next ?? ob.current.value;
+            if (view.unallocated.length === 0) continue;
+            const w = touch(ob);
+            const ords = assignFromHead(w.next, need, op.handleId, op.attrs);
+            if (ords.length === 0) continue;
+            w.dirty = true;
+            need -= ords.length;
+            grant(op, w.next.cidr, ords);
+            if (op.handleId !== null) addDelta(increments, op.handleId, w.next.cidr, ords.length);
+          }
+          active.push(op);
+          break;
+        }
+        case 'assignOrdinal': {
+          const ob = this.own.get(op.cidrText);
+          if (ob === undefined) {
+            op.fail(
+              new IpamError(
+                'notOwnBlock',
+                blockRef(blockKey(op.cidrText)),
+                `block ${op.cidrText} is no longer affine to node ${this.node}`,
+              ),
+            );
+            break;
+          }
+          const w = touch(ob);
+          if (!assignOrdinal(w.next, op.ordinal, op.handleId, op.attrs)) {
+            op.fail(
+              new IpamError(
+                'alreadyAssigned',
+                blockRef(blockKey(op.cidrText)),
+                `Address already assigned in block (${op.address})`,
+              ),
+            );
+            break;
+          }
+          w.dirty = true;
+          grant(op, op.cidrText, [op.ordinal]);
+          if (op.handleId !== null) addDelta(increments, op.handleId, op.cidrText, 1);
+          active.push(op);
+          break;
+        }
+        case 'release': {
+          const ob = this.own.get(op.cidrText);
+          if (ob === undefined) {
+            // No longer ours (released or reclaimed meanwhile): the operator's path releases anywhere.
+            void this.deps.source.releaseIPs(op.releases.map((r) => releaseOption(r))).then(
+              (r) => op.done(r.unallocated),
+              (e: unknown) => op.fail(asError(e)),
+            );
+            break;
+          }
+          const w = touch(ob);
+          const out = releaseOrdinals(w.next, op.releases);
+          if (!out.ok) {
+            const address = formatIP(ipAtOffset(ob.cidr, out.ordinal));
+            op.fail(
+              new IpamError(
+                out.reason,
+                blockRef(blockKey(op.cidrText)),
+                out.reason === 'badSequenceNumber'
+                  ? `release of ${address}: sequence number ${out.requested} does not match the allocation's ${out.found}`
+                  : `release of ${address}: handle ${out.requested} does not match the allocation's ${out.found || '(none)'}`,
+              ),
+            );
+            break;
+          }
+          if (out.released.length > 0) w.dirty = true;
+          releaseOut.set(
+            op,
+            out.notAllocated.map((o) => formatIP(ipAtOffset(ob.cidr, o))),
+          );
+          const per = releaseDecrements.get(op.cidrText) ?? new Map<string, Record<string, number>>();
+          for (const [h, n] of out.countByHandle) addDelta(per, h, op.cidrText, -n);
+          releaseDecrements.set(op.cidrText, per);
+          active.push(op);
+          break;
+        }
+        case 'releaseHandle': {
+          for (const ob of this.own.values()) {
+            const view = work.get(ob.current.value.cidr)?.next ?? ob.current.value;
+            if (ordinalsOfHandle(view, op.handleId).length === 0) continue;
+            const w = touch(ob);
+            const released = releaseHandle(w.next, op.handleId);
+            w.dirty = true;
+            const per = releaseDecrements.get(w.next.cidr) ?? new Map<string, Record<string, number>>();
+            addDelta(per, op.handleId, w.next.cidr, -released.length);
+            releaseDecrements.set(w.next.cidr, per);
+            grant(op, w.next.cidr, released);
+          }
+          active.push(op);
+          break;
+        }
+      }
+    }
+
+    // (a) Handle increments before any block write (I3). A failure here writes no block this round.
+    const incFailed = new Set<string>();
+    const incDone: [string, Record<string, number>][] = [];
+    await Promise.all(
+      [...increments].map(async ([h, delta]) => {
+        try {
+          this.cacheHandle(h, await adjustHandle(store, h, delta, this.handles.get(handleKey(h))));
+          this.stats.handleWrites++;
+          incDone.push([h, delta]);
+        } catch (e) {
+          incFailed.add(h);
+          for (const op of active)
+            if (op.kind === 'assign' || op.kind === 'assignOrdinal') if (op.handleId === h) op.fail(asError(e));
+        }
+      }),
+    );
+    if (incFailed.size > 0) {
+      await Promise.all(incDone.map(([h, d]) => this.adjust(h, negate(d))));
+      for (const op of active) {
+        const h = op.kind === 'assign' || op.kind === 'assignOrdinal' ? op.handleId : null;
+        if (h === null || !incFailed.has(h)) this.requeue(op);
+      }
+      return;
+    }
+
+    // (b) One CAS write per touched block.
+    const failed = new Set<string>();
+    await Promise.all(
+      [...work].map(async ([cidr, w]) => {
+        if (!w.dirty) return;
+        bumpSequence(w.next);
+        this.stats.blockWrites++;
+        const r = await store.blocks.update(w.next, w.own.current.version);
+        if (r.ok) {
+          this.adopt({ value: r.value, version: r.version });
+          return;
+        }
+        this.stats.blockConflicts++;
+        failed.add(cidr);
+        const fresh = r.reason === 'notFound' ? undefined : await store.blocks.get(blockKey(cidr));
+        this.observeBlock(cidr, fresh);
+      }),
+    );
+
+    // (c) Decrements: releases in written blocks, and undoing increments for blocks that were not written.
+    const decrements = new Map<string, Record<string, number>>();
+    for (const [cidr, per] of releaseDecrements) {
+      if (failed.has(cidr)) continue;
+      for (const [h, d] of per) for (const [c, n] of Object.entries(d)) addDelta(decrements, h, c, n);
+    }
+    for (const op of active) {
+      if (op.kind !== 'assign' && op.kind !== 'assignOrdinal') continue;
+      if (op.handleId === null) continue;
+      for (const g of grants.get(op) ?? [])
+        if (failed.has(g.cidr)) addDelta(decrements, op.handleId, g.cidr, -g.ordinals.length);
+    }
+    const survives = new Map<string, boolean>();
+    await Promise.all([...decrements].map(async ([h, d]) => survives.set(h, await this.adjust(h, d))));
+
+    // (d) Results.
+    const needMore: AssignOp[] = [];
+    for (const op of active) {
+      const gs = grants.get(op) ?? [];
+      const lost = gs.some((g) => failed.has(g.cidr));
+      switch (op.kind) {
+        case 'assign': {
+          for (const g of gs) {
+            if (failed.has(g.cidr)) continue;
+            const cidr = parseCidr(g.cidr);
+            for (const o of g.ordinals) op.ia.ips.push(addressWithMask(cidr, o));
+          }
+          if (op.ia.ips.length >= op.ia.numRequested) op.done();
+          else if (lost) this.requeue(op);
+          else needMore.push(op);
+          break;
+        }
+        case 'assignOrdinal':
+          if (lost) this.requeue(op);
+          else op.done();
+          break;
+        case 'release':
+          if (failed.has(op.cidrText)) this.requeue(op);
+          else op.done(releaseOut.get(op) ?? []);
+          break;
+        case 'releaseHandle':
+          if (lost) this.requeue(op);
+          else op.done(survives.get(op.handleId) === false);
+          break;
+      }
+    }
+    if (needMore.length > 0) await this.getMoreSpace(needMore);
+  }
+
+  /** Requests whose pools have no free address in the node's blocks: a new block, or Calico's fallbacks. */
+  private async getMoreSpace(ops: AssignOp[]): Promise<void> {
+    const groups = new Map<string, AssignOp[]>();
+    for (const op of ops) {
+      const key = `${op.ia.ipVersion}|${op.maxBlocksPerHost}|${op.pools.map((p) => p.name).join(',')}`;
+      const g = groups.get(key) ?? [];
+      g.push(op);
+      groups.set(key, g);
+    }
+    const config = this.deps.view.config();
+    for (const group of groups.values()) {
+      const first = group[0]!;
+      this.stats.claimsRequested++;
+      let outcome;
+      try {
+        outcome = await this.deps.source.ensureBlock({
+          node: this.node,
+          family: first.ia.ipVersion,
+          pools: first.pools.map((p) => p.name),
+          maxBlocksPerHost: first.maxBlocksPerHost,
+        });
+      } catch (e) {
+        for (const op of group) op.fail(asError(e));
+        continue;
+      }
+      switch (outcome.kind) {
+        case 'block':
+          this.observeBlock(outcome.block.value.cidr, outcome.block);
+          for (const op of group) this.requeue(op);
+          break;
+        case 'blockLimit': {
+          const msg = `Need to allocate an IPAM block but could not - limit of ${outcome.limit} blocks reached for this node`;
+          for (const op of group) {
+            addMsg(op.ia, msg);
+            op.fail(new IpamError('blockLimit', nodeRef(this.node), msg));
+          }
+          break;
+        }
+        case 'autoAllocateDisabled':
+          for (const op of group)
+            op.fail(new IpamError('noFreeBlocks', nodeRef(this.node), 'failed to find or claim a block'));
+          break;
+        case 'noFreeBlocks':
+          for (const op of group) {
+            if (config.strictAffinity) {
+              addMsg(op.ia, 'No more free affine blocks and strict affinity enabled');
+              op.done();
+              continue;
+            }
+            try {
+              const r = await this.deps.source.borrow({
+                node: this.node,
+                family: op.ia.ipVersion,
+                pools: op.pools,
+                num: op.ia.numRequested - op.ia.ips.length,
+                handleId: op.handleId,
+                attrs: op.attrs,
+              });
+              op.ia.ips.push(...r.ips);
+              for (const m of r.msgs) addMsg(op.ia, m);
+              if (op.handleId !== null && r.handle !== undefined) this.cacheHandle(op.handleId, r.handle);
+              op.done();
+            } catch (e) {
+              op.fail(asError(e));
+            }
+          }
+          break;
+      }
+    }
+  }
+
+  private cacheHandle(handleId: string, v: Versioned<IPAMHandleData> | undefined): void {
+    if (v === undefined) this.handles.delete(handleKey(handleId));
+    else this.handles.set(handleKey(handleId), v);
+  }
+
+  /** Returns whether the handle still exists afterwards. */
+  private async adjust(handleId: string, delta: Record<string, number>): Promise<boolean> {
+    this.stats.handleWrites++;
+    const v = await adjustHandle(this.deps.store, handleId, delta, this.handles.get(handleKey(handleId)));
+    this.cacheHandle(handleId, v);
+    return v !== undefined;
+  }
+
+  // --- IpAllocator ------------------------------------------------------------------------------------------------
+
+  async autoAssign(args: AutoAssignArgs): Promise<AutoAssignResult> {
+    const result: AutoAssignResult = {};
+    if (args.node !== this.node) {
+      result.error = new IpamError(
+        'notOwnBlock',
+        nodeRef(args.node),
+        `the agent of node ${this.node} assigns only for its own node`,
+      );
+      return result;
+    }
+    await this.restore();
+    for (const family of [4, 6] as const) {
+      const num = family === 4 ? args.num4 : args.num6;
+      if (num <= 0) continue;
+      const ia = newAssignments(family, num);
+      if (family === 4) result.v4 = ia;
+      else result.v6 = ia;
+      try {
+        const node = nodeOrThrow(this.deps.view, this.node);
+        const requested = family === 4 ? args.ipv4Pools : args.ipv6Pools;
+        const { usable } = choosePools(this.deps.view.pools(), {
+          family,
+          node,
+          use: args.use,
+          ...(requested === undefined ? {} : { requested }),
+          ...(args.namespaceLabels === undefined ? {} : { namespaceLabels: args.namespaceLabels }),
+        });
+        await new Promise<void>((resolve, reject) =>
+          this.enqueue({
+            kind: 'assign',
+            ia,
+            handleId: args.handleId,
+            attrs: args.attrs,
+            pools: usable,
+            maxBlocksPerHost: args.maxBlocksPerHost ?? 0,
+            rounds: 0,
+            done: resolve,
+            fail: reject,
+          }),
+        );
+      } catch (e) {
+        if (!isIpamError(e)) throw e;
+        result.error = e;
+        return result;
+      }
+    }
+    return result;
+  }
+
+  async assignIP(args: AssignIPArgs): Promise<void> {
+    await this.restore();
+    const ob = this.ownBlockOf(args.ip);
+    if (args.node !== this.node || ob === undefined) {
+      // Not in one of this node's blocks: claiming or assigning elsewhere is the operator's job.
+      const ip = parseIP(args.ip);
+      if (poolOfAddress(enabledPools(this.deps.view.pools(), ip.family), ip) === undefined) {
+        throw new IpamError(
+          'notInPool',
+          nodeRef(args.node),
+          `The provided IP address is not in a configured pool (${args.ip})`,
+        );
+      }
+      await this.deps.source.assignIP(args);
+      // Rare path: learn what the operator wrote (a block it claimed for us, the handle spanning a foreign block).
+      const pool = poolOfAddress(this.deps.view.pools(), ip);
+      if (pool !== undefined) {
+        const cidrText = formatCidr(blockContaining(pool.cidr, pool.blockSize, ip));
+        this.observeBlock(cidrText, await this.deps.store.blocks.get(blockKey(cidrText)));
+      }
+      if (args.handleId !== null)
+        this.cacheHandle(args.handleId, await this.deps.store.handles.get(handleKey(args.handleId)));
+      return;
+    }
+    await new Promise<void>((resolve, reject) =>
+      this.enqueue({
+        kind: 'assignOrdinal',
+        cidrText: ob.current.value.cidr,
+        ordinal: ipOffset(ob.cidr, parseIP(args.ip)),
+        handleId: args.handleId,
+        attrs: args.attrs,
+        address: args.ip,
+        rounds: 0,
+        done: resolve,
+        fail: reject,
+      }),
+    );
+  }
+
+  async releaseIPs(opts: readonly ReleaseOptions[]): Promise<ReleaseResult> {
+    await this.restore();
+    const byBlock = new Map<string, (OrdinalRelease & { address: string })[]>();
+    const elsewhere: ReleaseOptions[] = [];
+    for (const o of opts) {
+      if (o.address === '')
+        throw new IpamError('invalidRequest', nodeRef(this.node), 'No IP address specified in options');
+      const ob = this.ownBlockOf(o.address);
+      if (ob === undefined) {
+        elsewhere.push(o);
+        continue;
+      }
+      const list = byBlock.get(ob.current.value.cidr) ?? [];
+      list.push({
+        address: o.address,
+        ordinal: ipOffset(ob.cidr, parseIP(o.address)),
+        ...(o.handleId === undefined ? {} : { handleId: o.handleId }),
+        ...(o.sequenceNumber === undefined ? {} : { sequenceNumber: o.sequenceNumber }),
+      });
+      byBlock.set(ob.current.value.cidr, list);
+    }
+    const parts = await Promise.all([
+      ...[...byBlock].map(
+        ([cidrText, releases]) =>
+          new Promise<string[]>((resolve, reject) =>
+            this.enqueue({ kind: 'release', cidrText, releases, rounds: 0, done: resolve, fail: reject }),
+          ),
+      ),
+      elsewhere.length > 0 ? this.deps.source.releaseIPs(elsewhere).then((r) => r.unallocated) : Promise.resolve([]),
+    ]);
+    return { unallocated: parts.flat() };
+  }
+
+  /**
+   * From the node's blocks and the handles this agent wrote, without a store read (the CNI's idempotent ADD asks on
+   * every pod start). Borrowed addresses of a handle written before this agent's last restart are not seen here;
+   * releaseByHandle still finds them (it reads the handle when it does not know it).
+   */
+  async ipsByHandle(handleId: string): Promise<string[]> {
+    await this.restore();
+    const out: string[] = [];
+    for (const ob of [...this.own.values()].sort((a, b) => compareCidr(a.cidr, b.cidr))) {
+      for (const o of ordinalsOfHandle(ob.current.value, handleId)) out.push(formatIP(ipAtOffset(ob.cidr, o)));
+    }
+    const known = this.handles.get(handleKey(handleId));
+    const others = Object.keys(known?.value.block ?? {}).filter((c) => !this.own.has(c));
+    if (others.length > 0) out.push(...(await addressesOfHandle(this.deps.store, handleId, others)));
+    return out;
+  }
+
+  async releaseByHandle(handleId: string): Promise<void> {
+    await this.restore();
+    const gone = await new Promise<boolean>((resolve, reject) =>
+      this.enqueue({ kind: 'releaseHandle', handleId, rounds: 0, done: resolve, fail: reject }),
+    );
+    if (gone) return;
+    // Addresses outside our blocks (borrowed) are listed by the handle; the handle is read only when this agent
+    // did not write it last.
+    const key = handleKey(handleId);
+    const known = this.handles.get(key) ?? (await this.deps.store.handles.get(key));
+    if (known === undefined) return;
+    const others = Object.keys(known.value.block).filter((c) => !this.own.has(c));
+    if (others.length > 0) await this.deps.source.releaseHandleIn(handleId, others);
+  }
+}
+
+function negate(d: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(d)) out[k] = -v;
+  return out;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function releaseOption(r: OrdinalRelease & { address: string }): ReleaseOptions {
+  return {
+    address: r.address,
+    ...(r.handleId === undefined ? {} : { handleId: r.handleId }),
+    ...(r.sequenceNumber === undefined ? {} : { sequenceNumber: r.sequenceNumber }),
+  };
+}
