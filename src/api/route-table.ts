@@ -6,8 +6,8 @@
 // Each entry says how a node in this view reaches one remote block (or borrowed /32): directly via the owner's IP,
 // or through tunl0 / vxlan.calico, with the VTEP address and MAC that VXLAN needs for its ARP and FDB entries.
 // An agent programs the union of its view's shards, skipping entries whose node is itself (its blackholes stand).
-// Invariants: entries sorted by cidr (then node); `revision` is a content hash of view, shard and entries; a shard
-// holds at most a few thousand entries so one object stays far below etcd's request limit.
+// Invariants: entries grouped by node (nodes by name), each node's by cidr; `revision` is a content hash of view,
+// shard and entries; a shard holds at most a few thousand entries so one object stays far below etcd's request limit.
 import { z } from 'zod';
 import { ConditionsSchema, envelope } from './common.js';
 import { defineKind, field, TABBY_API_VERSION, TABBY_GROUP, TABBY_VERSION } from './meta.js';
@@ -71,7 +71,7 @@ export const RouteTableStatusSchema = z.looseObject({
   shard: field(z.number().int().min(0), 'Shard index within the view.'),
   shardCount: field(z.number().int().min(1).optional(), 'How many shards the view has now.'),
   revision: field(z.string().min(1).max(128), 'Content hash of view, shard, entries and nodes.'),
-  entries: field(z.array(RouteEntrySchema), 'Routes, sorted by cidr then node.'),
+  entries: field(z.array(RouteEntrySchema), 'Routes, sorted by node, then by cidr.'),
   nodes: field(z.array(ViewNodeSchema).optional(), 'Nodes assigned to this shard, sorted by name.'),
   conditions: ConditionsSchema.optional(),
 });

@@ -3,8 +3,16 @@
 import type { Command } from 'commander';
 import { registerDevCluster } from './dev-cluster-command.js';
 import { registerDemo } from './demo-command.js';
+import { registerCrds } from './crds-command.js';
+import { registerRender } from './render-command.js';
+import { registerOperator } from './operator-command.js';
+import { registerAgent } from './agent-command.js';
 
 export function registerCommands(program: Command): void {
+  registerRender(program);
   registerDevCluster(program);
   registerDemo(program);
+  registerCrds(program);
+  registerOperator(program);
+  registerAgent(program);
 }

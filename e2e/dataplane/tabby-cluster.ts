@@ -1,0 +1,117 @@
+// A whole Tabby cluster on the dataplane test cluster: CRDs applied, the operator running in this process against
+// the harness apiserver, and `tabby agent` running inside every node container (reaching the apiserver through the
+// host's address on the node's Docker network).
+import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
+import { createLogger } from '../../src/log/logger.js';
+import { settingsFromEnv } from '../../src/operator/config.js';
+import { createOperator, type Operator } from '../../src/operator/operator.js';
+import { materialiseNode } from '../../src/plan/materialise.js';
+import type { NodeDataplane, RouteTable } from '../../src/api/index.js';
+import { startDataplaneCluster, type DataplaneCluster, type DataplaneClusterOptions } from './cluster.js';
+
+export interface TabbyCluster extends DataplaneCluster {
+  client: KubeClient;
+  operator: Operator;
+  /** JSON of a kubectl get. */
+  getJson<T>(args: string[]): Promise<T>;
+  /** Waits until every node's NodeDataplane reports Programmed=True for its current desired revision. */
+  waitProgrammed(timeoutMs?: number): Promise<void>;
+  /** The node's full planned table (render's view), route lines sorted. */
+  plannedRoutes(node: string): Promise<string[]>;
+  /** Routes the agent programmed on the node (its route protocol), normalised to the same syntax. */
+  kernelRoutes(node: string): Promise<string[]>;
+  agentLog(node: string): Promise<string>;
+}
+
+export interface TabbyClusterOptions extends DataplaneClusterOptions {
+  /** CALICO_IPV4POOL_* settings for the default pool. */
+  poolEnv: Record<string, string>;
+  /** Extra manifests applied before the operator starts. */
+  manifests?: string;
+  agentArgs?: string[];
+}
+
+export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<TabbyCluster> {
+  const dc = await startDataplaneCluster(opts);
+  try {
+    const crds = await dc.cp.kubectl(['apply', '-f', 'crds/']);
+    if (crds.code !== 0) throw new Error(`applying CRDs: ${crds.stderr}`);
+    await dc.cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/']);
+    if (opts.manifests) {
+      const r = await dc.cp.kubectl(['apply', '-f', '-'], { input: opts.manifests });
+      if (r.code !== 0) throw new Error(`applying manifests: ${r.stderr}`);
+    }
+    const client = createKubeClient({ source: { kubeconfigPath: dc.cp.kubeconfigPath } });
+    const operator = createOperator({
+      client,
+      logger: createLogger({ component: 'operator', level: (process.env.TABBY_TEST_LOG_LEVEL as 'info') ?? 'warn' }),
+      settings: settingsFromEnv(opts.poolEnv),
+    });
+    await operator.start();
+
+    for (const node of dc.nodes.values()) {
+      const kubeconfig = await dc.kubeconfigFor(node.network);
+      await node.container.copyContentToContainer([{ content: kubeconfig, target: '/etc/tabby/kubeconfig' }]);
+      const args = ['agent', '--node', node.name, '--kubeconfig', '/etc/tabby/kubeconfig', ...(opts.agentArgs ?? [])];
+      await node.sh(`nohup tabby ${args.join(' ')} >/var/log/tabby-agent.log 2>&1 &`);
+    }
+
+    const getJson = async <T>(args: string[]): Promise<T> => {
+      const r = await dc.cp.kubectl([...args, '-o', 'json']);
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as T;
+    };
+
+    const agentLog = async (node: string): Promise<string> => (await dc.nodes.get(node)!.exec(['cat', '/var/log/tabby-agent.log'])).output;
+    return {
+      ...dc,
+      client,
+      operator,
+      getJson,
+      async waitProgrammed(timeoutMs = 90_000) {
+        const deadline = Date.now() + timeoutMs;
+        let last = '';
+        for (;;) {
+          const list = await getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
+          const pending = [...dc.nodes.keys()].filter((n) => {
+            const ndp = list.items.find((i) => i.metadata.name === n);
+            const desired = ndp?.status?.desired?.revision;
+            const programmed = ndp?.status?.conditions?.find((c) => c.type === 'Programmed');
+            return !desired || ndp?.status?.applied?.revision !== desired || programmed?.status !== 'True';
+          });
+          if (pending.length === 0) return;
+          last = pending.join(', ');
+          if (Date.now() > deadline) {
+            const logs = await Promise.all(pending.map(async (n) => `--- ${n}\n${(await agentLog(n)).split('\n').slice(-15).join('\n')}`));
+            throw new Error(`nodes not programmed within ${timeoutMs} ms: ${last}\n${logs.join('\n')}`);
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      },
+      async plannedRoutes(node) {
+        const ndp = await getJson<NodeDataplane>(['get', 'nodedataplane', node]);
+        const desired = ndp.status?.desired;
+        if (!desired) throw new Error(`${node}: nothing planned`);
+        const rts = await getJson<{ items: RouteTable[] }>(['get', 'routetables']);
+        const of = (view: string | undefined) =>
+          rts.items.filter((r) => r.status && view !== undefined && r.status.view === view).map((r) => ({ status: r.status! }));
+        const m = materialiseNode(node, desired, of(desired.view), of(desired.viewV6 ?? undefined));
+        return m.routes.map((r) => r.line).sort();
+      },
+      async kernelRoutes(node) {
+        const n = dc.nodes.get(node)!;
+        const out = await n.sh('ip route show proto 80; ip route show type blackhole');
+        return [...new Set(out.split('\n').map((l) => l.trim().replace(/\s+proto \S+/, '').replace(/\s+/g, ' ')).filter(Boolean))].sort();
+      },
+      agentLog,
+      async stop() {
+        await operator.stop().catch(() => undefined);
+        client.close();
+        await dc.stop();
+      },
+    };
+  } catch (err) {
+    await dc.stop();
+    throw err;
+  }
+}

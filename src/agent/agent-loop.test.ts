@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest';
+import type { SyncInput, SyncOptions } from './agent-syncer.js';
+import { runAgentLoop, type Timers } from './agent-loop.js';
+import type { ApplyReport } from './apply-report.js';
+import { buildNodeDesired } from './desired-builder.js';
+
+/** Timers driven by hand: `fire()` runs everything due. */
+function manualTimers() {
+  let now = 0;
+  let id = 0;
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  const timers: Timers = {
+    setTimeout(fn, ms) {
+      pending.set(++id, { at: now + ms, fn });
+      return id;
+    },
+    clearTimeout(h) {
+      pending.delete(h as number);
+    },
+  };
+  return {
+    timers,
+    advance(ms: number) {
+      now += ms;
+      for (const [k, t] of [...pending].sort((a, b) => a[1].at - b[1].at)) {
+        if (t.at <= now) {
+          pending.delete(k);
+          t.fn();
+        }
+      }
+    },
+    pendingCount: () => pending.size,
+  };
+}
+
+/** An async iterable fed by hand. */
+function source<T>() {
+  const queue: T[] = [];
+  let done = false;
+  let wake: (() => void) | undefined;
+  return {
+    push(v: T) {
+      queue.push(v);
+      wake?.();
+    },
+    end() {
+      done = true;
+      wake?.();
+    },
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift() as T;
+        if (done) return;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    },
+  };
+}
+
+const snap = (revision: string, refresh = 0): SyncInput => ({
+  desired: buildNodeDesired({ revision, felix: { routeRefreshIntervalSeconds: refresh } }),
+  shards: [],
+});
+
+function report(
+  revision: string,
+  over: Partial<ApplyReport & { retry: boolean }> = {},
+): ApplyReport & { retry: boolean } {
+  return {
+    revision,
+    shardRevisions: [],
+    time: 't',
+    programmed: true,
+    fatal: false,
+    changed: true,
+    reread: false,
+    counts: { routes: 0, blackholes: 0, neighbours: 0, fdbEntries: 0, devices: 0 },
+    errors: [],
+    warnings: [],
+    operations: { ipLines: 0, bridgeLines: 0, processes: 0, sysctlWrites: 0, natReplaced: false, birdReloaded: false },
+    reason: 'Programmed',
+    message: '',
+    durationMs: 0,
+    retry: false,
+    lastProgrammedRevision: revision,
+    ...over,
+  };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+function fakeSyncer(
+  behaviour: (input: SyncInput, opts: SyncOptions, n: number) => Promise<ApplyReport & { retry: boolean }>,
+) {
+  const calls: { revision: string; reread: boolean }[] = [];
+  let invalidations = 0;
+  return {
+    calls,
+    invalidations: () => invalidations,
+    syncer: {
+      syncOnce(input: SyncInput, opts: SyncOptions = {}) {
+        calls.push({ revision: input.desired.revision, reread: opts.reread === true });
+        return behaviour(input, opts, calls.length);
+      },
+      invalidate() {
+        invalidations++;
+      },
+    },
+  };
+}
+
+describe('runAgentLoop', () => {
+  it('syncs each snapshot, collapses snapshots that arrive during a sync into the newest, and ends with the source', async () => {
+    const src = source<SyncInput>();
+    let release: (() => void) | undefined;
+    const f = fakeSyncer(async (input, _o, n) => {
+      if (n === 1) await new Promise<void>((r) => (release = r));
+      return report(input.desired.revision);
+    });
+    const reports: [string, boolean][] = [];
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: manualTimers().timers,
+      onReport: (r, info) => void reports.push([r.revision, info.statusChanged]),
+    });
+    src.push(snap('r1'));
+    await tick();
+    src.push(snap('r2'));
+    src.push(snap('r3'));
+    await tick();
+    release?.();
+    await tick();
+    src.end();
+    await done;
+    expect(f.calls.map((c) => c.revision)).toEqual(['r1', 'r3']);
+    expect(reports).toEqual([
+      ['r1', true],
+      ['r3', true],
+    ]);
+  });
+
+  it('kernel drift: debounced, invalidates and rereads', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    let notify: (() => void) | undefined;
+    const f = fakeSyncer(async (input) => report(input.desired.revision, { changed: false }));
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: t.timers,
+      debounceMs: 50,
+      watchKernel: (cb) => {
+        notify = cb;
+        return () => (notify = undefined);
+      },
+    });
+    src.push(snap('r1'));
+    await tick();
+    notify?.();
+    notify?.();
+    await tick();
+    expect(f.calls).toHaveLength(1);
+    t.advance(50);
+    await tick();
+    expect(f.calls).toEqual([
+      { revision: 'r1', reread: false },
+      { revision: 'r1', reread: true },
+    ]);
+    expect(f.invalidations()).toBe(1);
+    src.end();
+    await done;
+    expect(notify).toBeUndefined();
+  });
+
+  it('resyncs on routeRefreshInterval with a kernel reread', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    const f = fakeSyncer(async (input) => report(input.desired.revision));
+    const done = runAgentLoop({ syncer: f.syncer, snapshots: src, timers: t.timers });
+    src.push(snap('r1', 90));
+    await tick();
+    t.advance(89_999);
+    await tick();
+    expect(f.calls).toHaveLength(1);
+    t.advance(1);
+    await tick();
+    expect(f.calls.at(-1)).toEqual({ revision: 'r1', reread: true });
+    src.end();
+    await done;
+  });
+
+  it('new snapshots do not postpone the periodic resync', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    const f = fakeSyncer(async (input, o, n) =>
+      report(input.desired.revision, { reread: n === 1 || o.reread === true }),
+    );
+    const done = runAgentLoop({ syncer: f.syncer, snapshots: src, timers: t.timers });
+    src.push(snap('r1', 90));
+    await tick();
+    for (const rev of ['r2', 'r3']) {
+      t.advance(30_000);
+      src.push(snap(rev, 90));
+      await tick();
+    }
+    t.advance(30_000);
+    await tick();
+    expect(f.calls).toEqual([
+      { revision: 'r1', reread: false },
+      { revision: 'r2', reread: false },
+      { revision: 'r3', reread: false },
+      { revision: 'r3', reread: true },
+    ]);
+    src.end();
+    await done;
+  });
+
+  it('retries failed syncs with doubling backoff, survives a throwing sync and callback, and resets on success', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    const f = fakeSyncer(async (input, _o, n) => {
+      if (n === 1) throw new Error('boom');
+      if (n === 2) return report(input.desired.revision, { fatal: true, programmed: false });
+      return report(input.desired.revision);
+    });
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: t.timers,
+      backoff: { initialMs: 100, maxMs: 1000 },
+      onReport: () => {
+        throw new Error('status write failed');
+      },
+    });
+    src.push(snap('r1'));
+    await tick();
+    expect(f.calls).toHaveLength(1);
+    t.advance(100);
+    await tick();
+    expect(f.calls).toHaveLength(2);
+    t.advance(199);
+    await tick();
+    expect(f.calls).toHaveLength(2);
+    t.advance(1);
+    await tick();
+    expect(f.calls).toHaveLength(3);
+    expect(t.pendingCount()).toBe(0);
+    src.end();
+    await done;
+  });
+
+  it('stops when aborted', async () => {
+    const src = source<SyncInput>();
+    const ac = new AbortController();
+    const f = fakeSyncer(async (input) => report(input.desired.revision));
+    const done = runAgentLoop({ syncer: f.syncer, snapshots: src, timers: manualTimers().timers, signal: ac.signal });
+    src.push(snap('r1'));
+    await tick();
+    ac.abort();
+    await done;
+    expect(f.calls).toHaveLength(1);
+  });
+
+  it('reports statusChanged only when the status would change', async () => {
+    const src = source<SyncInput>();
+    const f = fakeSyncer(async (input) => report('same', { revision: input.desired.revision }));
+    const changed: boolean[] = [];
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: manualTimers().timers,
+      onReport: (_r, info) => void changed.push(info.statusChanged),
+    });
+    src.push(snap('a'));
+    await tick();
+    src.push(snap('b'));
+    await tick();
+    src.end();
+    await done;
+    expect(changed).toEqual([true, false]);
+  });
+});

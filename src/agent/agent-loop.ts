@@ -1,0 +1,164 @@
+// The agent's sync loop: snapshots in, syncs out, latest wins.
+//
+// Inputs: an async source of SyncInput snapshots (the Kubernetes wiring yields one whenever the node's NodeDataplane
+// or one of its view's RouteTable shards changes), an optional kernel watcher (ip monitor) and timers.
+// Behaviour: a sync runs when there is a new snapshot, when the watcher saw drift (debounced, then the kernel is
+// reread), when the periodic resync is due (FelixConfiguration routeRefreshInterval, reread), or when a failed
+// sync's backoff expires. Snapshots that arrive during a sync collapse into the newest. Each report goes to
+// `onReport` with `statusChanged` telling whether status.applied / Programmed would change.
+// Invariants: one sync at a time; a throwing sync or callback never ends the loop; the loop ends when the signal
+// aborts, or when the source ends and its last snapshot has been synced.
+import type { Logger } from '../log/logger.js';
+import type { AgentSyncer, SyncInput } from './agent-syncer.js';
+import { type ApplyReport, appliedStatusKey } from './apply-report.js';
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface AgentLoopOptions {
+  syncer: Pick<AgentSyncer, 'syncOnce' | 'invalidate'>;
+  snapshots: AsyncIterable<SyncInput>;
+  signal?: AbortSignal;
+  /** Period of full kernel rereads; default the latest desired.felix.routeRefreshIntervalSeconds (0: never). */
+  resyncIntervalMs?: number;
+  /** Subscribes to kernel changes; returns an unsubscribe function. */
+  watchKernel?: (onChange: () => void) => () => void;
+  onReport?: (report: ApplyReport, info: { statusChanged: boolean }) => void | Promise<void>;
+  /** Quiet time after a kernel event before the sync (default 50 ms). */
+  debounceMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  timers?: Timers;
+  logger?: Logger;
+}
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
+  const timers = options.timers ?? realTimers;
+  const backoff = options.backoff ?? { initialMs: 200, maxMs: 10_000 };
+  const debounceMs = options.debounceMs ?? 50;
+  const log = options.logger;
+
+  let latest: SyncInput | undefined;
+  let inputSeq = 0;
+  let syncedSeq = 0;
+  let kernelDirty = false;
+  let resyncDue = false;
+  let retryDue = false;
+  let sourceDone = false;
+  let retryDelay = backoff.initialMs;
+  let lastStatusKey: string | undefined;
+  let wake: (() => void) | undefined;
+  const handles = { resync: undefined as unknown, retry: undefined as unknown, debounce: undefined as unknown };
+
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const aborted = () => options.signal?.aborted === true;
+  const clear = (k: keyof typeof handles) => {
+    if (handles[k] !== undefined) timers.clearTimeout(handles[k]);
+    handles[k] = undefined;
+  };
+  options.signal?.addEventListener('abort', poke, { once: true });
+
+  const iterator = options.snapshots[Symbol.asyncIterator]();
+  const consumer = (async () => {
+    try {
+      while (!aborted()) {
+        const next = await iterator.next();
+        if (next.done === true) break;
+        latest = next.value;
+        inputSeq++;
+        poke();
+      }
+    } catch (e) {
+      log?.error({ err: e }, 'agent snapshot source failed');
+    } finally {
+      sourceDone = true;
+      poke();
+    }
+  })();
+
+  const unwatch = options.watchKernel?.(() => {
+    clear('debounce');
+    handles.debounce = timers.setTimeout(() => {
+      handles.debounce = undefined;
+      kernelDirty = true;
+      options.syncer.invalidate();
+      poke();
+    }, debounceMs);
+  });
+
+  const resyncMs = () => options.resyncIntervalMs ?? (latest?.desired.felix.routeRefreshIntervalSeconds ?? 0) * 1000;
+
+  try {
+    while (!aborted()) {
+      const input = latest;
+      const due = input !== undefined && (inputSeq !== syncedSeq || kernelDirty || resyncDue || retryDue);
+      if (!due) {
+        if (sourceDone && inputSeq === syncedSeq) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        continue;
+      }
+      const reread = kernelDirty || resyncDue;
+      kernelDirty = resyncDue = retryDue = false;
+      const seq = inputSeq;
+      let report: (ApplyReport & { retry?: boolean }) | undefined;
+      try {
+        report = await options.syncer.syncOnce(input, { reread });
+      } catch (e) {
+        log?.error({ err: e }, 'agent sync threw');
+      }
+      syncedSeq = seq;
+
+      clear('retry');
+      if (report === undefined || report.fatal || report.retry === true) {
+        handles.retry = timers.setTimeout(() => {
+          handles.retry = undefined;
+          retryDue = true;
+          poke();
+        }, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, backoff.maxMs);
+      } else retryDelay = backoff.initialMs;
+
+      // The resync period runs from the last kernel read; syncs in between (new snapshots) do not postpone it.
+      const every = resyncMs();
+      if (report?.reread === true || every <= 0) clear('resync');
+      if (every > 0 && handles.resync === undefined) {
+        handles.resync = timers.setTimeout(() => {
+          handles.resync = undefined;
+          resyncDue = true;
+          poke();
+        }, every);
+      }
+
+      if (report !== undefined && options.onReport !== undefined) {
+        const key = appliedStatusKey(report);
+        const statusChanged = key !== lastStatusKey;
+        lastStatusKey = key;
+        try {
+          await options.onReport(report, { statusChanged });
+        } catch (e) {
+          log?.error({ err: e }, 'agent report callback failed');
+        }
+      }
+    }
+  } finally {
+    clear('resync');
+    clear('retry');
+    clear('debounce');
+    unwatch?.();
+    options.signal?.removeEventListener('abort', poke);
+    if (!sourceDone) void iterator.return?.();
+    if (sourceDone) await consumer;
+  }
+}

@@ -1,0 +1,480 @@
+// Renders a node's BIRD 2 configuration from its planned BGP section.
+//
+// Inputs: own node name, NodeDataplane status.desired (bgp, blocks, pool CIDRs, revision), the view's nodes (mesh
+// peers) and the BGP passwords, already read from their Secrets by the caller (keyed by secretRefKey).
+// Output: the config text, the sessions it declares (for status), and issues.
+// Shape: Calico's confd output (calico: confd/etc/calico/confd/templates/bird.cfg.template, bird_aggr.cfg.template,
+// bird_ipam.cfg.template; golden files under confd/tests/compiled_templates/), in BIRD 2 syntax and as one file:
+// router id; apply_communities(); a static protocol with a blackhole per own block; calico_aggr() (accept the exact
+// block, reject more-specifics); reject_disabled_pools(); calico_export_to_bgp_peers(); the kernel filter; kernel,
+// device and direct protocols; bgp_template; Mesh_ / Global_ / Node_ sessions. One deliberate difference
+// (ARCHITECTURE.md "One writer per route"): the kernel protocol imports nothing and its filter rejects every pool
+// route, because the agent programs all cluster routes; BIRD only speaks BGP. Prefixes this node announces come from
+// the static protocol (never from the kernel), and the kernel filter keeps them out of the kernel.
+// Mesh rules (calico-reference.md §5.3): only when the mesh is on and this node is not a route reflector; peers are
+// the other view nodes with an address of the family that are not route reflectors; `passive on` on the side whose
+// address is the greater string, so exactly one side connects.
+// Invariants: pure; equal inputs give byte-equal text (so "changed" is a string comparison); every value written
+// into the file is validated (addresses parsed, names reduced to BIRD symbol characters, passwords checked) so no
+// input can inject configuration.
+import type { NodeDesired, PlannedBgpPeer, SecretKeyRef } from '../../api/node-dataplane.js';
+import type { ViewNode } from '../../api/route-table.js';
+import { tryParseCidr, formatCidr } from '../../net/cidr.js';
+import { tryParseIP, formatIP } from '../../net/ip.js';
+import type { AgentIssue } from '../kernel-target.js';
+
+export type BgpSessionType = 'node-to-node mesh' | 'global' | 'node specific';
+
+export interface RenderedSession {
+  /** BIRD protocol name. */
+  name: string;
+  peerIP: string;
+  port?: number;
+  asNumber: number;
+  type: BgpSessionType;
+  family: 4 | 6;
+}
+
+export interface BirdConfigInput {
+  nodeName: string;
+  desired: NodeDesired;
+  viewNodes: readonly ViewNode[];
+  /** Secret values by secretRefKey(ref); the caller fills in the namespace it resolved an absent one to. */
+  passwords?: ReadonlyMap<string, string>;
+}
+
+export interface BirdConfig {
+  text: string;
+  sessions: RenderedSession[];
+  issues: AgentIssue[];
+}
+
+/** Key of a password in BirdConfigInput.passwords: `<namespace>/<name>/<key>` (namespace '' when absent). */
+export function secretRefKey(ref: { name: string; key: string; namespace?: string | undefined }): string {
+  return `${ref.namespace ?? ''}/${ref.name}/${ref.key}`;
+}
+
+/** A BIRD symbol: letters, digits and underscores, not starting with a digit. */
+export function birdSymbol(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9_]/g, '_');
+  return /^[A-Za-z_]/.test(s) ? s : `p_${s}`;
+}
+
+/** Calico's protocol-name form of an address: `10.0.0.1` → `10_0_0_1`, `fd00::1` → `fd00__1`. */
+export function addressId(ip: string): string {
+  return ip.replace(/[.:]/g, '_');
+}
+
+function debugLines(severity: string | undefined, indent: string): string[] {
+  const s = (severity ?? 'Info').toLowerCase();
+  if (s === 'debug') return [`${indent}debug all;`];
+  if (s === 'none') return [];
+  return [`${indent}debug { states };`];
+}
+
+interface FamilyContext {
+  fam: 4 | 6;
+  /** '' for IPv4, '6' for IPv6: suffix of every function, filter and template name of the family. */
+  sfx: string;
+  nodeIP: string;
+  blocks: string[];
+  otherPrefixes: string[];
+  pools: string[];
+  rejected: string[];
+  communities: { cidr: string; values: string[] }[];
+  reachable: { peerIP: string; via: string }[];
+}
+
+function ipOnly(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  const slash = text.indexOf('/');
+  const ip = tryParseIP(slash < 0 ? text : text.slice(0, slash));
+  return ip === undefined ? undefined : formatIP(ip);
+}
+
+export function renderBirdConfig(input: BirdConfigInput): BirdConfig {
+  const { desired, nodeName } = input;
+  const issues: AgentIssue[] = [];
+  const sessions: RenderedSession[] = [];
+  const bgp = desired.bgp;
+  if (bgp === undefined) {
+    return { text: `# BGP is off for node ${nodeName}.\n`, sessions, issues };
+  }
+  const bad = (path: string, message: string, object?: string) =>
+    issues.push({ code: 'bgp', severity: 'error', message: `NodeDataplane ${nodeName}: ${path}: ${message}`, object });
+
+  const routerID = ipOnly(bgp.routerID);
+  const lines: string[] = [
+    `# Generated by tabby-agent for node ${birdSymbol(nodeName)} (NodeDataplane revision ${desired.revision.replace(/[^A-Za-z0-9:._-]/g, '_')}).`,
+    '# Do not edit: the agent rewrites this file and reloads BIRD (birdc configure) when the plan changes.',
+    '',
+  ];
+  if (routerID === undefined || routerID.includes(':')) {
+    bad('status.desired.bgp.routerID', `${JSON.stringify(bgp.routerID)} is not an IPv4 address`);
+  } else lines.push(`router id ${routerID};`);
+  lines.push('timeformat protocol iso long;', '');
+
+  // Partition everything by family.
+  const contexts: FamilyContext[] = [];
+  const v4IP = ipOnly(bgp.ipv4Address) ?? ipOnly(desired.nodeAddress?.ipv4);
+  const v6IP = ipOnly(bgp.ipv6Address) ?? ipOnly(desired.nodeAddress?.ipv6);
+  for (const [fam, nodeIP] of [
+    [4, v4IP],
+    [6, v6IP],
+  ] as const) {
+    if (nodeIP === undefined) continue;
+    const ctx: FamilyContext = {
+      fam,
+      sfx: fam === 4 ? '' : '6',
+      nodeIP,
+      blocks: [],
+      otherPrefixes: [],
+      pools: [],
+      rejected: [],
+      communities: [],
+      reachable: [],
+    };
+    for (const b of desired.blocks) {
+      const c = tryParseCidr(b.cidr);
+      if (c !== undefined && c.family === fam) ctx.blocks.push(formatCidr(c));
+    }
+    bgp.exportPrefixes.forEach((p, i) => {
+      const c = tryParseCidr(p.cidr);
+      if (c === undefined) {
+        if (fam === 4)
+          bad(`status.desired.bgp.exportPrefixes[${i}].cidr`, `${JSON.stringify(p.cidr)} is not a valid CIDR`);
+        return;
+      }
+      if (c.family !== fam) return;
+      const cidr = formatCidr(c);
+      if (p.origin !== 'block' && !ctx.blocks.includes(cidr)) ctx.otherPrefixes.push(cidr);
+      else if (!ctx.blocks.includes(cidr)) ctx.blocks.push(cidr);
+      const values = (p.communities ?? []).filter((v, j) => {
+        const ok = /^\d+:\d+(:\d+)?$/.test(v);
+        if (!ok)
+          bad(
+            `status.desired.bgp.exportPrefixes[${i}].communities[${j}]`,
+            `${JSON.stringify(v)} is not aa:nn or aa:nn:mm`,
+          );
+        return ok;
+      });
+      if (values.length > 0) ctx.communities.push({ cidr, values: [...new Set(values)].sort() });
+    });
+    for (const p of desired.natOutgoing.allPoolCidrs) {
+      const c = tryParseCidr(p);
+      if (c !== undefined && c.family === fam) ctx.pools.push(formatCidr(c));
+    }
+    for (const p of bgp.rejectPrefixes ?? []) {
+      const c = tryParseCidr(p);
+      if (c !== undefined && c.family === fam) ctx.rejected.push(formatCidr(c));
+    }
+    ctx.blocks.sort();
+    ctx.otherPrefixes = [...new Set(ctx.otherPrefixes)].sort();
+    ctx.pools = [...new Set(ctx.pools)].sort();
+    ctx.rejected = [...new Set(ctx.rejected)].sort();
+    contexts.push(ctx);
+  }
+
+  const password = (ref: SecretKeyRef | undefined, where: string, object: string): string | undefined => {
+    if (ref === undefined) return undefined;
+    const v = input.passwords?.get(secretRefKey(ref));
+    if (v === undefined) {
+      bad(
+        where,
+        `Secret ${ref.namespace ?? '(agent namespace)'}/${ref.name} key ${ref.key} is not available; session has no password`,
+        object,
+      );
+      return undefined;
+    }
+    if (/["\n\r]/.test(v)) {
+      bad(
+        where,
+        `the password in Secret ${ref.name} key ${ref.key} contains a quote or a line break, which BIRD cannot express`,
+        object,
+      );
+      return undefined;
+    }
+    return v;
+  };
+
+  // Explicit peers, validated once.
+  interface Peer {
+    p: PlannedBgpPeer;
+    ip: string;
+    fam: 4 | 6;
+    index: number;
+  }
+  const peers: Peer[] = [];
+  bgp.peers.forEach((p, index) => {
+    const ip = ipOnly(p.peerIP);
+    if (ip === undefined || p.peerIP.includes('/')) {
+      bad(
+        `status.desired.bgp.peers[${index}].peerIP`,
+        `${JSON.stringify(p.peerIP)} is not an IP address`,
+        `peer ${p.name}`,
+      );
+      return;
+    }
+    peers.push({ p, ip, fam: ip.includes(':') ? 6 : 4, index });
+  });
+  const reflectors = new Set(peers.filter((x) => x.p.type === 'routeReflector').map((x) => x.ip));
+
+  for (const ctx of contexts) {
+    for (const { p, ip, fam } of peers) {
+      if (fam !== ctx.fam || p.reachableBy === undefined) continue;
+      const via = ipOnly(p.reachableBy);
+      if (via !== undefined && (via.includes(':') ? 6 : 4) === fam) ctx.reachable.push({ peerIP: ip, via });
+    }
+  }
+
+  // Communities (calico: bird.cfg.template apply_communities).
+  for (const ctx of contexts) {
+    lines.push(`function apply_communities${ctx.sfx} ()`, '{');
+    for (const c of ctx.communities) {
+      lines.push(`  if ( net ~ ${c.cidr} ) then {`);
+      for (const v of c.values) {
+        const parts = v.split(':');
+        lines.push(
+          parts.length === 2
+            ? `    bgp_community.add((${parts[0]}, ${parts[1]}));`
+            : `    bgp_large_community.add((${parts[0]}, ${parts[1]}, ${parts[2]}));`,
+        );
+      }
+      lines.push('  }');
+    }
+    lines.push('}', '');
+  }
+
+  // This node's announcements (calico: bird_aggr.cfg.template).
+  for (const ctx of contexts) {
+    const ch = ctx.fam === 4 ? 'ipv4' : 'ipv6';
+    if (ctx.blocks.length + ctx.otherPrefixes.length + ctx.reachable.length === 0) {
+      lines.push(`# No IPv${ctx.fam} blocks or static routes for this host.`, '');
+    } else {
+      lines.push(`protocol static static${ctx.fam} {`, `  ${ch};`);
+      if (ctx.blocks.length > 0) lines.push('  # IP blocks for this host.');
+      for (const b of ctx.blocks) lines.push(`  route ${b} blackhole;`);
+      if (ctx.otherPrefixes.length > 0)
+        lines.push('  # Other prefixes this host announces (borrowed addresses, services).');
+      for (const b of ctx.otherPrefixes) lines.push(`  route ${b} blackhole;`);
+      if (ctx.reachable.length > 0) lines.push('  # Static routes needed for BGP peers.');
+      for (const r of ctx.reachable) lines.push(`  route ${r.peerIP}/${ctx.fam === 4 ? 32 : 128} via ${r.via};`);
+      lines.push('}', '');
+    }
+    lines.push('# Aggregation of routes on this host; export the block, nothing beneath it.');
+    lines.push(`function calico_aggr${ctx.sfx} ()`, '{');
+    for (const b of ctx.blocks) {
+      lines.push(
+        `  # Block ${b} is confirmed.`,
+        `  if ( net = ${b} ) then { accept; }`,
+        `  if ( net ~ ${b} ) then { reject; }`,
+      );
+    }
+    lines.push('}', '');
+  }
+
+  // Pools (calico: bird_ipam.cfg.template).
+  const proto = desired.felix.clusterRouteProtocol;
+  for (const ctx of contexts) {
+    lines.push(`function reject_disabled_pools${ctx.sfx} ()`, '{');
+    for (const p of ctx.rejected) lines.push(`  if ( net ~ ${p} ) then { reject; }`);
+    lines.push('}', '');
+    lines.push(`function calico_export_to_bgp_peers${ctx.sfx} ()`, '{');
+    lines.push(
+      `  reject_disabled_pools${ctx.sfx}();`,
+      `  apply_communities${ctx.sfx}();`,
+      `  calico_aggr${ctx.sfx}();`,
+    );
+    for (const p of ctx.otherPrefixes) lines.push(`  if ( net = ${p} ) then { accept; }`);
+    for (const p of ctx.pools) {
+      if (ctx.rejected.includes(p)) lines.push(`  # Skip ${p} as BGP export is disabled for it`);
+      else lines.push(`  if ( net ~ ${p} ) then { accept; }`);
+    }
+    lines.push('}', '');
+    lines.push(`filter calico_kernel_programming${ctx.sfx}`, '{');
+    lines.push(`  # Cluster routes are tabby-agent's (route protocol ${proto}); BIRD programs none of them.`);
+    for (const p of ctx.pools) lines.push(`  if ( net ~ ${p} ) then { reject; }`);
+    lines.push('  # What this host announces stays out of the kernel.');
+    lines.push('  if ( dest = RTD_BLACKHOLE ) then { reject; }', '  if ( source = RTS_DEVICE ) then { reject; }');
+    lines.push('  accept;', '}', '');
+  }
+
+  // Kernel, device, direct.
+  for (const ctx of contexts) {
+    lines.push('# Routes learned from peers outside the pools go to the kernel; nothing is learned from it.');
+    lines.push(`protocol kernel kernel${ctx.fam} {`, `  ${ctx.fam === 4 ? 'ipv4' : 'ipv6'} {`);
+    lines.push('    import none;       # The agent owns cluster routes: never learn (and re-announce) them.');
+    lines.push(`    export filter calico_kernel_programming${ctx.sfx};`, '  };');
+    lines.push("  persist;           # Don't remove routes on bird shutdown", '  scan time 2;');
+    lines.push('  graceful restart;', '  merge paths on;    # Allow export multipath routes (ECMP)', '}', '');
+  }
+  lines.push('# Watch interface up/down events.', 'protocol device {', ...debugLines(bgp.logSeverityScreen, '  '));
+  lines.push('  scan time 2;    # Scan interfaces every 2 seconds', '}', '');
+  const ignored = (bgp.ignoredInterfaces ?? []).filter((g, i) => {
+    const ok = /^[A-Za-z0-9_.*?@:-]+$/.test(g);
+    if (!ok) bad(`status.desired.bgp.ignoredInterfaces[${i}]`, `${JSON.stringify(g)} is not an interface glob`);
+    return ok;
+  });
+  lines.push('protocol direct {', ...debugLines(bgp.logSeverityScreen, '  '));
+  for (const ctx of contexts) lines.push(`  ${ctx.fam === 4 ? 'ipv4' : 'ipv6'};`);
+  const exclude = [...ignored.map((g) => `-"${g}"`), '-"cali*"', '-"kube-ipvs*"', '"*"'];
+  lines.push(`  interface ${exclude.join(', ')}; # Exclude cali* and kube-ipvs* but include everything else.`, '}', '');
+
+  if (contexts.length === 0) lines.push('# IPv4 disabled on this node.', '');
+
+  const listen: string[] = [];
+  if (bgp.bindMode === 'NodeIP') listen.push('%NODEIP%');
+  if (bgp.listenPort !== undefined && bgp.listenPort !== 179) listen.push(`port ${bgp.listenPort}`);
+  const rrCluster = bgp.routeReflectorClusterID === undefined ? undefined : ipOnly(bgp.routeReflectorClusterID);
+  if (bgp.routeReflectorClusterID !== undefined && (rrCluster === undefined || rrCluster.includes(':'))) {
+    bad(
+      'status.desired.bgp.routeReflectorClusterID',
+      `${JSON.stringify(bgp.routeReflectorClusterID)} is not an IPv4 address`,
+    );
+  }
+
+  for (const ctx of contexts) {
+    const ch = ctx.fam === 4 ? 'ipv4' : 'ipv6';
+    const tmpl = `bgp_template${ctx.sfx}`;
+    lines.push('# Template for all BGP clients', `template bgp ${tmpl} {`, ...debugLines(bgp.logSeverityScreen, '  '));
+    lines.push('  description "Connection to BGP peer";');
+    const local = listen.map((x) => (x === '%NODEIP%' ? ctx.nodeIP : x));
+    lines.push(`  local ${[...local, `as ${bgp.asNumber}`].join(' ')};`);
+    lines.push('  multihop;', '  graceful restart;  # See comment in kernel section about graceful restart.');
+    lines.push('  connect delay time 2;', '  connect retry time 5;', '  error wait time 5,30;');
+    lines.push(
+      `  ${ch} {`,
+      '    gateway recursive; # This should be the default, but just in case.',
+      '    add paths on;',
+    );
+    lines.push("    import all;        # Import all routes, since we don't know what the upstream topology is.");
+    lines.push(`    export filter { calico_export_to_bgp_peers${ctx.sfx}(); reject; };  # Only routes for workloads.`);
+    lines.push('  };', '}', '');
+
+    // Node-to-node mesh.
+    lines.push('# ------------- Node-to-node mesh -------------');
+    if (rrCluster !== undefined) {
+      lines.push(
+        `# This node (${birdSymbol(nodeName)}) is configured as a route reflector with cluster ID ${rrCluster};`,
+      );
+      lines.push('# ignore node-to-node mesh setting.', '');
+    } else if (!bgp.nodeToNodeMesh) {
+      lines.push('# Node-to-node mesh disabled', '');
+    } else {
+      const meshPw = password(bgp.meshPasswordSecretRef, 'status.desired.bgp.meshPasswordSecretRef', 'mesh');
+      const seen = new Set<string>();
+      const nodes = [...input.viewNodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const n of nodes) {
+        if (seen.has(n.name) || n.name === nodeName) continue;
+        seen.add(n.name);
+        const ip = ipOnly(ctx.fam === 4 ? n.ipv4 : n.ipv6);
+        if (ip === undefined || (ip.includes(':') ? 6 : 4) !== ctx.fam) continue;
+        if (ip === ctx.nodeIP) {
+          lines.push(`# Skipping ourselves (${ip})`);
+          continue;
+        }
+        const rr = (n as { routeReflectorClusterID?: unknown }).routeReflectorClusterID;
+        if ((typeof rr === 'string' && rr !== '') || reflectors.has(ip)) {
+          lines.push(`# Skipping ${ip} (${birdSymbol(n.name)}) as it is a route reflector`);
+          continue;
+        }
+        const name = `Mesh_${addressId(ip)}`;
+        const as = n.asNumber ?? bgp.asNumber;
+        const port = bgp.listenPort !== undefined && bgp.listenPort !== 179 ? bgp.listenPort : undefined;
+        lines.push(`# For peer ${birdSymbol(n.name)}`, `protocol bgp ${name} from ${tmpl} {`);
+        lines.push(`  neighbor ${ip} ${port !== undefined ? `port ${port} ` : ''}as ${as};`);
+        lines.push(`  source address ${ctx.nodeIP};  # The local address we use for the TCP connection`);
+        if (meshPw !== undefined) lines.push(`  password "${meshPw}";`);
+        if (bgp.meshMaxRestartTimeSeconds !== undefined) {
+          lines.push(`  graceful restart time ${bgp.meshMaxRestartTimeSeconds};`);
+        }
+        if (ip > ctx.nodeIP) lines.push('  passive on; # Mesh is unidirectional, peer will connect to us.');
+        lines.push('}', '');
+        const s: RenderedSession = { name, peerIP: ip, asNumber: as, type: 'node-to-node mesh', family: ctx.fam };
+        if (port !== undefined) s.port = port;
+        sessions.push(s);
+      }
+    }
+
+    // Explicit peers.
+    for (const section of ['global', 'node'] as const) {
+      const mine = peers.filter((x) => x.fam === ctx.fam && (x.p.type === 'global') === (section === 'global'));
+      lines.push(
+        section === 'global'
+          ? '# ------------- Global peers -------------'
+          : '# ------------- Node-specific peers -------------',
+      );
+      if (mine.length === 0) {
+        lines.push(section === 'global' ? '# No global peers configured.' : '# No node-specific peers configured.', '');
+        continue;
+      }
+      for (const { p, ip, index } of mine) {
+        const where = `status.desired.bgp.peers[${index}]`;
+        if (ip === ctx.nodeIP) {
+          lines.push(`# Skipping ourselves (${ip})`, '');
+          continue;
+        }
+        const name = birdSymbol(p.name);
+        lines.push(`protocol bgp ${name} from ${tmpl} {`);
+        lines.push(
+          `  neighbor ${ip} ${p.port !== undefined && p.port !== 179 ? `port ${p.port} ` : ''}as ${p.asNumber};`,
+        );
+        if (p.localASNumber !== undefined) lines.push(`  local as ${p.localASNumber};`);
+        const src = ipOnly(p.sourceAddress);
+        if (src !== undefined)
+          lines.push(`  source address ${src};  # The local address we use for the TCP connection`);
+        if (p.ttlSecurity !== undefined && p.ttlSecurity > 0)
+          lines.push('  ttl security on;', `  multihop ${p.ttlSecurity};`);
+        else lines.push('  ttl security off;', '  multihop;');
+        if (p.maxRestartTimeSeconds !== undefined) lines.push(`  graceful restart time ${p.maxRestartTimeSeconds};`);
+        if (p.keepaliveTimeSeconds !== undefined) lines.push(`  keepalive time ${p.keepaliveTimeSeconds};`);
+        if (p.numAllowedLocalASNumbers !== undefined && p.numAllowedLocalASNumbers > 0) {
+          lines.push(`  allow local as ${p.numAllowedLocalASNumbers};`);
+        }
+        const pw = password(p.passwordSecretRef, `${where}.passwordSecretRef`, `peer ${p.name}`);
+        if (pw !== undefined) lines.push(`  password "${pw}";`);
+        if (p.passive) lines.push('  passive on;');
+        const localAS = p.localASNumber ?? bgp.asNumber;
+        if (p.routeReflectorClient && rrCluster !== undefined) {
+          if (p.asNumber === localAS) lines.push('  rr client;', `  rr cluster id ${rrCluster};`);
+          else
+            bad(
+              `${where}.routeReflectorClient`,
+              `peer AS ${p.asNumber} differs from ${localAS}: only iBGP peers can be route reflector clients`,
+              `peer ${p.name}`,
+            );
+        }
+        if (p.nextHopMode === 'Self') lines.push(`  ${ch} { next hop self; };`);
+        else if (p.nextHopMode === 'Keep') lines.push(`  ${ch} { next hop keep; };`);
+        if (p.filters !== undefined && p.filters.length > 0) {
+          issues.push({
+            code: 'bgp',
+            severity: 'warning',
+            message: `BGPFilter ${p.filters.join(', ')} on peer ${p.name} is not applied: the agent does not render BGPFilters yet`,
+            object: `peer ${p.name}`,
+          });
+        }
+        lines.push('}', '');
+        const s: RenderedSession = {
+          name,
+          peerIP: ip,
+          asNumber: p.asNumber,
+          type: p.type === 'global' ? 'global' : 'node specific',
+          family: ctx.fam,
+        };
+        if (p.port !== undefined) s.port = p.port;
+        sessions.push(s);
+      }
+    }
+  }
+  for (const x of peers) {
+    if (!contexts.some((c) => c.fam === x.fam)) {
+      bad(
+        `status.desired.bgp.peers[${x.index}].peerIP`,
+        `this node has no IPv${x.fam} BGP address, so peer ${x.ip} is skipped`,
+        `peer ${x.p.name}`,
+      );
+    }
+  }
+  return { text: lines.join('\n') + '\n', sessions, issues };
+}

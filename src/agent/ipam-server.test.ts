@@ -1,0 +1,264 @@
+import { execFileSync } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AssignRequest, AssignedAddress } from '../api/agent-ipam-protocol.js';
+import { IpamError } from '../ipam/index.js';
+import {
+  type IpamServer,
+  type IpamServerOptions,
+  type PodAddressAllocator,
+  PodAllocationError,
+  createIpamServer,
+} from './ipam-server.js';
+
+const dirs: string[] = [];
+const servers: IpamServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function socketPath(): string {
+  const d = mkdtempSync(join(tmpdir(), 'tabby-ipam-'));
+  dirs.push(d);
+  return join(d, 'run', 'ipam.sock');
+}
+
+interface Recorded {
+  assigns: (AssignRequest & { attrs: { node: string } })[];
+  releases: string[];
+}
+
+function recordingAllocator(
+  behaviour: (req: AssignRequest) => Promise<AssignedAddress[]> = async () => [
+    { address: '10.0.0.5', family: 4, block: '10.0.0.0/26' },
+  ],
+): PodAddressAllocator & { rec: Recorded } {
+  const rec: Recorded = { assigns: [], releases: [] };
+  return {
+    rec,
+    assign: async (req) => {
+      rec.assigns.push(req);
+      return behaviour(req);
+    },
+    releaseByHandle: async (h) => {
+      rec.releases.push(h);
+    },
+    addressesByHandle: async () => [{ address: '10.0.0.5', family: 4 }],
+  };
+}
+
+async function start(opts: Partial<IpamServerOptions> & { allocator: PodAddressAllocator }): Promise<IpamServer> {
+  const s = createIpamServer({ socketPath: socketPath(), node: 'node-a', mtu: () => 1440, ...opts });
+  await s.listen();
+  servers.push(s);
+  return s;
+}
+
+/** Sends lines on one connection and collects one answer per line. */
+function exchange(path: string, lines: string[]): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(path);
+    let buf = '';
+    const out: unknown[] = [];
+    c.setEncoding('utf8');
+    c.on('connect', () => c.write(lines.map((l) => `${l}\n`).join('')));
+    c.on('data', (d: string) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        out.push(JSON.parse(buf.slice(0, nl)));
+        buf = buf.slice(nl + 1);
+        if (out.length === lines.length) {
+          c.destroy();
+          resolve(out);
+        }
+      }
+    });
+    c.on('error', reject);
+  });
+}
+
+const assign = {
+  v: 1,
+  op: 'assign',
+  handleId: 'k8s-pod-network.c0ffee',
+  containerId: 'c0ffee',
+  attrs: { namespace: 'default', pod: 'web-1' },
+  families: [4],
+};
+
+describe('ipam server', () => {
+  it('assigns with the node filled in, the planned MTU and the route protocol', async () => {
+    const allocator = recordingAllocator();
+    const s = await start({ allocator, deviceRouteProtocol: () => 80 });
+    expect(await exchange(s.socketPath, [JSON.stringify(assign)])).toEqual([
+      {
+        ok: true,
+        op: 'assign',
+        addresses: [{ address: '10.0.0.5', family: 4, block: '10.0.0.0/26' }],
+        mtu: 1440,
+        deviceRouteProtocol: 80,
+        node: 'node-a',
+      },
+    ]);
+    expect(allocator.rec.assigns[0]?.attrs).toEqual({ namespace: 'default', pod: 'web-1', node: 'node-a' });
+    expect(statSync(s.socketPath).mode & 0o777).toBe(0o600);
+  });
+
+  it('serves release, addresses and status, several on one connection', async () => {
+    const allocator = recordingAllocator();
+    const s = await start({ allocator });
+    const out = await exchange(s.socketPath, [
+      JSON.stringify({ v: 1, op: 'release', handleId: 'k8s-pod-network.x' }),
+      JSON.stringify({ v: 1, op: 'addresses', handleId: 'k8s-pod-network.x' }),
+      JSON.stringify({ v: 1, op: 'status' }),
+    ]);
+    expect(out).toEqual([
+      { ok: true, op: 'release' },
+      { ok: true, op: 'addresses', addresses: [{ address: '10.0.0.5', family: 4 }] },
+      { ok: true, op: 'status', node: 'node-a', mtu: 1440 },
+    ]);
+    expect(allocator.rec.releases).toEqual(['k8s-pod-network.x']);
+  });
+
+  it('refuses a plugin configured for another node', async () => {
+    const s = await start({ allocator: recordingAllocator() });
+    const [r] = await exchange(s.socketPath, [
+      JSON.stringify({ ...assign, attrs: { ...assign.attrs, node: 'node-b' } }),
+    ]);
+    expect(r).toEqual({
+      ok: false,
+      error: {
+        code: 'invalid',
+        message:
+          'the CNI config names node "node-b" but this agent serves node "node-a" (fix "nodename" in the conflist)',
+      },
+    });
+  });
+
+  it("applies the pod's annotations (Calico precedence) before assigning", async () => {
+    const allocator = recordingAllocator();
+    const s = await start({
+      allocator,
+      annotations: async (ns, pod) =>
+        ns === 'default' && pod === 'web-1'
+          ? {
+              pod: { 'cni.projectcalico.org/ipv4pools': '["pod-pool"]' },
+              namespace: { 'cni.projectcalico.org/ipv4pools': '["ns-pool"]' },
+            }
+          : undefined,
+    });
+    await exchange(s.socketPath, [JSON.stringify({ ...assign, ipv4Pools: ['config-pool'] })]);
+    expect(allocator.rec.assigns[0]?.ipv4Pools).toEqual(['pod-pool']);
+    const [bad] = await exchange(s.socketPath, [
+      JSON.stringify({ ...assign, attrs: { namespace: 'default', pod: 'web-1' }, handleId: 'k8s-pod-network.other' }),
+    ]);
+    expect(bad).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    { name: 'not JSON', line: '{nope', message: 'request is not JSON' },
+    {
+      name: 'another protocol version',
+      line: JSON.stringify({ ...assign, v: 2 }),
+      message: 'protocol version 2 is not supported (this agent speaks 1)',
+    },
+    { name: 'a bad field', line: JSON.stringify({ ...assign, families: [5] }), message: 'families[0]' },
+    { name: 'an unknown op', line: JSON.stringify({ v: 1, op: 'steal' }), message: 'op' },
+  ])('answers $name with badRequest naming it', async ({ line, message }) => {
+    const s = await start({ allocator: recordingAllocator() });
+    const [r] = (await exchange(s.socketPath, [line])) as { ok: boolean; error: { code: string; message: string } }[];
+    expect(r?.ok).toBe(false);
+    expect(r?.error.code).toBe('badRequest');
+    expect(r?.error.message).toContain(message);
+  });
+
+  it.each([
+    {
+      name: 'PodAllocationError',
+      err: new PodAllocationError('exhausted', 'Assigned 0 out of 1 requested IPv4 addresses'),
+      code: 'exhausted',
+    },
+    {
+      name: 'IpamError noFreeBlocks',
+      err: new IpamError('noFreeBlocks', { kind: 'Node', name: 'node-a' }, 'failed to find or claim a block'),
+      code: 'exhausted',
+    },
+    {
+      name: 'IpamError blockLimit',
+      err: new IpamError('blockLimit', { kind: 'Node', name: 'node-a' }, 'limit of 20 blocks reached'),
+      code: 'exhausted',
+    },
+    {
+      name: 'IpamError invalid',
+      err: new IpamError('poolNotEnabled', { kind: 'IPPool', name: 'x' }, 'the given pool (x) does not exist'),
+      code: 'invalid',
+    },
+    {
+      name: 'IpamError transient',
+      err: new IpamError('retriesExhausted', { kind: 'Node', name: 'node-a' }, 'Max retries hit'),
+      code: 'unavailable',
+    },
+    { name: 'anything else', err: new Error('disk on fire'), code: 'internal' },
+  ])('maps $name to $code', async ({ err, code }) => {
+    const s = await start({ allocator: recordingAllocator(() => Promise.reject(err)) });
+    const [r] = await exchange(s.socketPath, [JSON.stringify(assign)]);
+    expect(r).toEqual({ ok: false, error: { code, message: err.message } });
+  });
+
+  it('runs requests for one handle one at a time, other handles concurrently', async () => {
+    let active = 0;
+    let maxSameHandle = 0;
+    let maxOverall = 0;
+    const perHandle = new Map<string, number>();
+    const allocator = recordingAllocator(async (req) => {
+      active++;
+      perHandle.set(req.handleId, (perHandle.get(req.handleId) ?? 0) + 1);
+      maxSameHandle = Math.max(maxSameHandle, perHandle.get(req.handleId) ?? 0);
+      maxOverall = Math.max(maxOverall, active);
+      await new Promise((r) => setTimeout(r, 20));
+      perHandle.set(req.handleId, (perHandle.get(req.handleId) ?? 1) - 1);
+      active--;
+      return [{ address: '10.0.0.5', family: 4 }];
+    });
+    const s = await start({ allocator });
+    const lines = (h: string) => [JSON.stringify({ ...assign, handleId: h })];
+    await Promise.all([
+      exchange(s.socketPath, lines('k8s-pod-network.a')),
+      exchange(s.socketPath, lines('k8s-pod-network.a')),
+      exchange(s.socketPath, lines('k8s-pod-network.a')),
+      exchange(s.socketPath, lines('k8s-pod-network.b')),
+    ]);
+    expect(maxSameHandle).toBe(1);
+    expect(maxOverall).toBe(2);
+  });
+
+  it('answers an over-long line with badRequest instead of buffering it', async () => {
+    const s = await start({ allocator: recordingAllocator() });
+    const [r] = await exchange(s.socketPath, ['x'.repeat(70_000)]);
+    expect(r).toMatchObject({ ok: false, error: { code: 'badRequest' } });
+  });
+
+  it('replaces a stale socket, refuses a live one, removes its socket on close', async () => {
+    const path = socketPath();
+    const first = createIpamServer({ socketPath: path, node: 'n', mtu: () => 1500, allocator: recordingAllocator() });
+    await first.listen();
+    const second = createIpamServer({ socketPath: path, node: 'n', mtu: () => 1500, allocator: recordingAllocator() });
+    await expect(second.listen()).rejects.toThrow(/already serving/);
+    await first.close();
+    expect(existsSync(path)).toBe(false);
+    writeFileSync(path, 'not a socket');
+    await expect(second.listen()).rejects.toThrow(/not a socket/);
+    rmSync(path);
+    // A socket file nobody listens on, as a killed agent leaves it.
+    execFileSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path]);
+    expect(statSync(path).isSocket()).toBe(true);
+    await second.listen();
+    servers.push(second);
+    expect((await exchange(path, [JSON.stringify({ v: 1, op: 'status' })]))[0]).toMatchObject({ ok: true, mtu: 1500 });
+  });
+});

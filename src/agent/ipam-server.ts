@@ -1,0 +1,282 @@
+// The agent's side of the agent IPAM protocol (src/api/agent-ipam-protocol.ts): a unix socket server that the CNI
+// plugin asks for addresses (ADD), releases (DEL), reservations (CHECK) and liveness (STATUS).
+//
+// Inputs (injected, STYLE.md §13): a PodAddressAllocator (the node's src/ipam AddressAssigner behind
+// pod-address-allocator.ts), the node's planned MTU and Felix's deviceRouteProtocol as providers (they change with
+// the NodeDataplane), and optionally the pod's and namespace's annotations (Calico's ipv4pools/ipAddrs, applied with
+// the protocol's precedence rules).
+// Invariants:
+// - Requests for the same handle run one at a time, in arrival order: a retried ADD and a DEL racing for one pod
+//   cannot interleave (the allocator's idempotency check and its assignment are one step from the pod's view).
+// - Every request gets exactly one response line; a malformed one gets `badRequest` naming the field, never a
+//   dropped connection or a crashed agent.
+// - The socket file is the agent's: a stale one (left by a crash) is replaced, a live one (another agent answering)
+//   is an error, and close() removes it.
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { type Server, type Socket, createConnection, createServer } from 'node:net';
+import { dirname } from 'node:path';
+import {
+  type AgentErrorCode,
+  type AgentRequest,
+  type AgentResponse,
+  type Annotations,
+  type AssignRequest,
+  type AssignedAddress,
+  AgentRequestSchema,
+  AnnotationError,
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  applyPodAnnotations,
+  encodeMessage,
+} from '../api/agent-ipam-protocol.js';
+import { formatPath } from '../api/errors.js';
+import { isIpamError } from '../ipam/errors.js';
+import type { Logger } from '../log/logger.js';
+
+/** What the server needs from IPAM; pod-address-allocator.ts adapts src/ipam to it. */
+export interface PodAddressAllocator {
+  /** Idempotent by handle: a handle that already holds addresses gets those back, nothing new is assigned. */
+  assign(req: AssignRequest & { attrs: { node: string } }): Promise<AssignedAddress[]>;
+  /** Releases every address of the handle; an unknown handle is not an error. */
+  releaseByHandle(handleId: string): Promise<void>;
+  /** The addresses the handle holds now (CHECK); optional: without it CHECK reports none reserved. */
+  addressesByHandle?(handleId: string): Promise<AssignedAddress[]>;
+}
+
+/** An allocator failure with the protocol code the plugin should see. */
+export class PodAllocationError extends Error {
+  constructor(
+    readonly code: AgentErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PodAllocationError';
+  }
+}
+
+export interface PodAnnotations {
+  pod?: Annotations;
+  namespace?: Annotations;
+}
+
+export interface IpamServerOptions {
+  socketPath: string;
+  node: string;
+  allocator: PodAddressAllocator;
+  /** The node's planned pod MTU. */
+  mtu: () => number;
+  /** Felix's deviceRouteProtocol for workload routes; undefined = kernel default. */
+  deviceRouteProtocol?: () => number | undefined;
+  /** The pod's and its namespace's annotations, from the agent's caches; undefined when unknown. */
+  annotations?: (namespace: string, pod: string) => Promise<PodAnnotations | undefined>;
+  log?: Logger;
+}
+
+export interface IpamServer {
+  readonly socketPath: string;
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Maps anything the allocator throws to a protocol error code and message. */
+export function classifyAllocatorError(e: unknown): { code: AgentErrorCode; message: string } {
+  if (e instanceof PodAllocationError) return { code: e.code, message: e.message };
+  if (e instanceof AnnotationError) return { code: 'invalid', message: e.message };
+  if (isIpamError(e)) {
+    if (e.code === 'noFreeBlocks' || e.code === 'blockLimit') return { code: 'exhausted', message: e.message };
+    if (e.errorClass === 'invalid') return { code: 'invalid', message: e.message };
+    return { code: 'unavailable', message: e.message };
+  }
+  return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+function errorResponse(code: AgentErrorCode, message: string): AgentResponse {
+  return { ok: false, error: { code, message: message.slice(0, MAX_MESSAGE_BYTES - 200) } };
+}
+
+/** `badRequest` text for a line that does not parse as a request: the first problems with their field paths. */
+function describeBadRequest(json: unknown): string {
+  const v = json !== null && typeof json === 'object' ? (json as { v?: unknown }).v : undefined;
+  if (v !== PROTOCOL_VERSION) {
+    return `protocol version ${JSON.stringify(v)} is not supported (this agent speaks ${PROTOCOL_VERSION}); upgrade the CNI plugin and the agent together`;
+  }
+  const parsed = AgentRequestSchema.safeParse(json);
+  if (parsed.success) return 'invalid request';
+  return parsed.error.issues
+    .slice(0, 3)
+    .map(
+      (i) => `${formatPath(i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))) || '(request)'}: ${i.message}`,
+    )
+    .join('; ');
+}
+
+export function createIpamServer(opts: IpamServerOptions): IpamServer {
+  const log = opts.log;
+  const perHandle = new Map<string, Promise<unknown>>();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+
+  /** Runs `fn` after every earlier request of the same handle has finished. */
+  function serialised<T>(handleId: string, fn: () => Promise<T>): Promise<T> {
+    const before = perHandle.get(handleId) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    perHandle.set(handleId, tail);
+    void tail.then(() => {
+      if (perHandle.get(handleId) === tail) perHandle.delete(handleId);
+    });
+    return run;
+  }
+
+  async function assign(req: AssignRequest): Promise<AgentResponse> {
+    const node = req.attrs.node ?? opts.node;
+    if (node !== opts.node) {
+      return errorResponse(
+        'invalid',
+        `the CNI config names node "${node}" but this agent serves node "${opts.node}" (fix "nodename" in the conflist)`,
+      );
+    }
+    let effective: AssignRequest = req;
+    if (opts.annotations !== undefined && req.attrs.namespace !== undefined && req.attrs.pod !== undefined) {
+      const ann = await opts.annotations(req.attrs.namespace, req.attrs.pod);
+      if (ann !== undefined) effective = applyPodAnnotations(req, ann.pod, ann.namespace);
+    }
+    const addresses = await serialised(req.handleId, () =>
+      opts.allocator.assign({ ...effective, attrs: { ...effective.attrs, node } }),
+    );
+    const proto = opts.deviceRouteProtocol?.();
+    return {
+      ok: true,
+      op: 'assign',
+      addresses,
+      mtu: opts.mtu(),
+      ...(proto === undefined ? {} : { deviceRouteProtocol: proto }),
+      node: opts.node,
+    };
+  }
+
+  async function handle(req: AgentRequest): Promise<AgentResponse> {
+    switch (req.op) {
+      case 'assign':
+        return assign(req);
+      case 'release':
+        await serialised(req.handleId, () => opts.allocator.releaseByHandle(req.handleId));
+        return { ok: true, op: 'release' };
+      case 'addresses': {
+        const get = opts.allocator.addressesByHandle;
+        const addresses =
+          get === undefined ? [] : await serialised(req.handleId, () => get.call(opts.allocator, req.handleId));
+        return { ok: true, op: 'addresses', addresses };
+      }
+      case 'status':
+        return { ok: true, op: 'status', node: opts.node, mtu: opts.mtu() };
+    }
+  }
+
+  async function answer(line: string): Promise<AgentResponse> {
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      return errorResponse('badRequest', 'request is not JSON');
+    }
+    const parsed = AgentRequestSchema.safeParse(json);
+    if (!parsed.success) return errorResponse('badRequest', describeBadRequest(json));
+    const req = parsed.data;
+    const started = performance.now();
+    try {
+      const res = await handle(req);
+      log?.debug({ op: req.op, ms: Math.round(performance.now() - started) }, 'ipam request served');
+      return res;
+    } catch (e) {
+      const { code, message } = classifyAllocatorError(e);
+      log?.warn({ op: req.op, code, err: message }, 'ipam request failed');
+      return errorResponse(code, message);
+    }
+  }
+
+  function serve(sock: Socket): void {
+    sockets.add(sock);
+    sock.setEncoding('utf8');
+    let buf = '';
+    let chain = Promise.resolve();
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.trim() === '') continue;
+        chain = chain.then(async () => {
+          const res = await answer(line);
+          if (!sock.destroyed) sock.write(encodeMessage(res));
+        });
+      }
+      if (buf.length > MAX_MESSAGE_BYTES) {
+        buf = '';
+        sock.end(encodeMessage(errorResponse('badRequest', `request longer than ${MAX_MESSAGE_BYTES} bytes`)));
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => sockets.delete(sock));
+  }
+
+  /** True when something answers on the socket path (another agent): then it must not be taken over. */
+  function socketIsLive(path: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const c = createConnection(path);
+      c.on('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+  }
+
+  return {
+    socketPath: opts.socketPath,
+    async listen() {
+      mkdirSync(dirname(opts.socketPath), { recursive: true, mode: 0o755 });
+      let stale = false;
+      try {
+        stale = lstatSync(opts.socketPath).isSocket();
+        if (!stale) throw new Error(`${opts.socketPath} exists and is not a socket; refusing to replace it`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      if (stale) {
+        if (await socketIsLive(opts.socketPath)) {
+          throw new Error(`another process is already serving ${opts.socketPath}`);
+        }
+        unlinkSync(opts.socketPath);
+      }
+      const s = createServer(serve);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(opts.socketPath, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      // Only root (the runtime executing the plugin) may ask for addresses.
+      chmodSync(opts.socketPath, 0o600);
+      server = s;
+      log?.info({ socket: opts.socketPath }, 'ipam server listening');
+    },
+    async close() {
+      const s = server;
+      server = undefined;
+      if (s === undefined) return;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        for (const sock of sockets) sock.destroy();
+      });
+      // net.Server removes its own unix socket file on close; make sure, without failing if it is gone.
+      try {
+        unlinkSync(opts.socketPath);
+      } catch {
+        // already removed
+      }
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// `tabby agent --node NAME`: programs this node's planned dataplane into Linux until SIGTERM/SIGINT, and reports
+// what it applied. `tabby agent status`: the node's BGP sessions, like `calicoctl node status`.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { createAgentSyncer, createBirdControl, createKernelMonitor, createLinuxDataplane, formatNodeStatus, runAgentLoop } from '../agent/index.js';
+import { withBirdDaemon } from '../agent/bird-daemon.js';
+import { createAgentKubeSource } from '../agent/kube-source.js';
+import { createKubeClient } from '../kube/index.js';
+import { createLogger } from '../log/logger.js';
+import { startHealthServer } from '../observe/health-server.js';
+import { createPromMetrics } from '../observe/prom-metrics.js';
+import { addKubeFlags, kubeSource, type KubeFlags } from './kube-options.js';
+
+interface AgentFlags extends KubeFlags {
+  node?: string;
+  namespace: string;
+  metricsPort: string;
+  metricsHost: string;
+  logLevel: string;
+  bird: boolean;
+  runDir: string;
+}
+
+export function registerAgent(program: Command): void {
+  const agent = addKubeFlags(
+    program.command('agent').description('run the node agent: program this node\'s NodeDataplane into the kernel and BIRD'),
+  )
+    .option('--node <name>', 'this node\'s name (default: $NODE_NAME)')
+    .option('--namespace <ns>', 'namespace for BGP password Secrets', process.env.POD_NAMESPACE ?? 'kube-system')
+    .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', '9092')
+    .option('--metrics-host <ip>', 'address for the metrics server', '127.0.0.1')
+    .option('--log-level <level>', 'debug, info, warn or error', process.env.TABBY_LOG_LEVEL ?? 'info')
+    .option('--no-bird', 'do not run BIRD (no BGP sessions)')
+    .option('--run-dir <dir>', 'where BIRD\'s config and control socket live', '/var/run/tabby')
+    .action(async (flags: AgentFlags) => {
+      const node = flags.node ?? process.env.NODE_NAME;
+      if (!node) throw new Error('tabby agent: --node (or NODE_NAME) is required');
+      const logger = createLogger({ component: 'agent', level: flags.logLevel as 'info' }).child({ node });
+      const metrics = createPromMetrics('agent');
+      const client = createKubeClient({ source: kubeSource(flags), fieldManager: 'tabby-agent' });
+      const source = createAgentKubeSource({ client, nodeName: node, namespace: flags.namespace, logger, metrics });
+      mkdirSync(flags.runDir, { recursive: true });
+      const birdPaths = { configPath: join(flags.runDir, 'bird.conf'), socketPath: join(flags.runDir, 'bird.ctl') };
+      const bird = flags.bird
+        ? withBirdDaemon({ control: createBirdControl(birdPaths), ...birdPaths, pidFile: join(flags.runDir, 'bird.pid'), logger })
+        : undefined;
+      const syncer = createAgentSyncer({ nodeName: node, dataplane: createLinuxDataplane(), ...(bird ? { bird } : {}), logger });
+      let lastSync: string | undefined;
+      const health = await startHealthServer({
+        host: flags.metricsHost,
+        port: Number(flags.metricsPort),
+        registry: metrics.registry,
+        ready: () => source.ready() ?? (lastSync === undefined ? 'nothing programmed yet' : undefined),
+      });
+      const abort = new AbortController();
+      process.once('SIGTERM', () => abort.abort());
+      process.once('SIGINT', () => abort.abort());
+      logger.info({ port: health.port, server: client.server }, 'agent starting');
+      source.start();
+      await runAgentLoop({
+        syncer,
+        snapshots: source.snapshots,
+        signal: abort.signal,
+        // Felix's default cluster route protocol; a plan that sets another takes effect at the next agent start.
+        watchKernel: (onChange) => createKernelMonitor({ routeProtocol: source.desired()?.felix.clusterRouteProtocol ?? 80 }).watch(onChange),
+        logger,
+        onReport: async (report, info) => {
+          lastSync = report.time;
+          logger.info(
+            { revision: report.revision, programmed: report.programmed, changed: report.changed, ms: Math.round(report.durationMs), routes: report.counts.routes },
+            'sync done',
+          );
+          if (info.statusChanged) await source.writeStatus(report);
+        },
+      });
+      await source.stop();
+      await health.close();
+      client.close();
+    });
+
+  agent
+    .command('status')
+    .description('print this node\'s BGP sessions (peer address, type, state, since, info), like calicoctl node status')
+    .option('--run-dir <dir>', 'where the agent keeps BIRD\'s control socket', '/var/run/tabby')
+    .action(async (opts: { runDir: string }) => {
+      const control = createBirdControl({ configPath: join(opts.runDir, 'bird.conf'), socketPath: join(opts.runDir, 'bird.ctl') });
+      const { running, sessions } = await control.sessions();
+      process.stdout.write(formatNodeStatus(sessions, { running }));
+    });
+}

@@ -1,0 +1,154 @@
+// `tabby render`: golden tables for the examples/ clusters (UPDATE_GOLDEN=1 rewrites them; review the diff), output
+// that validates against our own API, and bad input that fails whole, naming file, object and field.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import type { InputFile } from '../api/reader.js';
+import { validateObject } from '../api/validate.js';
+import { renderFiles } from './render-command.js';
+
+const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
+const examples = readdirSync(EXAMPLES, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
+function filesOf(dir: string): InputFile[] {
+  return readdirSync(dir)
+    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .sort()
+    .map((f) => ({ name: join(dir, f), content: readFileSync(join(dir, f), 'utf8') }));
+}
+
+describe('render examples/', () => {
+  it('has examples', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(examples)('%s renders its expected routes', (name) => {
+    const dir = join(EXAMPLES, name);
+    const out = renderFiles(filesOf(dir), { format: 'routes' });
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const golden = join(dir, 'expected-routes.txt');
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, out.stdout);
+    expect(existsSync(golden), `${golden} missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
+    expect(out.stdout).toBe(readFileSync(golden, 'utf8'));
+  });
+
+  it.each(examples)('%s: json output is NodeDataplanes and RouteTables that validate against our API', (name) => {
+    const out = renderFiles(filesOf(join(EXAMPLES, name)), { format: 'json' });
+    expect(out.code).toBe(0);
+    const list = JSON.parse(out.stdout) as { kind: string; items: unknown[] };
+    expect(list.kind).toBe('List');
+    const kinds = new Set<string>();
+    for (const item of list.items) {
+      const v = validateObject(item);
+      expect(v.ok ? [] : v.issues).toEqual([]);
+      if (v.ok) kinds.add(v.object.kind);
+    }
+    expect([...kinds].sort()).toEqual(['NodeDataplane', 'RouteTable']);
+  });
+
+  it('--node narrows the output; --explain adds the reason; yaml equals json', () => {
+    const files = filesOf(join(EXAMPLES, 'vxlan-cross-subnet'));
+    const out = renderFiles(files, { format: 'routes', node: 'node02', explain: true });
+    expect(out.stdout.split('\n')[0]).toBe('# node node02');
+    expect(out.stdout).not.toContain('# node master01');
+    expect(out.stdout).toContain(
+      '10.244.53.64/26 via 10.0.1.204  # vxlan-cross-subnet-direct: pool default-ipv4-ippool, block 10.244.53.64/26, node node03',
+    );
+    const asJson = JSON.parse(renderFiles(files, { format: 'json', node: 'node02' }).stdout) as unknown;
+    const asYaml = yaml.load(renderFiles(files, { format: 'yaml', node: 'node02' }).stdout);
+    expect(asYaml).toEqual(asJson);
+  });
+});
+
+describe('render rejects bad input whole', () => {
+  const pool = `apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: p}
+spec: {cidr: 10.244.0.0/16, ipipMode: Always}
+`;
+  const node = (name: string, annotation = '10.0.0.11/24') => `---
+apiVersion: v1
+kind: Node
+metadata:
+  name: ${name}
+  annotations: {projectcalico.org/IPv4Address: ${annotation}}
+`;
+
+  it.each([
+    {
+      name: 'an unknown kind',
+      files: [
+        { name: 'c.yaml', content: `${pool}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n` },
+      ],
+      want: ['c.yaml (document 2): Deployment web: kind: render does not read apps/v1 Deployment'],
+    },
+    {
+      name: 'a node without an address',
+      files: [{ name: 'n.yaml', content: `${pool}---\napiVersion: v1\nkind: Node\nmetadata: {name: bare}\n` }],
+      want: ['n.yaml (document 2): Node bare: metadata.annotations["projectcalico.org/IPv4Address"]: is required'],
+    },
+    {
+      name: 'a malformed node address',
+      files: [{ name: 'n.yaml', content: pool + node('a', '10.0.0.300/24') }],
+      want: [
+        'n.yaml (document 2): Node a: metadata.annotations["projectcalico.org/IPv4Address"]: "10.0.0.300/24" is not a valid CIDR',
+      ],
+    },
+    {
+      name: 'a block outside every pool',
+      files: [
+        {
+          name: 'b.yaml',
+          content: `${pool + node('a')}---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {name: a-10-99-0-0-26}
+spec: {node: a, cidr: 10.99.0.0/26, state: confirmed}
+---
+apiVersion: projectcalico.org/v3
+kind: IPAMBlock
+metadata: {name: 10-99-1-0-30}
+spec: {cidr: 10.99.1.0/30, affinity: "host:a", allocations: [null, null, null, null], unallocated: [0, 1, 2, 3], attributes: []}
+`,
+        },
+      ],
+      want: ['b.yaml (document 4): IPAMBlock 10-99-1-0-30: spec.cidr: 10.99.1.0/30 is not inside any IPPool'],
+    },
+    {
+      name: 'an invalid Calico object',
+      files: [
+        {
+          name: 'p.yaml',
+          content: `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16, ipipMode: always}\n${node('a')}`,
+        },
+      ],
+      want: ['p.yaml (document 1): IPPool p: spec.ipipMode:'],
+    },
+    {
+      name: 'broken YAML',
+      files: [{ name: 'y.yaml', content: 'kind: [unclosed\n' }],
+      want: ['y.yaml'],
+    },
+    {
+      name: 'no nodes',
+      files: [{ name: 'p.yaml', content: pool }],
+      want: ['no Node objects in the input'],
+    },
+  ])('$name: exit 1, no table, error names file, object and field', ({ files, want }) => {
+    const out = renderFiles(files, { format: 'routes' });
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe('');
+    for (const w of want) expect(out.stderr).toContain(w);
+  });
+
+  it('an unknown --node is an error', () => {
+    const out = renderFiles([{ name: 'c.yaml', content: pool + node('a') }], { format: 'routes', node: 'nope' });
+    expect(out).toMatchObject({ code: 1, stdout: '' });
+    expect(out.stderr).toContain('--node nope: no Node of that name');
+  });
+});

@@ -1,0 +1,172 @@
+// `tabby render -f FILE|DIR ... [--node NAME] [--format routes|json|yaml] [--explain]`: plans a cluster offline from
+// manifests or `kubectl get ... -o yaml` dumps and prints what each node's kernel must hold.
+// I/O sits here (reading files, printing); reading, snapshotting and planning are the pure api and plan layers.
+// Bad input — YAML errors, invalid objects, kinds render does not read, nodes without an address, blocks outside
+// every pool, an unknown --node — prints every problem with file, object and field, and exits 1 without printing
+// any table: output is complete or absent.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import yaml from 'js-yaml';
+import { formatIssue } from '../api/errors.js';
+import { type InputFile, formatSource, readInputs } from '../api/reader.js';
+import { TABBY_API_VERSION } from '../api/meta.js';
+import { cidrContainsCidr, parseCidr } from '../net/index.js';
+import { explainComment } from '../plan/materialise.js';
+import { planCluster } from '../plan/pipeline.js';
+import { type InputKindObject, snapshotFromObjects } from '../plan/snapshot-from-objects.js';
+import { withSyntheticIpam } from '../plan/synthetic-ipam.js';
+
+export interface RenderOptions {
+  file: string[];
+  node?: string;
+  format: 'routes' | 'json' | 'yaml';
+  explain?: boolean;
+}
+
+export interface RenderOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Kinds render reads from core v1; every projectcalico.org/v3 kind the api layer knows is read too. */
+const CORE_KINDS_READ = new Set(['Node', 'Pod', 'Namespace', 'Secret']);
+
+function inputFiles(paths: readonly string[]): { files: InputFile[]; errors: string[] } {
+  const files: InputFile[] = [];
+  const errors: string[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      errors.push(`${p}: no such file or directory`);
+      continue;
+    }
+    const names = st.isDirectory()
+      ? readdirSync(p)
+          .filter((f) => /\.(ya?ml|json)$/.test(f))
+          .sort()
+          .map((f) => join(p, f))
+      : [p];
+    for (const name of names) files.push({ name, content: readFileSync(name, 'utf8') });
+  }
+  return { files, errors };
+}
+
+/** The whole command as a function of file contents: testable without a process. */
+export function renderFiles(files: readonly InputFile[], opts: Omit<RenderOptions, 'file'>): RenderOutput {
+  const errors: string[] = [];
+  const read = readInputs(files);
+  for (const i of read.issues) errors.push(`${formatSource(i.source)}: ${formatIssue(i)}`);
+  for (const s of read.skipped) {
+    errors.push(
+      `${formatSource(s.source)}: ${s.kind} ${s.name || '(unnamed)'}: kind: render does not read ${s.apiVersion} ${s.kind} ` +
+        '(it reads v1 Node and Pod and the projectcalico.org/v3 kinds)',
+    );
+  }
+  const objects = read.objects.filter((o) => o.object.apiVersion !== 'v1' || CORE_KINDS_READ.has(o.object.kind));
+  const { snapshot, issues } = snapshotFromObjects(
+    objects.map((o) => o.object as InputKindObject),
+    { requireNodeAddress: true },
+  );
+  for (const i of issues) {
+    const src = objects[i.index]?.source;
+    errors.push(`${src ? `${formatSource(src)}: ` : ''}${formatIssue(i)}`);
+  }
+  // A block outside every pool has no pool type: Calico would never route it, so the input is inconsistent.
+  const pools = snapshot.pools.map((p) => parseCidr(p.cidr));
+  objects.forEach((o) => {
+    if (o.object.kind !== 'IPAMBlock') return;
+    const spec = (o.object as { spec: { cidr: string } }).spec;
+    let c;
+    try {
+      c = parseCidr(spec.cidr);
+    } catch {
+      return;
+    }
+    if (!pools.some((p) => cidrContainsCidr(p, c))) {
+      errors.push(
+        `${formatSource(o.source)}: IPAMBlock ${o.object.metadata.name}: spec.cidr: ${spec.cidr} is not inside any IPPool`,
+      );
+    }
+  });
+  if (snapshot.nodes.length === 0 && errors.length === 0)
+    errors.push('no Node objects in the input: nothing to render');
+  if (opts.node !== undefined && errors.length === 0 && !snapshot.nodes.some((n) => n.name === opts.node)) {
+    errors.push(`--node ${opts.node}: no Node of that name in the input`);
+  }
+  if (errors.length > 0) return { code: 1, stdout: '', stderr: `${errors.map((e) => `error: ${e}`).join('\n')}\n` };
+
+  const planned = planCluster(withSyntheticIpam(snapshot).snapshot);
+  const names = [...planned.nodes.keys()].filter((n) => opts.node === undefined || n === opts.node);
+  if (opts.format === 'routes') {
+    const out: string[] = [];
+    for (const name of names) {
+      const m = planned.materialise(name);
+      if (!m) continue;
+      out.push(`# node ${name}`);
+      for (const r of m.routes) out.push(opts.explain ? `${r.line}  # ${explainComment(r)}` : r.line);
+    }
+    return { code: 0, stdout: `${out.join('\n')}\n`, stderr: '' };
+  }
+  const items: unknown[] = [];
+  const views = new Set<string>();
+  for (const name of names) {
+    const desired = planned.nodes.get(name);
+    if (!desired) continue;
+    views.add(desired.view);
+    if (desired.viewV6 !== undefined) views.add(desired.viewV6);
+    items.push({
+      apiVersion: TABBY_API_VERSION,
+      kind: 'NodeDataplane',
+      metadata: { name },
+      spec: { nodeName: name },
+      status: { desired },
+    });
+  }
+  for (const [name, status] of planned.routeTables) {
+    if (!views.has(status.view)) continue;
+    items.push({
+      apiVersion: TABBY_API_VERSION,
+      kind: 'RouteTable',
+      metadata: {
+        name,
+        labels: { 'dataplane.tabby.dev/view': status.view, 'dataplane.tabby.dev/shard': String(status.shard) },
+      },
+      status,
+    });
+  }
+  const list = { apiVersion: 'v1', kind: 'List', items };
+  const text =
+    opts.format === 'json' ? `${JSON.stringify(list, null, 2)}\n` : yaml.dump(list, { lineWidth: -1, noRefs: true });
+  return { code: 0, stdout: text, stderr: '' };
+}
+
+export function registerRender(program: Command): void {
+  program
+    .command('render')
+    .description("plan a cluster offline from manifests or kubectl dumps and print each node's routes or desired state")
+    .requiredOption('-f, --file <path...>', 'YAML/JSON files or directories (kubectl -o yaml dumps work)')
+    .option('--node <name>', 'only this node')
+    .option('--format <format>', 'routes | json | yaml', 'routes')
+    .option('--explain', 'add the reason (rule, pool, block, node) after each route')
+    .action((opts: RenderOptions) => {
+      if (!['routes', 'json', 'yaml'].includes(opts.format)) {
+        process.stderr.write(`error: --format must be routes, json or yaml (got ${JSON.stringify(opts.format)})\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const { files, errors } = inputFiles(opts.file);
+      if (errors.length > 0) {
+        process.stderr.write(errors.map((e) => `error: ${e}\n`).join(''));
+        process.exitCode = 1;
+        return;
+      }
+      const out = renderFiles(files, opts);
+      process.stdout.write(out.stdout);
+      process.stderr.write(out.stderr);
+      process.exitCode = out.code;
+    });
+}

@@ -1,0 +1,268 @@
+// BGP sessions of one node: explicit peers from BGPPeer objects (kept in NodeDesired.bgp.peers) and the node-to-node
+// mesh (derived by agents from the view's node records; materialised here for render and tests).
+// Inputs: node facts, parsed BGPPeers, the global BGP settings. Outputs: PlannedBgpPeer lists sorted by name.
+// calico: confd/pkg/backends/calico/client.go (updatePeersV1: global pass, node pass, reverse pass, first writer of a
+// key wins) and confd/pkg/backends/calico/bgp_processor.go (naming, passive, route-reflector clients), i.e.
+// calico-reference.md §5.3. BGPPeers are visited in name order, which makes Calico's "first writer" deterministic.
+// Invariants: a node never peers with its own address; a peer of a family the node has no BGP address for is
+// dropped; passwords stay secret references.
+import { createHash } from 'node:crypto';
+import { type IPFamily, type Selector, formatIP, parseIP, parseSelector } from '../net/index.js';
+import { splitIPPort } from '../api/fields.js';
+import type { PlannedBgpPeer, SecretKeyRef } from '../api/node-dataplane.js';
+import { type NodeFacts, compareStrings } from './facts.js';
+import type { SnapshotBGPPeer } from './snapshot.js';
+
+/** confd's default `/calico/bgp/v1/global/as_num`. */
+export const DEFAULT_AS_NUMBER = 64512;
+
+export interface BgpGlobals {
+  asNumber: number;
+  meshEnabled: boolean;
+  listenPort?: number;
+  meshPassword?: SecretKeyRef;
+  meshRestartSeconds?: number;
+}
+
+export interface ParsedPeer {
+  record: SnapshotBGPPeer;
+  /** Neither `node` nor `nodeSelector`: every node has it. */
+  global: boolean;
+  nodeSelector?: Selector;
+  peerSelector?: Selector;
+  peerHost?: string;
+  peerPort?: number;
+  peerFamily?: IPFamily;
+}
+
+export function parsePeer(p: SnapshotBGPPeer): ParsedPeer {
+  const nodeSel = p.nodeSelector !== undefined && p.nodeSelector !== '' ? parseSelector(p.nodeSelector) : undefined;
+  const peerSel = p.peerSelector !== undefined && p.peerSelector !== '' ? parseSelector(p.peerSelector) : undefined;
+  const out: ParsedPeer = { record: p, global: nodeSel === undefined && (p.node === undefined || p.node === '') };
+  if (nodeSel) out.nodeSelector = nodeSel;
+  if (peerSel) out.peerSelector = peerSel;
+  else if (p.peerIP !== undefined && p.peerIP !== '') {
+    const hp = splitIPPort(p.peerIP);
+    if (hp) {
+      out.peerHost = formatIP(parseIP(hp.ip));
+      out.peerFamily = parseIP(hp.ip).family;
+      if (hp.port !== undefined) out.peerPort = hp.port;
+    }
+  }
+  return out;
+}
+
+/** What the peer expansion needs from the rest of the plan; the caller memoises selector matches. */
+export interface PeerContext {
+  globals: BgpGlobals;
+  /** Sorted by BGPPeer name. */
+  peers: readonly ParsedPeer[];
+  node(name: string): NodeFacts | undefined;
+  /** Nodes matching `sel`, sorted by name. */
+  nodesMatching(sel: Selector): readonly NodeFacts[];
+  allNodes(): readonly NodeFacts[];
+  /** Nodes whose BGP IPv4 or IPv6 address is `ip`. */
+  nodesWithIP(ip: string): readonly NodeFacts[];
+  /** Node-specific listen port (BGPConfiguration node.<name>). */
+  listenPort(node: string): number | undefined;
+}
+
+interface Peering {
+  ip: string;
+  family: IPFamily;
+  port?: number;
+  asNumber: number;
+  rrClusterId?: string;
+  calicoNode: boolean;
+  from: ParsedPeer;
+}
+
+function key(p: Peering): string {
+  return `${p.ip}|${p.port ?? 0}`;
+}
+
+function nodeAS(n: NodeFacts, g: BgpGlobals): number {
+  return n.asNumber ?? g.asNumber;
+}
+
+/** The nodes holding the local side of a BGPPeer (`node`, `nodeSelector`, or all for a global peer). */
+export function localSide(p: ParsedPeer, ctx: PeerContext): readonly NodeFacts[] {
+  if (p.nodeSelector) return ctx.nodesMatching(p.nodeSelector);
+  const name = p.record.node;
+  if (name !== undefined && name !== '') {
+    const n = ctx.node(name);
+    return n ? [n] : [];
+  }
+  return ctx.allNodes();
+}
+
+export function isLocalSide(p: ParsedPeer, n: NodeFacts): boolean {
+  if (p.nodeSelector) return p.nodeSelector.matches(n.labels);
+  const name = p.record.node;
+  return name === undefined || name === '' || name === n.name;
+}
+
+/** The node appears on the remote side of `p` (selected by peerSelector, or holds its peerIP) — a superset test. */
+export function isRemoteSide(p: ParsedPeer, n: NodeFacts): boolean {
+  if (p.peerSelector) return p.peerSelector.matches(n.labels);
+  return p.peerHost !== undefined && (n.v4?.text === p.peerHost || n.v6?.text === p.peerHost);
+}
+
+/** Calico nodes a peerIP BGPPeer points at: same address, same AS (0 = global), same port when one is given. */
+function nodesWithIPPortAndAS(p: ParsedPeer, ctx: PeerContext): NodeFacts[] {
+  if (p.peerHost === undefined) return [];
+  const wantAS = p.record.asNumber ?? ctx.globals.asNumber;
+  const out: NodeFacts[] = [];
+  for (const n of ctx.nodesWithIP(p.peerHost)) {
+    if (nodeAS(n, ctx.globals) !== wantAS) continue;
+    if (p.peerPort !== undefined) {
+      const nodePort = ctx.listenPort(n.name);
+      if (nodePort !== undefined ? nodePort !== p.peerPort : (ctx.globals.listenPort ?? p.peerPort) !== p.peerPort) {
+        continue;
+      }
+    }
+    out.push(n);
+  }
+  return out;
+}
+
+function nodeAsPeerings(n: NodeFacts, v4: boolean, v6: boolean, from: ParsedPeer, ctx: PeerContext): Peering[] {
+  const out: Peering[] = [];
+  const port = ctx.listenPort(n.name) ?? ctx.globals.listenPort;
+  for (const family of [4, 6] as const) {
+    if (family === 4 ? !v4 : !v6) continue;
+    const addr = family === 4 ? n.v4 : n.v6;
+    if (!addr?.bgp) continue;
+    const p: Peering = { ip: addr.text, family, asNumber: nodeAS(n, ctx.globals), calicoNode: false, from };
+    if (port !== undefined) p.port = port;
+    if (n.routeReflectorClusterId !== undefined) p.rrClusterId = n.routeReflectorClusterId;
+    out.push(p);
+  }
+  return out;
+}
+
+function remotePeerings(p: ParsedPeer, ctx: PeerContext): Peering[] {
+  if (p.peerSelector) return ctx.nodesMatching(p.peerSelector).flatMap((n) => nodeAsPeerings(n, true, true, p, ctx));
+  if (p.peerHost === undefined || p.peerFamily === undefined) return [];
+  if (p.record.reachableBy !== undefined && p.record.reachableBy !== '') {
+    // confd skips a peer whose reachableBy is of the other family.
+    if (parseIP(p.record.reachableBy).family !== p.peerFamily) return [];
+  }
+  let port = p.peerPort;
+  if (port === undefined) {
+    const nodes = nodesWithIPPortAndAS(p, ctx);
+    const first = nodes[0];
+    if (first) port = ctx.listenPort(first.name) ?? ctx.globals.listenPort;
+  }
+  const out: Peering = {
+    ip: p.peerHost,
+    family: p.peerFamily,
+    // An unset AS means the cluster's own AS (as nodesWithIPPortAndAS reads it): an iBGP session.
+    asNumber: p.record.asNumber ?? ctx.globals.asNumber,
+    calicoNode: ctx.nodesWithIP(p.peerHost).length > 0,
+    from: p,
+  };
+  if (port !== undefined) out.port = port;
+  return [out];
+}
+
+/** Global peerings (same for every node); compute once per planning pass and pass to `explicitPeers`. */
+export function globalPeerings(ctx: PeerContext): ReadonlyMap<string, Peering> {
+  const out = new Map<string, Peering>();
+  for (const p of ctx.peers) {
+    if (!p.global) continue;
+    for (const r of remotePeerings(p, ctx)) if (!out.has(key(r))) out.set(key(r), r);
+  }
+  return out;
+}
+
+export type GlobalPeerings = ReturnType<typeof globalPeerings>;
+
+/** Node-specific and reverse peerings of `n`, then both rendered as Calico renders them. */
+export function explicitPeers(n: NodeFacts, ctx: PeerContext, globals: GlobalPeerings): PlannedBgpPeer[] {
+  if (ctx.peers.length === 0) return [];
+  const mine = new Map<string, Peering>();
+  const emit = (r: Peering) => {
+    const k = key(r);
+    if (!globals.has(k) && !mine.has(k)) mine.set(k, r);
+  };
+  for (const p of ctx.peers) {
+    if (p.global || !isLocalSide(p, n)) continue;
+    for (const r of remotePeerings(p, ctx)) emit(r);
+  }
+  // Reverse pass: sessions between Calico nodes are made symmetric unless the BGPPeer opts out.
+  for (const p of ctx.peers) {
+    if (p.record.reversePeering === 'Manual') continue;
+    let v4: boolean;
+    let v6: boolean;
+    if (p.peerSelector) {
+      if (!p.peerSelector.matches(n.labels)) continue;
+      v4 = v6 = true;
+    } else {
+      if (!nodesWithIPPortAndAS(p, ctx).some((m) => m.name === n.name)) continue;
+      v4 = p.peerFamily === 4;
+      v6 = p.peerFamily === 6;
+    }
+    for (const l of localSide(p, ctx)) for (const r of nodeAsPeerings(l, v4, v6, p, ctx)) emit(r);
+  }
+  const out: PlannedBgpPeer[] = [];
+  for (const r of globals.values()) {
+    const peer = render(n, r, 'global', ctx.globals);
+    if (peer) out.push(peer);
+  }
+  for (const r of mine.values()) {
+    const peer = render(n, r, 'node', ctx.globals);
+    if (peer) out.push(peer);
+  }
+  return out.sort((a, b) => compareStrings(a.name, b.name));
+}
+
+function sessionName(prefix: string, ip: string, port: number | undefined): string {
+  const base = `${prefix}_${ip.replace(/[.:]/g, '_')}`;
+  return port !== undefined && port > 0 ? `${base}_port_${port}` : base;
+}
+
+function render(n: NodeFacts, r: Peering, type: 'global' | 'node', g: BgpGlobals): PlannedBgpPeer | undefined {
+  const own = r.family === 4 ? n.v4 : n.v6;
+  if (!own?.bgp || own.text === r.ip) return undefined;
+  const spec = r.from.record;
+  const peer: PlannedBgpPeer = {
+    name: sessionName(type === 'global' ? 'Global' : 'Node', r.ip, r.port),
+    peerIP: r.ip,
+    asNumber: r.asNumber,
+    type,
+    source: spec.name,
+  };
+  if (r.port !== undefined) peer.port = r.port;
+  if (spec.localASNumber !== undefined) peer.localASNumber = spec.localASNumber;
+  if (spec.password) peer.passwordSecretRef = { name: spec.password.name, key: spec.password.key };
+  if ((spec.sourceAddress ?? 'UseNodeIP') === 'UseNodeIP') peer.sourceAddress = own.text;
+  const localAS = spec.localASNumber ?? nodeAS(n, g);
+  // bgp_processor.go: passive for global (and mesh) sessions to Calico nodes, on the side with the greater string.
+  if (type === 'global' && r.calicoNode && r.ip > own.text) peer.passive = true;
+  if (r.asNumber === localAS && n.routeReflectorClusterId !== undefined) {
+    if (r.rrClusterId === undefined || r.rrClusterId !== n.routeReflectorClusterId) peer.routeReflectorClient = true;
+  }
+  if (spec.nextHopMode === 'Self' || spec.nextHopMode === 'Keep') peer.nextHopMode = spec.nextHopMode;
+  else if (spec.keepOriginalNextHop === true && r.asNumber !== localAS) peer.nextHopMode = 'Keep';
+  if (spec.ttlSecurity !== undefined && spec.ttlSecurity > 0) peer.ttlSecurity = spec.ttlSecurity;
+  if (spec.maxRestartTimeSeconds !== undefined) peer.maxRestartTimeSeconds = spec.maxRestartTimeSeconds;
+  if (spec.keepaliveTimeSeconds !== undefined) peer.keepaliveTimeSeconds = spec.keepaliveTimeSeconds;
+  if (spec.numAllowedLocalASNumbers !== undefined && spec.numAllowedLocalASNumbers > 0) {
+    peer.numAllowedLocalASNumbers = spec.numAllowedLocalASNumbers;
+  }
+  if (spec.reachableBy !== undefined && spec.reachableBy !== '') peer.reachableBy = spec.reachableBy;
+  if (spec.filters && spec.filters.length > 0) peer.filters = [...spec.filters];
+  return peer;
+}
+
+/**
+ * BGP router id: the node's IPv4 BGP address; without one, Calico's `hash` scheme — the first four bytes of
+ * sha256(node name) as an IPv4 address, first octet above 223 lowered by 32 (confd template.HashToIPv4).
+ */
+export function routerId(n: NodeFacts): string {
+  if (n.v4?.bgp) return n.v4.text;
+  const b = createHash('sha256').update(n.name, 'utf8').digest();
+  const first = (b[0] ?? 0) > 223 ? (b[0] ?? 0) - 32 : (b[0] ?? 0);
+  return `${first}.${b[1] ?? 0}.${b[2] ?? 0}.${b[3] ?? 0}`;
+}

@@ -1,0 +1,208 @@
+// In-memory indexes over a ClusterSnapshot: the only mutable state the planners read.
+// Inputs: snapshot records, one upsert/delete at a time (or a whole snapshot). Outputs: parsed facts by key plus the
+// reverse indexes planning needs — blocks by affine node, borrowed addresses by the node holding them, pods by node.
+// Invariants: every index agrees with the record maps after each call; a record replaced by an equal one still gets
+// new facts (callers compare records, not facts, to decide whether something changed).
+import { cidrContainsCidr, compareCidr, formatCidr, tryParseCidr } from '../net/index.js';
+import {
+  type BlockFacts,
+  type NodeFacts,
+  type PoolFacts,
+  blockFacts,
+  compareStrings,
+  nodeFacts,
+  poolFacts,
+} from './facts.js';
+import type {
+  ClusterSnapshot,
+  SnapshotBGPConfiguration,
+  SnapshotBGPPeer,
+  SnapshotBlock,
+  SnapshotFelixConfiguration,
+  SnapshotNode,
+  SnapshotPod,
+  SnapshotPool,
+} from './snapshot.js';
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set<V>()));
+  s.add(v);
+}
+
+function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}
+
+/** Blocks are keyed by canonical CIDR text, so `fd10:0:0:0::/122` and `fd10::/122` name the same block. */
+function canonicalBlockKey(text: string): string {
+  const c = tryParseCidr(text);
+  return c ? formatCidr(c) : text;
+}
+
+export function podKey(p: Pick<SnapshotPod, 'namespace' | 'name'>): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+export class ClusterIndex {
+  readonly nodes = new Map<string, NodeFacts>();
+  readonly pools = new Map<string, PoolFacts>();
+  /** Keyed by canonical block CIDR text. */
+  readonly blocks = new Map<string, BlockFacts>();
+  readonly blocksByNode = new Map<string, Set<string>>();
+  /** Holder node → block keys containing an address it borrowed. */
+  readonly borrowedByNode = new Map<string, Set<string>>();
+  readonly pods = new Map<string, SnapshotPod>();
+  readonly podsByNode = new Map<string, Set<string>>();
+  readonly bgpPeers = new Map<string, SnapshotBGPPeer>();
+  readonly bgpConfigurations = new Map<string, SnapshotBGPConfiguration>();
+  readonly felixConfigurations = new Map<string, SnapshotFelixConfiguration>();
+  private poolsSortedCache: PoolFacts[] | undefined;
+  /** Sorted lists per node, dropped when a block of that node changes (both are read once per owner and per plan). */
+  private readonly blocksOfCache = new Map<string, BlockFacts[]>();
+  private readonly borrowingCache = new Map<string, BlockFacts[]>();
+
+  static fromSnapshot(s: ClusterSnapshot): ClusterIndex {
+    const idx = new ClusterIndex();
+    for (const n of s.nodes) idx.setNode(n.name, n);
+    for (const p of s.pools) idx.setPool(p.name, p);
+    for (const b of s.blocks) idx.setBlock(b.cidr, b);
+    for (const p of s.pods) idx.setPod(podKey(p), p);
+    for (const p of s.bgpPeers) idx.bgpPeers.set(p.name, p);
+    for (const c of s.bgpConfigurations) idx.bgpConfigurations.set(c.name, c);
+    for (const c of s.felixConfigurations) idx.felixConfigurations.set(c.name, c);
+    return idx;
+  }
+
+  toSnapshot(): ClusterSnapshot {
+    const byName = <T extends { name: string }>(xs: Iterable<T>): T[] =>
+      [...xs].sort((a, b) => compareStrings(a.name, b.name));
+    return {
+      nodes: byName([...this.nodes.values()].map((n) => n.record)),
+      pools: byName([...this.pools.values()].map((p) => p.record)),
+      blocks: [...this.blocks.values()].sort((a, b) => compareStrings(a.sortKey, b.sortKey)).map((b) => b.record),
+      pods: [...this.pods.entries()].sort((a, b) => compareStrings(a[0], b[0])).map((e) => e[1]),
+      bgpConfigurations: byName(this.bgpConfigurations.values()),
+      bgpPeers: byName(this.bgpPeers.values()),
+      felixConfigurations: byName(this.felixConfigurations.values()),
+    };
+  }
+
+  /** Upsert (record given) or delete (undefined); returns the previous facts. */
+  setNode(name: string, record: SnapshotNode | undefined): NodeFacts | undefined {
+    const old = this.nodes.get(name);
+    if (record) this.nodes.set(name, nodeFacts(record));
+    else this.nodes.delete(name);
+    return old;
+  }
+
+  setPool(name: string, record: SnapshotPool | undefined): PoolFacts | undefined {
+    const old = this.pools.get(name);
+    if (record) this.pools.set(name, poolFacts(record));
+    else this.pools.delete(name);
+    this.poolsSortedCache = undefined;
+    return old;
+  }
+
+  /** `key` is the block CIDR as the caller names it; the facts are stored under the canonical text. */
+  setBlock(key: string, record: SnapshotBlock | undefined): { old?: BlockFacts; now?: BlockFacts } {
+    const now = record ? blockFacts(record) : undefined;
+    const canonical = now?.cidrText ?? canonicalBlockKey(key);
+    const old = this.blocks.get(canonical);
+    for (const b of [old, now]) {
+      if (!b) continue;
+      if (b.affinity !== undefined) this.blocksOfCache.delete(b.affinity);
+      for (const a of b.borrowed) this.borrowingCache.delete(a.holder);
+    }
+    if (old) {
+      if (old.affinity !== undefined) removeFrom(this.blocksByNode, old.affinity, old.cidrText);
+      for (const b of old.borrowed) removeFrom(this.borrowedByNode, b.holder, old.cidrText);
+      this.blocks.delete(old.cidrText);
+    }
+    if (now) {
+      this.blocks.set(now.cidrText, now);
+      if (now.affinity !== undefined) addTo(this.blocksByNode, now.affinity, now.cidrText);
+      for (const b of now.borrowed) addTo(this.borrowedByNode, b.holder, now.cidrText);
+    }
+    const out: { old?: BlockFacts; now?: BlockFacts } = {};
+    if (old) out.old = old;
+    if (now) out.now = now;
+    return out;
+  }
+
+  setPod(key: string, record: SnapshotPod | undefined): SnapshotPod | undefined {
+    const old = this.pods.get(key);
+    if (old) removeFrom(this.podsByNode, old.node, key);
+    if (record) {
+      this.pods.set(key, record);
+      addTo(this.podsByNode, record.node, key);
+    } else {
+      this.pods.delete(key);
+    }
+    return old;
+  }
+
+  /** Pools ordered by CIDR (IPv4 first); the order every pool-derived list is emitted in. */
+  poolsSorted(): readonly PoolFacts[] {
+    this.poolsSortedCache ??= [...this.pools.values()].sort(
+      (a, b) => compareCidr(a.cidr, b.cidr) || compareStrings(a.name, b.name),
+    );
+    return this.poolsSortedCache;
+  }
+
+  /**
+   * The pool a block (or address) belongs to: the most specific containing pool, by name on a tie. Valid clusters
+   * have no overlapping pools; this keeps planning total when they briefly do.
+   */
+  poolFor(block: BlockFacts): PoolFacts | undefined {
+    let best: PoolFacts | undefined;
+    for (const p of this.poolsSorted()) {
+      if (!cidrContainsCidr(p.cidr, block.cidr)) continue;
+      if (!best || p.cidr.prefix > best.cidr.prefix) best = p;
+    }
+    return best;
+  }
+
+  /** Blocks affine to `node`, sorted. The array is shared: callers must not modify it. */
+  blocksOf(node: string): readonly BlockFacts[] {
+    let out = this.blocksOfCache.get(node);
+    if (!out) {
+      out = this.sortedBlocks(this.blocksByNode.get(node));
+      this.blocksOfCache.set(node, out);
+    }
+    return out;
+  }
+
+  /** Blocks holding an address `node` borrowed, sorted; shared like `blocksOf`. */
+  borrowingBlocksOf(node: string): readonly BlockFacts[] {
+    let out = this.borrowingCache.get(node);
+    if (!out) {
+      out = this.sortedBlocks(this.borrowedByNode.get(node));
+      this.borrowingCache.set(node, out);
+    }
+    return out;
+  }
+
+  private sortedBlocks(keys: ReadonlySet<string> | undefined): BlockFacts[] {
+    const out: BlockFacts[] = [];
+    if (!keys) return out;
+    for (const k of keys) {
+      const b = this.blocks.get(k);
+      if (b) out.push(b);
+    }
+    if (out.length > 1) out.sort((a, b) => compareStrings(a.sortKey, b.sortKey));
+    return out;
+  }
+
+  podsOf(node: string): SnapshotPod[] {
+    const keys = this.podsByNode.get(node);
+    if (!keys) return [];
+    return [...keys]
+      .sort(compareStrings)
+      .map((k) => this.pods.get(k))
+      .filter((p): p is SnapshotPod => p !== undefined);
+  }
+}

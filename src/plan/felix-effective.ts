@@ -1,0 +1,208 @@
+// Node-level dataplane settings that come from FelixConfiguration and the pools: the effective Felix subset, tunnel
+// devices, MTU overrides, NAT-outgoing inputs.
+// Inputs: FelixConfiguration `default` and `node.<name>` specs, pool facts, node facts. Outputs: the NodeDesired parts
+// of the same names. calico: felix/config/config_params.go (defaults), felix/calc/encapsulation_resolver.go (which
+// encapsulations are on), felix/dataplane/linux/int_dataplane.go (MTU), felix/dataplane/linux/vxlan_mgr.go (device).
+// Invariants: a per-node field overrides the default only when set; pool-derived encapsulation counts disabled pools
+// too (Calico does); emitted lists are sorted.
+import { DURATION, durationSeconds } from '../api/fields.js';
+import type { EffectiveFelix, Mtu, NatOutgoing, TunnelDevice } from '../api/node-dataplane.js';
+import { type NodeFacts, type PoolFacts, vxlanMacOf } from './facts.js';
+import type { FelixSettings } from './snapshot.js';
+
+export const DEFAULT_VXLAN_PORT = 4789;
+export const DEFAULT_VXLAN_VNI = 4096;
+/** RTPROT_BOOT: Felix's default deviceRouteProtocol; while it is unchanged, cluster routes carry protocol 80. */
+export const DEFAULT_DEVICE_ROUTE_PROTOCOL = 3;
+export const CALICO_ROUTE_PROTOCOL = 80;
+/** Bytes each encapsulation adds (felix/dataplane/linux/int_dataplane.go ConfigureDefaultMTUs). */
+export const ENCAP_OVERHEAD = { ipip: 20, vxlan: 50, vxlanV6: 70 } as const;
+/** Host MTU Felix assumes when no interface matches mtuIfacePattern. */
+export const FALLBACK_HOST_MTU = 1460;
+
+export interface EncapFlags {
+  ipip: boolean;
+  vxlan: boolean;
+  vxlanV6: boolean;
+}
+
+/** IPIP on iff some IPv4 pool has ipipMode != Never; VXLAN per family likewise (disabled pools count). */
+export function encapFromPools(pools: Iterable<PoolFacts>): EncapFlags {
+  const f: EncapFlags = { ipip: false, vxlan: false, vxlanV6: false };
+  for (const p of pools) {
+    if (p.routeType === 'ipip') f.ipip = true;
+    if (p.routeType === 'vxlan' && p.family === 4) f.vxlan = true;
+    if (p.routeType === 'vxlan' && p.family === 6) f.vxlanV6 = true;
+  }
+  return f;
+}
+
+/** `default` overlaid field by field with `node.<name>` (fields set to undefined/null do not override). */
+export function mergeFelix(global: Readonly<FelixSettings> | undefined, node: Readonly<FelixSettings> | undefined) {
+  const out: FelixSettings = { ...(global ?? {}) };
+  if (node) {
+    for (const [k, v] of Object.entries(node)) if (v !== undefined && v !== null) out[k] = v;
+  }
+  return out;
+}
+
+/** A metav1.Duration (`90s`, `1m30s`) or a number of seconds → seconds; undefined when absent or unreadable. */
+export function durationOrSeconds(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  return typeof v === 'string' && DURATION.test(v) ? durationSeconds(v) : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function bool(v: unknown): boolean | undefined {
+  return typeof v === 'boolean' ? v : undefined;
+}
+
+export function effectiveFelix(f: Readonly<FelixSettings>, pools: EncapFlags): EffectiveFelix {
+  const deviceRouteProtocol = num(f.deviceRouteProtocol) ?? DEFAULT_DEVICE_ROUTE_PROTOCOL;
+  const routeSource = f.routeSource === 'WorkloadIPs' ? 'WorkloadIPs' : 'CalicoIPAM';
+  const out: EffectiveFelix = {
+    ipipEnabled: bool(f.ipipEnabled) ?? pools.ipip,
+    vxlanEnabled: bool(f.vxlanEnabled) ?? pools.vxlan,
+    vxlanEnabledV6: bool(f.vxlanEnabled) ?? pools.vxlanV6,
+    vxlanPort: num(f.vxlanPort) || DEFAULT_VXLAN_PORT,
+    vxlanVNI: num(f.vxlanVNI) || DEFAULT_VXLAN_VNI,
+    deviceRouteProtocol,
+    // calico: felix/dataplane/linux/route_mgr.go — protocol 80 unless the user moved deviceRouteProtocol off 3.
+    clusterRouteProtocol:
+      deviceRouteProtocol === DEFAULT_DEVICE_ROUTE_PROTOCOL ? CALICO_ROUTE_PROTOCOL : deviceRouteProtocol,
+    removeExternalRoutes: bool(f.removeExternalRoutes) ?? true,
+    routeRefreshIntervalSeconds: durationOrSeconds(f.routeRefreshInterval) ?? 90,
+    routeSource,
+    ipForwarding: f.ipForwarding === 'Disabled' ? 'Disabled' : 'Enabled',
+  };
+  const src4 = str(f.deviceRouteSourceAddress);
+  if (src4 !== undefined) out.deviceRouteSourceAddress = src4;
+  const src6 = str(f.deviceRouteSourceAddressIPv6);
+  if (src6 !== undefined) out.deviceRouteSourceAddressIPv6 = src6;
+  const ranges = routeTableRanges(f);
+  if (ranges) out.routeTableRanges = ranges;
+  const prio4 = num(f.ipv4NormalRoutePriority);
+  if (prio4 !== undefined) out.ipv4NormalRoutePriority = prio4;
+  const prio6 = num(f.ipv6NormalRoutePriority);
+  if (prio6 !== undefined) out.ipv6NormalRoutePriority = prio6;
+  if (Array.isArray(f.externalNodesList) && f.externalNodesList.length > 0) {
+    out.externalNodesCidrs = f.externalNodesList.filter((x): x is string => typeof x === 'string').sort();
+  }
+  return out;
+}
+
+function routeTableRanges(f: Readonly<FelixSettings>): { min: number; max: number }[] | undefined {
+  const asRange = (r: unknown) => {
+    if (typeof r !== 'object' || r === null) return undefined;
+    const { min, max } = r as { min?: unknown; max?: unknown };
+    return typeof min === 'number' && typeof max === 'number' ? { min, max } : undefined;
+  };
+  if (Array.isArray(f.routeTableRanges)) {
+    const out = f.routeTableRanges.map(asRange).filter((r): r is { min: number; max: number } => r !== undefined);
+    return out.length > 0 ? out.sort((a, b) => a.min - b.min || a.max - b.max) : undefined;
+  }
+  const single = asRange(f.routeTableRange);
+  return single ? [single] : undefined;
+}
+
+export function mtuSettings(f: Readonly<FelixSettings>): Mtu {
+  const out: Mtu = {};
+  const ipip = num(f.ipipMTU);
+  if (ipip) out.ipip = ipip;
+  const vxlan = num(f.vxlanMTU);
+  if (vxlan) out.vxlan = vxlan;
+  const vxlanV6 = num(f.vxlanMTUV6);
+  if (vxlanV6) out.vxlanV6 = vxlanV6;
+  const pattern = str(f.mtuIfacePattern);
+  if (pattern !== undefined) out.ifacePattern = pattern;
+  return out;
+}
+
+export interface DerivedMtus {
+  hostMtu: number;
+  ipip: number;
+  vxlan: number;
+  vxlanV6: number;
+  /** Pod veth MTU: the smallest enabled encapsulation's, else the host MTU (calico: determinePodMTU). */
+  workload: number;
+}
+
+/** The MTUs a node ends up with, given its uplink MTU (undefined = Felix's 1460 fallback). */
+export function deriveMtus(
+  mtu: Mtu,
+  felix: Pick<EffectiveFelix, 'ipipEnabled' | 'vxlanEnabled' | 'vxlanEnabledV6'>,
+  hostMtu?: number,
+) {
+  const host = hostMtu ?? FALLBACK_HOST_MTU;
+  const ipip = mtu.ipip || host - ENCAP_OVERHEAD.ipip;
+  const vxlan = mtu.vxlan || host - ENCAP_OVERHEAD.vxlan;
+  const vxlanV6 = mtu.vxlanV6 || host - ENCAP_OVERHEAD.vxlanV6;
+  const enabled: number[] = [];
+  if (felix.ipipEnabled) enabled.push(ipip);
+  if (felix.vxlanEnabled) enabled.push(vxlan);
+  if (felix.vxlanEnabledV6) enabled.push(vxlanV6);
+  const workload = mtu.workload || (enabled.length > 0 ? Math.min(...enabled) : host);
+  const out: DerivedMtus = { hostMtu: host, ipip, vxlan, vxlanV6, workload };
+  return out;
+}
+
+/** Devices to keep (sorted by name) and devices to remove, for one node. */
+export function tunnelDevices(node: NodeFacts, felix: EffectiveFelix, mtu: Mtu) {
+  const tunnels: TunnelDevice[] = [];
+  const removeTunnels: ('tunl0' | 'vxlan.calico' | 'vxlan-v6.calico')[] = [];
+  if (felix.ipipEnabled) {
+    const d: TunnelDevice = { name: 'tunl0', type: 'ipip', family: 4 };
+    if (node.ipipTunnelAddress !== undefined) d.address = node.ipipTunnelAddress;
+    if (mtu.ipip) d.mtu = mtu.ipip;
+    tunnels.push(d);
+  } else {
+    removeTunnels.push('tunl0');
+  }
+  if (felix.vxlanEnabled) {
+    const d: TunnelDevice = { name: 'vxlan.calico', type: 'vxlan', family: 4 };
+    if (node.vxlanTunnelAddress !== undefined) d.address = node.vxlanTunnelAddress;
+    if (mtu.vxlan) d.mtu = mtu.vxlan;
+    d.vni = felix.vxlanVNI;
+    d.port = felix.vxlanPort;
+    d.mac = node.vtep4?.mac ?? vxlanMacOf(node.record, 4);
+    if (node.v4?.bgp) d.parentAddress = node.v4.text;
+    tunnels.push(d);
+  } else {
+    removeTunnels.push('vxlan.calico');
+  }
+  if (felix.vxlanEnabledV6) {
+    const d: TunnelDevice = { name: 'vxlan-v6.calico', type: 'vxlan', family: 6 };
+    if (node.vxlanTunnelAddressV6 !== undefined) d.address = node.vxlanTunnelAddressV6;
+    if (mtu.vxlanV6) d.mtu = mtu.vxlanV6;
+    d.vni = felix.vxlanVNI;
+    d.port = felix.vxlanPort;
+    d.mac = node.vtep6?.mac ?? vxlanMacOf(node.record, 6);
+    if (node.v6?.bgp) d.parentAddress = node.v6.text;
+    tunnels.push(d);
+  } else {
+    removeTunnels.push('vxlan-v6.calico');
+  }
+  tunnels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  removeTunnels.sort();
+  return { tunnels, removeTunnels };
+}
+
+/** calico: felix ipsets `masq-ipam-pools` (natOutgoing pools) and `all-ipam-pools` (every pool, disabled included). */
+export function natOutgoing(poolsSorted: readonly PoolFacts[], f: Readonly<FelixSettings>): NatOutgoing {
+  const out: NatOutgoing = {
+    sourceCidrs: poolsSorted.filter((p) => p.natOutgoing).map((p) => p.cidrText),
+    allPoolCidrs: poolsSorted.map((p) => p.cidrText),
+  };
+  const addr = str(f.natOutgoingAddress);
+  if (addr !== undefined) out.outgoingAddress = addr;
+  const range = typeof f.natPortRange === 'number' ? String(f.natPortRange) : str(f.natPortRange);
+  if (range !== undefined) out.portRange = range;
+  return out;
+}

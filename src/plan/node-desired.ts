@@ -1,0 +1,276 @@
+// One node's `NodeDataplane.status.desired`: everything particular to that node (ARCHITECTURE.md "The NodeDataplane
+// contract") — its views, own blocks, borrowed addresses, local workload routes, tunnel devices, MTU, NAT-outgoing
+// inputs, BGP speaker settings and explicit peers, effective FelixConfiguration — plus the content-hash revision.
+// Inputs: node facts and a context giving the cluster-wide pieces. Output: `NodeDesired`.
+// Invariants: every list sorted by its key; no field depends on another node's blocks or pods, so a node join does
+// not change this object for any other node (except BGP peers that select the joining node — Calico's semantics).
+import { hash } from 'node:crypto';
+import {
+  cidrContainsCidr,
+  cidrMasked,
+  formatCidr,
+  formatIP,
+  parseCidr,
+  parseCidrLoose,
+  parseIP,
+  workloadInterfaceName,
+} from '../net/index.js';
+import type {
+  BorrowedAddress,
+  EffectiveFelix,
+  ExportedPrefix,
+  Mtu,
+  NatOutgoing,
+  NodeDesired,
+  OwnBlock,
+  PlannedBgp,
+  WorkloadRoute,
+} from '../api/node-dataplane.js';
+import type { ClusterIndex } from './cluster-index.js';
+import { type NodeFacts, compareStrings, ipSortKey, cidrSortKey } from './facts.js';
+import { type GlobalPeerings, type PeerContext, explicitPeers, routerId } from './bgp-peers.js';
+import { effectiveFelix, mergeFelix, mtuSettings, natOutgoing, tunnelDevices } from './felix-effective.js';
+import type { PlanGlobals } from './plan-globals.js';
+import { type FelixSettings, PER_NODE_CONFIG_PREFIX, type SnapshotBGPConfiguration } from './snapshot.js';
+
+/** Nodes labelled so are not used to advertise service ranges (confd ExcludeServiceAdvertisement). */
+export const EXCLUDE_SERVICE_ADVERTISEMENT_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+
+export interface NodeDesiredContext {
+  idx: ClusterIndex;
+  globals: PlanGlobals;
+  peers: PeerContext;
+  globalPeerings: GlobalPeerings;
+  views(node: NodeFacts): { v4: string; v6: string };
+  /** Parts equal for every node without its own FelixConfiguration; filled on first use within one pass. */
+  shared: SharedParts;
+}
+
+export interface SharedParts {
+  felixDefault?: FelixParts;
+  services?: readonly Prefix[];
+}
+
+interface FelixParts {
+  spec: FelixSettings;
+  felix: EffectiveFelix;
+  mtu: Mtu;
+  nat: NatOutgoing;
+  /** JSON of the three, computed once for every node that shares them. */
+  json: string;
+}
+
+interface Prefix {
+  cidr: string;
+  key: string;
+  origin: ExportedPrefix['origin'];
+}
+
+/** NodeDesired fields hashed per node; SHARED_REVISION_FIELDS enter as the shared JSON (same order as felixParts). */
+export const REVISION_FIELDS = [
+  'view',
+  'viewV6',
+  'nodeAddress',
+  'blocks',
+  'borrowed',
+  'workloadRoutes',
+  'tunnels',
+  'removeTunnels',
+  'bgp',
+] as const;
+export const SHARED_REVISION_FIELDS = ['mtu', 'natOutgoing', 'felix'] as const;
+
+export function revisionOf(json: string): string {
+  return `sha256:${hash('sha256', json, 'hex').slice(0, 32)}`;
+}
+
+function felixParts(spec: FelixSettings, g: PlanGlobals): FelixParts {
+  const felix = effectiveFelix(spec, g.encap);
+  const mtu = mtuSettings(spec);
+  const nat = natOutgoing(g.poolsSorted, spec);
+  return { spec, felix, mtu, nat, json: JSON.stringify([mtu, nat, felix]) };
+}
+
+export function buildNodeDesired(n: NodeFacts, ctx: NodeDesiredContext): NodeDesired {
+  const { idx, globals } = ctx;
+  const own = idx.felixConfigurations.get(PER_NODE_CONFIG_PREFIX + n.name)?.spec;
+  const fx = own
+    ? felixParts(mergeFelix(globals.felixDefault, own), globals)
+    : (ctx.shared.felixDefault ??= felixParts(mergeFelix(globals.felixDefault, undefined), globals));
+  const { tunnels, removeTunnels } = tunnelDevices(n, fx.felix, fx.mtu);
+  const views = ctx.views(n);
+
+  const blocks: OwnBlock[] = [];
+  const blockKeys: string[] = [];
+  for (const b of idx.blocksOf(n.name)) {
+    const pool = idx.poolFor(b);
+    // A block with no pool, or in a LoadBalancer-only pool, has no pool type: Felix installs no blackhole for it.
+    if (!pool || pool.routeType === 'none') continue;
+    blocks.push({ cidr: b.cidrText, pool: pool.name });
+    blockKeys.push(b.sortKey);
+  }
+  let borrowed: BorrowedAddress[] = [];
+  let borrowedKeys: string[] = [];
+  for (const b of idx.borrowingBlocksOf(n.name)) {
+    const pool = idx.poolFor(b);
+    if (!pool) continue;
+    for (const a of b.borrowed) {
+      if (a.holder !== n.name) continue;
+      const entry: BorrowedAddress = { cidr: a.cidrText, block: b.cidrText, pool: pool.name };
+      if (b.affinity !== undefined) entry.blockNode = b.affinity;
+      borrowed.push(entry);
+      borrowedKeys.push(ipSortKey(a.address));
+    }
+  }
+  if (borrowed.length > 1) {
+    const order = borrowed
+      .map((_, i) => i)
+      .sort((x, y) => compareStrings(borrowedKeys[x] ?? '', borrowedKeys[y] ?? ''));
+    borrowed = order.map((i) => borrowed[i] as BorrowedAddress);
+    borrowedKeys = order.map((i) => borrowedKeys[i] ?? '');
+  }
+
+  const desired: NodeDesired = {
+    revision: '',
+    view: views.v4,
+    blocks,
+    borrowed,
+    tunnels,
+    mtu: fx.mtu,
+    natOutgoing: fx.nat,
+    felix: fx.felix,
+  };
+  if (views.v6 !== views.v4) desired.viewV6 = views.v6;
+  if (n.v4?.bgp || n.v6?.bgp) {
+    const nodeAddress: { ipv4?: string; ipv6?: string } = {};
+    if (n.v4?.bgp) nodeAddress.ipv4 = n.v4.interfaceText;
+    if (n.v6?.bgp) nodeAddress.ipv6 = n.v6.interfaceText;
+    desired.nodeAddress = nodeAddress;
+  }
+  desired.workloadRoutes = workloadRoutes(idx, n);
+  desired.removeTunnels = removeTunnels;
+  const bgp = bgpSection(n, ctx, blocks, blockKeys, borrowed, borrowedKeys);
+  if (bgp) desired.bgp = bgp;
+  // The revision hashes every field but itself. The parts shared by all nodes without their own FelixConfiguration
+  // (mtu, natOutgoing, felix) enter as their JSON, serialised once per pass. A new field of NodeDesired must be
+  // listed in REVISION_FIELDS, or it would change without changing the revision (node-desired.test.ts checks it).
+  const ownJson = JSON.stringify(REVISION_FIELDS.map((k) => desired[k] ?? null));
+  desired.revision = revisionOf(`${ownJson}\n${fx.json}`);
+  return desired;
+}
+
+function workloadRoutes(idx: ClusterIndex, n: NodeFacts): WorkloadRoute[] {
+  const out: (WorkloadRoute & { key: string })[] = [];
+  for (const pod of idx.podsOf(n.name)) {
+    const iface = workloadInterfaceName(pod.namespace, pod.name);
+    for (const text of pod.ips) {
+      const ip = parseIP(text);
+      out.push({
+        cidr: `${formatIP(ip)}/${ip.family === 4 ? 32 : 128}`,
+        interface: iface,
+        namespace: pod.namespace,
+        pod: pod.name,
+        key: `${ipSortKey(ip)} ${pod.namespace}/${pod.name}`,
+      });
+    }
+  }
+  out.sort((a, b) => compareStrings(a.key, b.key));
+  return out.map(({ key: _key, ...rest }) => rest);
+}
+
+function bgpSection(
+  n: NodeFacts,
+  ctx: NodeDesiredContext,
+  blocks: readonly OwnBlock[],
+  blockKeys: readonly string[],
+  borrowed: readonly BorrowedAddress[],
+  borrowedKeys: readonly string[],
+): PlannedBgp | undefined {
+  // confd renders "IPv4 disabled on this node" without a BGP address; with neither family there is no speaker.
+  if (!n.v4?.bgp && !n.v6?.bgp) return undefined;
+  const g = ctx.globals;
+  const nodeConfig = ctx.idx.bgpConfigurations.get(PER_NODE_CONFIG_PREFIX + n.name);
+  const bgp: PlannedBgp = {
+    asNumber: n.asNumber ?? g.bgp.asNumber,
+    routerID: routerId(n),
+    nodeToNodeMesh: g.bgp.meshEnabled && n.routeReflectorClusterId === undefined,
+    peers: [],
+    exportPrefixes: [],
+  };
+  if (n.v4?.bgp) bgp.ipv4Address = n.v4.interfaceText;
+  if (n.v6?.bgp) bgp.ipv6Address = n.v6.interfaceText;
+  const listenPort = nodeConfig?.listenPort ?? g.bgp.listenPort;
+  if (listenPort !== undefined) bgp.listenPort = listenPort;
+  bgp.defaultASNumber = g.bgp.asNumber;
+  if (g.bgp.listenPort !== undefined) bgp.defaultListenPort = g.bgp.listenPort;
+  if (g.bgpDefault?.bindMode !== undefined) bgp.bindMode = g.bgpDefault.bindMode;
+  const severity = nodeConfig?.logSeverityScreen ?? g.bgpDefault?.logSeverityScreen;
+  if (severity !== undefined && severity !== '') bgp.logSeverityScreen = severity;
+  if (bgp.nodeToNodeMesh && g.bgp.meshPassword) bgp.meshPasswordSecretRef = { ...g.bgp.meshPassword };
+  if (bgp.nodeToNodeMesh && g.bgp.meshRestartSeconds !== undefined) {
+    bgp.meshMaxRestartTimeSeconds = g.bgp.meshRestartSeconds;
+  }
+  if (n.routeReflectorClusterId !== undefined) bgp.routeReflectorClusterID = n.routeReflectorClusterId;
+  const ignored = g.bgpDefault?.ignoredInterfaces;
+  if (ignored && ignored.length > 0) bgp.ignoredInterfaces = [...ignored];
+  bgp.peers = explicitPeers(n, ctx.peers, ctx.globalPeerings);
+  bgp.exportPrefixes = exportPrefixes(n, ctx, nodeConfig, blocks, blockKeys, borrowed, borrowedKeys);
+  if (g.rejectPrefixes.length > 0) bgp.rejectPrefixes = [...g.rejectPrefixes];
+  return bgp;
+}
+
+/** Service ranges confd announces from every node (routes.go); single LB addresses follow endpoints: not here. */
+function servicePrefixes(cfg: SnapshotBGPConfiguration | undefined): Prefix[] {
+  const out: Prefix[] = [];
+  const add = (text: string, origin: Prefix['origin'], skipHost: boolean) => {
+    const c = cidrMasked(parseCidrLoose(text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`));
+    if (skipHost && c.prefix === (c.family === 4 ? 32 : 128)) return;
+    out.push({ cidr: formatCidr(c), key: cidrSortKey(c), origin });
+  };
+  for (const c of cfg?.serviceClusterIPs ?? []) add(c, 'serviceClusterIP', false);
+  for (const c of cfg?.serviceExternalIPs ?? []) add(c, 'serviceExternalIP', false);
+  for (const c of cfg?.serviceLoadBalancerIPs ?? []) add(c, 'serviceLoadBalancerIP', true);
+  return out;
+}
+
+function exportPrefixes(
+  n: NodeFacts,
+  ctx: NodeDesiredContext,
+  nodeConfig: SnapshotBGPConfiguration | undefined,
+  blocks: readonly OwnBlock[],
+  blockKeys: readonly string[],
+  borrowed: readonly BorrowedAddress[],
+  borrowedKeys: readonly string[],
+): ExportedPrefix[] {
+  const g = ctx.globals;
+  const out: Prefix[] = [];
+  // disableBGPExport pools are rejected before anything else in calico_export_to_bgp_peers.
+  const exported = (poolName: string) => !g.poolsSorted.some((p) => p.name === poolName && p.disableBGPExport);
+  blocks.forEach((b, i) => {
+    if (exported(b.pool)) out.push({ cidr: b.cidr, key: blockKeys[i] ?? '', origin: 'block' });
+  });
+  borrowed.forEach((a, i) => {
+    if (exported(a.pool)) out.push({ cidr: a.cidr, key: borrowedKeys[i] ?? '', origin: 'borrowed' });
+  });
+  if (n.labels[EXCLUDE_SERVICE_ADVERTISEMENT_LABEL] !== 'true') {
+    out.push(...(ctx.shared.services ??= servicePrefixes(g.bgpDefault)));
+  }
+  out.sort((a, b) => compareStrings(a.key, b.key) || compareStrings(a.origin, b.origin));
+  // Communities: the node's own prefixAdvertisements replace the global list (confd getNodeOrGlobalValue).
+  const adv = nodeConfig?.prefixAdvertisements ? nodeConfig : g.bgpDefault;
+  const rules = (adv?.prefixAdvertisements ?? []).map((a) => ({
+    cidr: cidrMasked(parseCidrLoose(a.cidr)),
+    communities: a.communities
+      .map((c) => (/^\d+:\d+(:\d+)?$/.test(c) ? c : adv?.communities?.find((d) => d.name === c)?.value))
+      .filter((c): c is string => c !== undefined),
+  }));
+  return out.map(({ cidr, origin }) => {
+    const prefix: ExportedPrefix = { cidr, origin };
+    if (rules.length === 0) return prefix;
+    const inner = parseCidr(cidr);
+    const set = new Set<string>();
+    for (const r of rules) if (cidrContainsCidr(r.cidr, inner)) for (const c of r.communities) set.add(c);
+    if (set.size > 0) prefix.communities = [...set].sort();
+    return prefix;
+  });
+}
