@@ -2,7 +2,6 @@
 // command is one line, and main.ts never grows.
 import type { Command } from 'commander';
 import { registerDevCluster } from './dev-cluster-command.js';
-import { registerDemo } from './demo-command.js';
 import { registerCrds } from './crds-command.js';
 import { registerRender } from './render-command.js';
 import { registerOperator } from './operator-command.js';
@@ -11,7 +10,6 @@ import { registerAgent } from './agent-command.js';
 export function registerCommands(program: Command): void {
   registerRender(program);
   registerDevCluster(program);
-  registerDemo(program);
   registerCrds(program);
   registerOperator(program);
   registerAgent(program);
