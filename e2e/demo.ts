@@ -9,7 +9,8 @@ import { ping, plumbPod, type TestPod } from './dataplane/pods.js';
 import { startTabbyCluster } from './dataplane/tabby-cluster.js';
 
 const started = Date.now();
-const step = (text: string): void => console.log(`\n\x1b[1m== ${text}\x1b[0m (t=${((Date.now() - started) / 1000).toFixed(1)} s)`);
+const step = (text: string): void =>
+  console.log(`\n\x1b[1m== ${text}\x1b[0m (t=${((Date.now() - started) / 1000).toFixed(1)} s)`);
 const mode = process.env.TABBY_DEMO_MODE ?? 'VXLAN';
 const poolEnv: Record<string, string> = {
   CALICO_IPV4POOL_CIDR: '10.244.0.0/16',
@@ -20,7 +21,9 @@ const poolEnv: Record<string, string> = {
 step('building the Tabby and node images (docker build; cached after the first run)');
 execFileSync('bash', ['e2e/images/build-node-image.sh'], { stdio: ['ignore', 'inherit', 'inherit'] });
 
-step(`starting a control plane, the operator and 3 node containers (pool 10.244.0.0/16, VXLAN ${poolEnv.CALICO_IPV4POOL_VXLAN})`);
+step(
+  `starting a control plane, the operator and 3 node containers (pool 10.244.0.0/16, VXLAN ${poolEnv.CALICO_IPV4POOL_VXLAN})`,
+);
 const c = await startTabbyCluster({
   networks: [{ name: 'demo', subnet: '172.30.99.0/24' }],
   nodes: [
@@ -39,7 +42,14 @@ try {
     const ndp = await c.getJson<NodeDataplane>(['get', 'nodedataplane', name]);
     const base = ndp.status!.desired!.blocks[0]!.cidr.split('/')[0]!.split('.').map(Number);
     for (const i of [2, 3]) {
-      pods.push(await plumbPod(c.nodes.get(name)!, 'default', `${name.replace('node-', 'pod-')}-${i - 1}`, `${base[0]}.${base[1]}.${base[2]}.${base[3]! + i}`));
+      pods.push(
+        await plumbPod(
+          c.nodes.get(name)!,
+          'default',
+          `${name.replace('node-', 'pod-')}-${i - 1}`,
+          `${base[0]}.${base[1]}.${base[2]}.${base[3]! + i}`,
+        ),
+      );
     }
   }
 
@@ -74,7 +84,9 @@ try {
   process.exitCode = failures === 0 ? 0 : 1;
 
   if (process.env.TABBY_DEMO_KEEP === '1') {
-    console.log(`\nkubeconfig: ${c.cp.kubeconfigPath}\nnode shells: docker exec -it ${[...c.nodes.values()].map((n) => n.container.getName().replace(/^\//, '')).join(' | ')} bash\nCtrl-C stops everything.`);
+    console.log(
+      `\nkubeconfig: ${c.cp.kubeconfigPath}\nnode shells: docker exec -it ${[...c.nodes.values()].map((n) => n.container.getName().replace(/^\//, '')).join(' | ')} bash\nCtrl-C stops everything.`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -122,7 +122,16 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
     for (const net of opts.networks) {
       const dockerName = `tabby-${net.name}-${runId}`;
       // --internal: test traffic never leaves this machine; the host keeps its address on the bridge.
-      const id = await docker(['network', 'create', '--internal', '--subnet', net.subnet, '--gateway', gatewayOf(net.subnet), dockerName]);
+      const id = await docker([
+        'network',
+        'create',
+        '--internal',
+        '--subnet',
+        net.subnet,
+        '--gateway',
+        gatewayOf(net.subnet),
+        dockerName,
+      ]);
       networks.set(net.name, { dockerName, gateway: gatewayOf(net.subnet), subnet: net.subnet });
       // Docker drops packets on an internal network's bridge whose addresses are outside its subnet, and with
       // bridge-nf-call-iptables that includes traffic between two containers of the bridge: pod addresses and
@@ -176,7 +185,8 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
           exec: (cmd) => execIn(container, cmd),
           async sh(script) {
             const r = await execIn(container, ['bash', '-ec', script]);
-            if (r.exitCode !== 0) throw new Error(`${spec.name}: script failed (${r.exitCode}):\n${script}\n---\n${r.output}`);
+            if (r.exitCode !== 0)
+              throw new Error(`${spec.name}: script failed (${r.exitCode}):\n${script}\n---\n${r.output}`);
             return r.output;
           },
         };
@@ -218,7 +228,8 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
       nodes,
       networks,
       ...(router ? { router } : {}),
-      kubeconfigFor: (network) => activeCp.inlineKubeconfig(`https://${networks.get(network)!.gateway}:${activeCp.port}`),
+      kubeconfigFor: (network) =>
+        activeCp.inlineKubeconfig(`https://${networks.get(network)!.gateway}:${activeCp.port}`),
       stop,
     };
   } catch (err) {

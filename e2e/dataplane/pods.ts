@@ -35,9 +35,23 @@ ip route add ${ip} dev ${hostIface} scope link
 }
 
 /** Pings `to` from `from` once per address; true when a reply came back. */
-export async function ping(from: TestPod, toIp: string, opts: { count?: number; timeoutS?: number } = {}): Promise<boolean> {
+export async function ping(
+  from: TestPod,
+  toIp: string,
+  opts: { count?: number; timeoutS?: number } = {},
+): Promise<boolean> {
   const r = await from.node.exec([
-    'ip', 'netns', 'exec', from.netns, 'ping', '-c', String(opts.count ?? 1), '-W', String(opts.timeoutS ?? 2), '-q', toIp,
+    'ip',
+    'netns',
+    'exec',
+    from.netns,
+    'ping',
+    '-c',
+    String(opts.count ?? 1),
+    '-W',
+    String(opts.timeoutS ?? 2),
+    '-q',
+    toIp,
   ]);
   return r.exitCode === 0;
 }

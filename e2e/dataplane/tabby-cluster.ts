@@ -21,6 +21,26 @@ export interface TabbyCluster extends DataplaneCluster {
   /** Routes the agent programmed on the node (its route protocol), normalised to the same syntax. */
   kernelRoutes(node: string): Promise<string[]>;
   agentLog(node: string): Promise<string>;
+  /** Starts `tabby agent` in the node (its output appended to the agent log); returns its pid in the container. */
+  startAgent(node: string): Promise<number>;
+  /** Sends `signal` to the node's agent and waits until the process is gone. */
+  stopAgent(node: string, signal?: 'TERM' | 'KILL'): Promise<void>;
+  /** Pid of the running agent in the node container, undefined when it is not running. */
+  agentPid(node: string): Promise<number | undefined>;
+}
+
+const AGENT_LOG = '/var/log/tabby-agent.log';
+const AGENT_PID = '/var/run/tabby-agent.pid';
+const TUNNEL_DEVICES = new Set(['tunl0', 'vxlan.calico', 'vxlan-v6.calico']);
+
+/**
+ * One `ip route` line in the planned syntax: no protocol, single spaces, and no uplink on a direct route — the plan
+ * says `<dst> via <node IP>` and leaves the device to the kernel, which prints the one it resolved.
+ */
+export function normaliseRouteLine(line: string): string {
+  const l = line.trim().replace(/\s+proto \S+/, '').replace(/\s+/g, ' ');
+  const direct = /^(\S+ via \S+) dev (\S+)$/.exec(l);
+  return direct && !TUNNEL_DEVICES.has(direct[2]!) ? direct[1]! : l;
 }
 
 export interface TabbyClusterOptions extends DataplaneClusterOptions {
@@ -49,11 +69,20 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
     });
     await operator.start();
 
+    const startAgent = async (name: string): Promise<number> => {
+      const node = dc.nodes.get(name)!;
+      const args = ['agent', '--node', node.name, '--kubeconfig', '/etc/tabby/kubeconfig', ...(opts.agentArgs ?? [])];
+      const out = await node.sh(`nohup tabby ${args.join(' ')} >>${AGENT_LOG} 2>&1 </dev/null & echo $! >${AGENT_PID}; echo $!`);
+      return Number(out.trim());
+    };
+    const agentPid = async (name: string): Promise<number | undefined> => {
+      const r = await dc.nodes.get(name)!.exec(['bash', '-c', `p=$(cat ${AGENT_PID}) && kill -0 "$p" && echo "$p"`]);
+      return r.exitCode === 0 ? Number(r.output.trim()) : undefined;
+    };
     for (const node of dc.nodes.values()) {
       const kubeconfig = await dc.kubeconfigFor(node.network);
       await node.container.copyContentToContainer([{ content: kubeconfig, target: '/etc/tabby/kubeconfig' }]);
-      const args = ['agent', '--node', node.name, '--kubeconfig', '/etc/tabby/kubeconfig', ...(opts.agentArgs ?? [])];
-      await node.sh(`nohup tabby ${args.join(' ')} >/var/log/tabby-agent.log 2>&1 &`);
+      await startAgent(node.name);
     }
 
     const getJson = async <T>(args: string[]): Promise<T> => {
@@ -62,7 +91,8 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
       return JSON.parse(r.stdout) as T;
     };
 
-    const agentLog = async (node: string): Promise<string> => (await dc.nodes.get(node)!.exec(['cat', '/var/log/tabby-agent.log'])).output;
+    const agentLog = async (node: string): Promise<string> =>
+      (await dc.nodes.get(node)!.exec(['cat', '/var/log/tabby-agent.log'])).output;
     return {
       ...dc,
       client,
@@ -82,7 +112,9 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
           if (pending.length === 0) return;
           last = pending.join(', ');
           if (Date.now() > deadline) {
-            const logs = await Promise.all(pending.map(async (n) => `--- ${n}\n${(await agentLog(n)).split('\n').slice(-15).join('\n')}`));
+            const logs = await Promise.all(
+              pending.map(async (n) => `--- ${n}\n${(await agentLog(n)).split('\n').slice(-15).join('\n')}`),
+            );
             throw new Error(`nodes not programmed within ${timeoutMs} ms: ${last}\n${logs.join('\n')}`);
           }
           await new Promise((r) => setTimeout(r, 250));
@@ -94,14 +126,28 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
         if (!desired) throw new Error(`${node}: nothing planned`);
         const rts = await getJson<{ items: RouteTable[] }>(['get', 'routetables']);
         const of = (view: string | undefined) =>
-          rts.items.filter((r) => r.status && view !== undefined && r.status.view === view).map((r) => ({ status: r.status! }));
+          rts.items
+            .filter((r) => r.status && view !== undefined && r.status.view === view)
+            .map((r) => ({ status: r.status! }));
         const m = materialiseNode(node, desired, of(desired.view), of(desired.viewV6 ?? undefined));
         return m.routes.map((r) => r.line).sort();
       },
       async kernelRoutes(node) {
         const n = dc.nodes.get(node)!;
         const out = await n.sh('ip route show proto 80; ip route show type blackhole');
-        return [...new Set(out.split('\n').map((l) => l.trim().replace(/\s+proto \S+/, '').replace(/\s+/g, ' ')).filter(Boolean))].sort();
+        return [
+          ...new Set(
+            out
+              .split('\n')
+              .map((l) =>
+                l
+                  .trim()
+                  .replace(/\s+proto \S+/, '')
+                  .replace(/\s+/g, ' '),
+              )
+              .filter(Boolean),
+          ),
+        ].sort();
       },
       agentLog,
       async stop() {

@@ -19,7 +19,11 @@ describe('VXLAN Always, 3 nodes', () => {
         { name: 'vx-2', network: 'vx' },
         { name: 'vx-3', network: 'vx' },
       ],
-      poolEnv: { CALICO_IPV4POOL_CIDR: '10.244.0.0/16', CALICO_IPV4POOL_IPIP: 'Never', CALICO_IPV4POOL_VXLAN: 'Always' },
+      poolEnv: {
+        CALICO_IPV4POOL_CIDR: '10.244.0.0/16',
+        CALICO_IPV4POOL_IPIP: 'Never',
+        CALICO_IPV4POOL_VXLAN: 'Always',
+      },
       agentArgs: ['--no-bird'],
     });
     await c.waitProgrammed();
@@ -44,7 +48,7 @@ describe('VXLAN Always, 3 nodes', () => {
     expect(await pingMatrix(pods)).toEqual([]);
   });
 
-  it("programs exactly the planned routes on every node", async () => {
+  it('programs exactly the planned routes on every node', async () => {
     for (const name of c.nodes.keys()) {
       const planned = await c.plannedRoutes(name);
       const kernel = await c.kernelRoutes(name);

@@ -69,7 +69,12 @@ describe('control plane harness', () => {
     const applied = await cp.kubectl(['apply', '-f', '-'], { input: crd });
     expect(applied.stderr).toBe('');
     expect(applied.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/widgets.harness.tabby.dev created');
-    const est = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/widgets.harness.tabby.dev']);
+    const est = await cp.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      'crd/widgets.harness.tabby.dev',
+    ]);
     expect(est.stdout).toContain('condition met');
 
     const created = await cp.kubectl(['create', '-f', '-'], {
@@ -88,7 +93,12 @@ describe('control plane harness', () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(cp.kubeconfigPath);
     const api = kc.makeApiClient(k8s.CustomObjectsApi);
-    const obj = (await api.getClusterCustomObject({ group: 'harness.tabby.dev', version: 'v1', plural: 'widgets', name: 'w1' })) as {
+    const obj = (await api.getClusterCustomObject({
+      group: 'harness.tabby.dev',
+      version: 'v1',
+      plural: 'widgets',
+      name: 'w1',
+    })) as {
       spec: { size: number };
       metadata: { uid: string; resourceVersion: string };
     };
@@ -113,8 +123,22 @@ describe('control plane harness', () => {
     expect(denied.stderr).toContain(
       'configmaps is forbidden: User "jane" cannot list resource "configmaps" in API group "" in the namespace "default"',
     );
-    expect((await cp.kubectl(['create', 'role', 'cm-reader', '--verb=list', '--resource=configmaps', '-n', 'default'])).code).toBe(0);
-    expect((await cp.kubectl(['create', 'rolebinding', 'jane-cm', '--role=cm-reader', '--group=developers', '-n', 'default'])).code).toBe(0);
+    expect(
+      (await cp.kubectl(['create', 'role', 'cm-reader', '--verb=list', '--resource=configmaps', '-n', 'default'])).code,
+    ).toBe(0);
+    expect(
+      (
+        await cp.kubectl([
+          'create',
+          'rolebinding',
+          'jane-cm',
+          '--role=cm-reader',
+          '--group=developers',
+          '-n',
+          'default',
+        ])
+      ).code,
+    ).toBe(0);
     const allowed = await eventually('jane may list configmaps', async () => {
       const r = await cp.kubectl(['get', 'configmaps', '-n', 'default', '-o', 'name'], { kubeconfig });
       return r.code === 0 ? r : undefined;
@@ -132,7 +156,9 @@ describe('control plane harness', () => {
     expect((await cp.kubectl(['create', 'sa', 'robot', '-n', 'gc-test'])).code).toBe(0);
     const token = (await cp.kubectl(['create', 'token', 'robot', '-n', 'gc-test'])).stdout.trim();
     const asRobot = await cp.kubeconfigForToken('robot', token);
-    const who = await cp.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfig: asRobot });
+    const who = await cp.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], {
+      kubeconfig: asRobot,
+    });
     expect(who.stdout).toBe('system:serviceaccount:gc-test:robot');
 
     // garbagecollector: a dependent with an ownerReference goes when its owner goes.

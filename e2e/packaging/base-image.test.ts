@@ -1,7 +1,8 @@
 // The locally made Debian base image (scripts/base-image.sh) is real: testcontainers starts it on the local engine,
 // with no registry involved, and a command inside it runs.
 import { describe, expect, it } from 'vitest';
-import { GenericContainer, PullPolicy } from 'testcontainers';
+import type { PullPolicy } from 'testcontainers';
+import { GenericContainer } from 'testcontainers';
 
 const image = process.env.TABBY_BASE_IMAGE ?? 'tabby/debian:bookworm';
 

@@ -237,6 +237,25 @@ describe('ipam server', () => {
     expect(maxOverall).toBe(2);
   });
 
+  it("says so when the allocator cannot list a handle's addresses, and refuses to hand out an impossible MTU", async () => {
+    const allocator = recordingAllocator();
+    const { addressesByHandle: _unused, ...noList } = allocator;
+    const s = await start({ allocator: noList, mtu: () => 0 });
+    const [addrs, assigned] = await exchange(s.socketPath, [
+      JSON.stringify({ v: 1, op: 'addresses', handleId: 'k8s-pod-network.x' }),
+      JSON.stringify(assign),
+    ]);
+    expect(addrs).toEqual({
+      ok: false,
+      error: { code: 'internal', message: "this agent's allocator cannot list a handle's addresses" },
+    });
+    expect(assigned).toEqual({
+      ok: false,
+      error: { code: 'unavailable', message: "the node's planned MTU is not known yet (got 0)" },
+    });
+    expect(allocator.rec.assigns).toEqual([]);
+  });
+
   it('answers an over-long line with badRequest instead of buffering it', async () => {
     const s = await start({ allocator: recordingAllocator() });
     const [r] = await exchange(s.socketPath, ['x'.repeat(70_000)]);

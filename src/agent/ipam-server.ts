@@ -39,7 +39,7 @@ export interface PodAddressAllocator {
   assign(req: AssignRequest & { attrs: { node: string } }): Promise<AssignedAddress[]>;
   /** Releases every address of the handle; an unknown handle is not an error. */
   releaseByHandle(handleId: string): Promise<void>;
-  /** The addresses the handle holds now (CHECK); optional: without it CHECK reports none reserved. */
+  /** The addresses the handle holds now (CHECK); without it the server answers CHECK's question with an error. */
   addressesByHandle?(handleId: string): Promise<AssignedAddress[]>;
 }
 
@@ -128,6 +128,15 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
     return run;
   }
 
+  /** The provider's MTU, checked: a plugin must never be told to plumb a pod with an impossible MTU. */
+  function plannedMtu(): number {
+    const mtu = opts.mtu();
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+      throw new PodAllocationError('unavailable', `the node's planned MTU is not known yet (got ${mtu})`);
+    }
+    return mtu;
+  }
+
   async function assign(req: AssignRequest): Promise<AgentResponse> {
     const node = req.attrs.node ?? opts.node;
     if (node !== opts.node) {
@@ -135,6 +144,12 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
         'invalid',
         `the CNI config names node "${node}" but this agent serves node "${opts.node}" (fix "nodename" in the conflist)`,
       );
+    }
+    // Before assigning: an answer the plugin cannot use must not leave an address taken.
+    const mtu = plannedMtu();
+    const proto = opts.deviceRouteProtocol?.();
+    if (proto !== undefined && (!Number.isInteger(proto) || proto < 0 || proto > 255)) {
+      return errorResponse('internal', `deviceRouteProtocol ${proto} is not a route protocol number (0-255)`);
     }
     let effective: AssignRequest = req;
     if (opts.annotations !== undefined && req.attrs.namespace !== undefined && req.attrs.pod !== undefined) {
@@ -144,12 +159,11 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
     const addresses = await serialised(req.handleId, () =>
       opts.allocator.assign({ ...effective, attrs: { ...effective.attrs, node } }),
     );
-    const proto = opts.deviceRouteProtocol?.();
     return {
       ok: true,
       op: 'assign',
       addresses,
-      mtu: opts.mtu(),
+      mtu,
       ...(proto === undefined ? {} : { deviceRouteProtocol: proto }),
       node: opts.node,
     };
@@ -164,12 +178,13 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
         return { ok: true, op: 'release' };
       case 'addresses': {
         const get = opts.allocator.addressesByHandle;
-        const addresses =
-          get === undefined ? [] : await serialised(req.handleId, () => get.call(opts.allocator, req.handleId));
+        if (get === undefined)
+          return errorResponse('internal', "this agent's allocator cannot list a handle's addresses");
+        const addresses = await serialised(req.handleId, () => get.call(opts.allocator, req.handleId));
         return { ok: true, op: 'addresses', addresses };
       }
       case 'status':
-        return { ok: true, op: 'status', node: opts.node, mtu: opts.mtu() };
+        return { ok: true, op: 'status', node: opts.node, mtu: plannedMtu() };
     }
   }
 

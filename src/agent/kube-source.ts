@@ -61,7 +61,12 @@ function secretRefs(d: NodeDesired): SecretRefLike[] {
 
 export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSource {
   const log = opts.logger.child({ node: opts.nodeName });
-  const ndpType = clusterResource(NodeDataplaneKind.group, NodeDataplaneKind.version, NodeDataplaneKind.plural, 'NodeDataplane');
+  const ndpType = clusterResource(
+    NodeDataplaneKind.group,
+    NodeDataplaneKind.version,
+    NodeDataplaneKind.plural,
+    'NodeDataplane',
+  );
   const rtType = clusterResource(RouteTableKind.group, RouteTableKind.version, RouteTableKind.plural, 'RouteTable');
   const ndpClient = opts.client.resource(ndpType, NodeDataplaneSchema) as unknown as ResourceClient<NodeDataplane>;
   const rtClient = opts.client.resource(rtType, RouteTableSchema) as unknown as ResourceClient<RouteTable>;
@@ -115,7 +120,10 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
       onAdd: () => void changed(),
       onUpdate: () => void changed(),
       onInvalid: (_raw, issues) =>
-        log.error({ issues: issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 'own NodeDataplane is invalid; keeping the last good state'),
+        log.error(
+          { issues: issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+          'own NodeDataplane is invalid; keeping the last good state',
+        ),
     },
   });
 
@@ -180,7 +188,9 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
     }
     push({
       desired: d,
-      shards: routeTables.store.list().flatMap((rt) => (rt.status ? [{ name: rt.metadata.name, status: rt.status }] : [])),
+      shards: routeTables.store
+        .list()
+        .flatMap((rt) => (rt.status ? [{ name: rt.metadata.name, status: rt.status }] : [])),
       passwords,
     });
   }

@@ -12,11 +12,19 @@ function setup(pools = [testPool('pool-a', '10.10.0.0/24', { blockSize: 26 })]) 
   let now = Date.UTC(2024, 0, 1);
   const claimer = new BlockClaimer({ store, view, clock: () => (now += 1000), random: seededRandom(1) });
   const assigner = new AddressAssigner({ store, view, node: 'node-a', source: claimer });
-  const alloc = createPodAddressAllocator({ allocator: assigner, store, node: 'node-a', now: () => new Date(Date.UTC(2024, 0, 2)) });
+  const alloc = createPodAddressAllocator({
+    allocator: assigner,
+    store,
+    node: 'node-a',
+    now: () => new Date(Date.UTC(2024, 0, 2)),
+  });
   return { store, alloc };
 }
 
-const req = (id: string, extra: Partial<AssignRequest> = {}): AssignRequest & { attrs: { node: string } } => ({
+const req = (
+  id: string,
+  extra: Partial<Omit<AssignRequest, 'attrs'>> = {},
+): AssignRequest & { attrs: { node: string } } => ({
   v: 1,
   op: 'assign',
   handleId: `k8s-pod-network.${id}`,
@@ -24,7 +32,6 @@ const req = (id: string, extra: Partial<AssignRequest> = {}): AssignRequest & { 
   attrs: { namespace: 'default', pod: `pod-${id}`, node: 'node-a' },
   families: [4],
   ...extra,
-  ...(extra.attrs === undefined ? {} : { attrs: { node: 'node-a', ...extra.attrs } }),
 });
 
 async function allAllocations(store: InMemoryBlockStore) {
@@ -70,7 +77,9 @@ describe('pod address allocator', () => {
     expect(classifyAllocatorError(err).code).toBe('exhausted');
     expect(classifyAllocatorError(err).message).toMatch(/10\.20\.0\.0\/30|block/);
     expect(await alloc.addressesByHandle?.('k8s-pod-network.c5')).toEqual([]);
-    expect((await allAllocations(store)).map((a) => a.handleId).sort()).toEqual([1, 2, 3, 4].map((i) => `k8s-pod-network.c${i}`));
+    expect((await allAllocations(store)).map((a) => a.handleId).sort()).toEqual(
+      [1, 2, 3, 4].map((i) => `k8s-pod-network.c${i}`),
+    );
   });
 
   it('is all or nothing across families: no IPv6 pool ⇒ the IPv4 address is released again', async () => {
@@ -84,7 +93,7 @@ describe('pod address allocator', () => {
     expect(await allAllocations(store)).toEqual([]);
   });
 
-  it('assigns the addresses Calico\'s ipAddrs annotation asks for, refusing one that is taken', async () => {
+  it("assigns the addresses Calico's ipAddrs annotation asks for, refusing one that is taken", async () => {
     const { alloc } = setup();
     expect(await alloc.assign(req('c1', { ipAddrs: ['10.10.0.77'] }))).toEqual([{ address: '10.10.0.77', family: 4 }]);
     const err = await alloc.assign(req('c2', { ipAddrs: ['10.10.0.77'] })).then(
@@ -96,7 +105,10 @@ describe('pod address allocator', () => {
   });
 
   it('honours requested pools', async () => {
-    const { alloc } = setup([testPool('pool-a', '10.10.0.0/24', { blockSize: 26 }), testPool('pool-b', '10.30.0.0/24', { blockSize: 26 })]);
+    const { alloc } = setup([
+      testPool('pool-a', '10.10.0.0/24', { blockSize: 26 }),
+      testPool('pool-b', '10.30.0.0/24', { blockSize: 26 }),
+    ]);
     const [a] = await alloc.assign(req('c1', { ipv4Pools: ['pool-b'] }));
     expect(a?.address).toMatch(/^10\.30\.0\./);
     const err = await alloc.assign(req('c2', { ipv4Pools: ['10.99.0.0/16'] })).then(

@@ -41,7 +41,10 @@ describe('requests', () => {
 
   it.each([
     { name: 'assign, IPv4 only', req: assign },
-    { name: 'assign, dual stack with pools', req: { ...assign, families: [4, 6], ipv4Pools: ['10.0.0.0/16'], ipv6Pools: ['pool-v6'] } },
+    {
+      name: 'assign, dual stack with pools',
+      req: { ...assign, families: [4, 6], ipv4Pools: ['10.0.0.0/16'], ipv6Pools: ['pool-v6'] },
+    },
     { name: 'assign, specific addresses', req: { ...assign, families: [4, 6], ipAddrs: ['10.0.0.7', 'fd00::7'] } },
     { name: 'assign without pod identity (not Kubernetes)', req: { ...assign, attrs: {} } },
     { name: 'release', req: { v: 1, op: 'release', handleId: 'k8s-pod-network.x' } },
@@ -96,21 +99,50 @@ describe('responses', () => {
     {
       name: 'assign',
       op: 'assign' as const,
-      res: { ok: true, op: 'assign', addresses: [{ address: '10.0.0.5', family: 4, block: '10.0.0.0/26' }], mtu: 1440, node: 'n' },
+      res: {
+        ok: true,
+        op: 'assign',
+        addresses: [{ address: '10.0.0.5', family: 4, block: '10.0.0.0/26' }],
+        mtu: 1440,
+        node: 'n',
+      },
     },
-    { name: 'assign with route protocol', op: 'assign' as const, res: { ok: true, op: 'assign', addresses: [{ address: 'fd00::5', family: 6 }], mtu: 1500, deviceRouteProtocol: 80, node: 'n' } },
+    {
+      name: 'assign with route protocol',
+      op: 'assign' as const,
+      res: {
+        ok: true,
+        op: 'assign',
+        addresses: [{ address: 'fd00::5', family: 6 }],
+        mtu: 1500,
+        deviceRouteProtocol: 80,
+        node: 'n',
+      },
+    },
     { name: 'release', op: 'release' as const, res: { ok: true, op: 'release' } },
     { name: 'addresses (none)', op: 'addresses' as const, res: { ok: true, op: 'addresses', addresses: [] } },
     { name: 'status', op: 'status' as const, res: { ok: true, op: 'status', node: 'n', mtu: 1450 } },
-    { name: 'error', op: 'assign' as const, res: { ok: false, error: { code: 'exhausted', message: 'No IPs available in pools: [10.0.0.0/30]' } } },
+    {
+      name: 'error',
+      op: 'assign' as const,
+      res: { ok: false, error: { code: 'exhausted', message: 'No IPs available in pools: [10.0.0.0/30]' } },
+    },
   ])('accepts $name', ({ op, res }) => {
     expect(responseSchemaFor(op).parse(res)).toEqual(res);
   });
 
   it.each([
-    { name: 'an assign answer to a release', op: 'release' as const, res: { ok: true, op: 'assign', addresses: [], mtu: 1440, node: 'n' } },
+    {
+      name: 'an assign answer to a release',
+      op: 'release' as const,
+      res: { ok: true, op: 'assign', addresses: [], mtu: 1440, node: 'n' },
+    },
     { name: 'no address', op: 'assign' as const, res: { ok: true, op: 'assign', addresses: [], mtu: 1440, node: 'n' } },
-    { name: 'MTU below IPv4 minimum', op: 'assign' as const, res: { ok: true, op: 'assign', addresses: [{ address: '10.0.0.5', family: 4 }], mtu: 20, node: 'n' } },
+    {
+      name: 'MTU below IPv4 minimum',
+      op: 'assign' as const,
+      res: { ok: true, op: 'assign', addresses: [{ address: '10.0.0.5', family: 4 }], mtu: 20, node: 'n' },
+    },
     { name: 'unknown error code', op: 'status' as const, res: { ok: false, error: { code: 'oops', message: 'x' } } },
   ])('rejects $name', ({ op, res }) => {
     expect(responseSchemaFor(op).safeParse(res).success).toBe(false);
@@ -119,9 +151,16 @@ describe('responses', () => {
 
 describe('Calico pod annotations', () => {
   it('parses pool lists (CIDRs or names) and checks the family of CIDRs', () => {
-    expect(parsePoolsAnnotation(ANNOTATION_IPV4_POOLS, '["10.1.0.0/16","pool-b"]', 4)).toEqual(['10.1.0.0/16', 'pool-b']);
-    expect(() => parsePoolsAnnotation(ANNOTATION_IPV4_POOLS, '["fd00::/64"]', 4)).toThrow(/fd00::\/64 is not an IPv4 pool/);
-    expect(() => parsePoolsAnnotation(ANNOTATION_IPV4_POOLS, '10.1.0.0/16', 4)).toThrow(/failed to parse 10.1.0.0\/16 as JSON/);
+    expect(parsePoolsAnnotation(ANNOTATION_IPV4_POOLS, '["10.1.0.0/16","pool-b"]', 4)).toEqual([
+      '10.1.0.0/16',
+      'pool-b',
+    ]);
+    expect(() => parsePoolsAnnotation(ANNOTATION_IPV4_POOLS, '["fd00::/64"]', 4)).toThrow(
+      /fd00::\/64 is not an IPv4 pool/,
+    );
+    expect(() => parsePoolsAnnotation(ANNOTATION_IPV4_POOLS, '10.1.0.0/16', 4)).toThrow(
+      /failed to parse 10.1.0.0\/16 as JSON/,
+    );
     expect(() => parsePoolsAnnotation(ANNOTATION_IPV4_POOLS, '[1]', 4)).toThrow(/must be a JSON list of strings/);
   });
 
@@ -135,8 +174,14 @@ describe('Calico pod annotations', () => {
   // Calico's wording (cni-plugin/pkg/k8s/k8s.go validateAndExtractIPs).
   it.each([
     { value: '[]', message: 'annotation "cni.projectcalico.org/ipAddrs" specified but empty' },
-    { value: '["10.0.0.1","10.0.0.2"]', message: 'cannot have more than one IPv4 address for "cni.projectcalico.org/ipAddrs" annotation' },
-    { value: '["fd00::1","fd00::2"]', message: 'cannot have more than one IPv6 address for "cni.projectcalico.org/ipAddrs" annotation' },
+    {
+      value: '["10.0.0.1","10.0.0.2"]',
+      message: 'cannot have more than one IPv4 address for "cni.projectcalico.org/ipAddrs" annotation',
+    },
+    {
+      value: '["fd00::1","fd00::2"]',
+      message: 'cannot have more than one IPv6 address for "cni.projectcalico.org/ipAddrs" annotation',
+    },
     { value: '["10.0.0.256"]', message: 'invalid IP format: 10.0.0.256' },
   ])('ipAddrs $value is refused', ({ value, message }) => {
     expect(() => parseIpAddrsAnnotation(value)).toThrow(message);
@@ -147,7 +192,8 @@ describe('Calico pod annotations', () => {
     expect(applyPodAnnotations(req, undefined, undefined)).toEqual(req);
     expect(applyPodAnnotations(req, {}, { [ANNOTATION_IPV4_POOLS]: '["ns-pool"]' }).ipv4Pools).toEqual(['ns-pool']);
     expect(
-      applyPodAnnotations(req, { [ANNOTATION_IPV4_POOLS]: '["pod-pool"]' }, { [ANNOTATION_IPV4_POOLS]: '["ns-pool"]' }).ipv4Pools,
+      applyPodAnnotations(req, { [ANNOTATION_IPV4_POOLS]: '["pod-pool"]' }, { [ANNOTATION_IPV4_POOLS]: '["ns-pool"]' })
+        .ipv4Pools,
     ).toEqual(['pod-pool']);
     expect(applyPodAnnotations(req, { [ANNOTATION_IPV6_POOLS]: '["fd00::/48"]' }, {}).ipv6Pools).toEqual(['fd00::/48']);
   });
@@ -155,9 +201,12 @@ describe('Calico pod annotations', () => {
   it('ipFamilies chooses the families (pod over namespace)', () => {
     expect(applyPodAnnotations(assign, {}, { [ANNOTATION_IP_FAMILIES]: '["IPv4","IPv6"]' }).families).toEqual([4, 6]);
     expect(
-      applyPodAnnotations(assign, { [ANNOTATION_IP_FAMILIES]: '["IPv6"]' }, { [ANNOTATION_IP_FAMILIES]: '["IPv4"]' }).families,
+      applyPodAnnotations(assign, { [ANNOTATION_IP_FAMILIES]: '["IPv6"]' }, { [ANNOTATION_IP_FAMILIES]: '["IPv4"]' })
+        .families,
     ).toEqual([6]);
-    expect(() => applyPodAnnotations(assign, { [ANNOTATION_IP_FAMILIES]: '["IPv5"]' }, {})).toThrow('error parsing ipFamilies: ["IPv5"]');
+    expect(() => applyPodAnnotations(assign, { [ANNOTATION_IP_FAMILIES]: '["IPv5"]' }, {})).toThrow(
+      'error parsing ipFamilies: ["IPv5"]',
+    );
   });
 
   it('ipAddrs asks for exactly those addresses, families following them', () => {
@@ -172,7 +221,11 @@ describe('Calico pod annotations', () => {
       'requested feature is not enabled: ip_addrs_no_ipam',
     );
     expect(() =>
-      applyPodAnnotations(assign, { [ANNOTATION_IP_ADDRS]: '["10.0.0.9"]', [ANNOTATION_IP_ADDRS_NO_IPAM]: '["10.0.0.9"]' }, {}),
+      applyPodAnnotations(
+        assign,
+        { [ANNOTATION_IP_ADDRS]: '["10.0.0.9"]', [ANNOTATION_IP_ADDRS_NO_IPAM]: '["10.0.0.9"]' },
+        {},
+      ),
     ).toThrow("can't have both annotations: 'ipAddrs' and 'ipAddrsNoIpam' in use at the same time");
   });
 

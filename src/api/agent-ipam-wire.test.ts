@@ -7,7 +7,7 @@ import { encodeMessage, isResponseFor, podHandleId } from './agent-ipam-wire.js'
 const OPS: AgentOp[] = ['assign', 'release', 'addresses', 'status'];
 
 const anyJson = fc.jsonValue({ maxDepth: 2 });
-const opt = <T,>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const address = fc.record(
   {
     address: fc.oneof(fc.constantFrom('10.0.0.5', 'fd00::5', '::ffff:10.0.0.1', '0.0.0.0'), fc.ipV4(), fc.ipV6()),
@@ -30,7 +30,12 @@ const valid = fc.oneof(
   ),
   fc.record({ ok: fc.constant(true), op: fc.constant('release') }),
   fc.record({ ok: fc.constant(true), op: fc.constant('addresses'), addresses: fc.array(address, { maxLength: 3 }) }),
-  fc.record({ ok: fc.constant(true), op: fc.constant('status'), node: fc.constant('node-a'), mtu: fc.integer({ min: 68, max: 65535 }) }),
+  fc.record({
+    ok: fc.constant(true),
+    op: fc.constant('status'),
+    node: fc.constant('node-a'),
+    mtu: fc.integer({ min: 68, max: 65535 }),
+  }),
   fc.record({
     ok: fc.constant(false),
     error: fc.record({
@@ -44,7 +49,14 @@ const nearMiss = fc.oneof(
   fc.constantFrom<unknown>(null, '', 'x', 0, 67, 65536, 256, -1, 1.5, 5, '4', [], {}, [{}], 'oops', '10.0.0.300', true),
 );
 const mutated = fc
-  .tuple(valid, fc.constantFrom('ok', 'op', 'addresses', 'mtu', 'node', 'deviceRouteProtocol', 'error', 'extra'), nearMiss, fc.nat(3), fc.constantFrom('address', 'family', 'block', 'code', 'message', 'x'), nearMiss)
+  .tuple(
+    valid,
+    fc.constantFrom('ok', 'op', 'addresses', 'mtu', 'node', 'deviceRouteProtocol', 'error', 'extra'),
+    nearMiss,
+    fc.nat(3),
+    fc.constantFrom('address', 'family', 'block', 'code', 'message', 'x'),
+    nearMiss,
+  )
   .map(([v, key, val, which, inner, innerVal]) => {
     const out: Record<string, unknown> = structuredClone(v);
     if (which === 0 && Array.isArray(out.addresses) && out.addresses.length > 0) {

@@ -102,7 +102,10 @@ function isSuccess(op: AgentOp, x: Obj): boolean {
 }
 
 /** True iff `x` is a valid response to a request of `op` (a success of that op, or an error). */
-export function isResponseFor<Op extends AgentOp>(op: Op, x: unknown): x is SuccessResponse<Op> | Extract<AgentResponse, { ok: false }> {
+export function isResponseFor<Op extends AgentOp>(
+  op: Op,
+  x: unknown,
+): x is SuccessResponse<Op> | Extract<AgentResponse, { ok: false }> {
   if (!isObj(x)) return false;
   return x.ok === false ? isErrorResponse(x) : isSuccess(op, x);
 }

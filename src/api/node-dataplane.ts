@@ -19,6 +19,12 @@ const cidr = (description: string) => field(z.string().min(1).max(64), descripti
 const ip = (description: string) => field(z.string().min(1).max(45), description);
 const uint = () => z.number().int().min(0);
 
+// Required lists that one manager writes whole are atomic. Under server-side apply a `map` list whose last owned item
+// is removed disappears from the object instead of becoming [] (structured-merge-diff prunes it), so the apiserver
+// rejects the apply ("Required value") the moment e.g. a node's last tunnel or BGP peer goes — seen against
+// kube-apiserver v1.36. An atomic list is replaced as a value and [] stays [].
+const ATOMIC_REQUIRED_LIST = { 'x-kubernetes-list-type': 'atomic' } as const;
+
 export const NodeDataplaneSpecSchema = z.looseObject({
   nodeName: field(z.string().min(1).max(253), 'The Node this dataplane belongs to (equal to metadata.name).'),
 });
@@ -179,10 +185,8 @@ export const PlannedBgpSchema = z.looseObject({
     'Set when this node is a route reflector (IPv4-formatted cluster id).',
   ),
   ignoredInterfaces: field(z.array(z.string()).optional(), 'Interface globs BIRD direct protocol skips.'),
-  peers: field(z.array(PlannedBgpPeerSchema), 'Explicit sessions (not mesh). Sorted by name.', {
-    'x-kubernetes-list-type': 'map',
-    'x-kubernetes-list-map-keys': ['name'],
-  }),
+  // Atomic, not a map list: see ATOMIC_REQUIRED_LIST.
+  peers: field(z.array(PlannedBgpPeerSchema), 'Explicit sessions (not mesh). Sorted by name.', ATOMIC_REQUIRED_LIST),
   exportPrefixes: field(z.array(ExportedPrefixSchema), 'Prefixes this node announces. Sorted by cidr.'),
   rejectPrefixes: field(
     z.array(z.string().max(64)).optional(),
@@ -247,10 +251,11 @@ export const NodeDesiredSchema = z.looseObject({
     z.array(WorkloadRouteSchema).optional(),
     'Local pod routes when planned centrally; normally the CNI plugin programs them. Sorted by cidr.',
   ),
-  tunnels: field(z.array(TunnelDeviceSchema), 'Tunnel devices to create or keep. Sorted by name.', {
-    'x-kubernetes-list-type': 'map',
-    'x-kubernetes-list-map-keys': ['name'],
-  }),
+  tunnels: field(
+    z.array(TunnelDeviceSchema),
+    'Tunnel devices to create or keep. Sorted by name.',
+    ATOMIC_REQUIRED_LIST,
+  ),
   removeTunnels: field(
     z.array(z.enum(['tunl0', 'vxlan.calico', 'vxlan-v6.calico'])).optional(),
     'Tunnel devices to delete (or strip of their address, for tunl0). Sorted.',
@@ -275,10 +280,11 @@ export const ApplyErrorSchema = z.looseObject({
 
 export const NodeAppliedSchema = z.looseObject({
   revision: field(z.string().max(128), 'status.desired.revision the agent last programmed completely.'),
-  shardRevisions: field(z.array(ShardRevisionSchema), 'RouteTable shard revisions programmed. Sorted by name.', {
-    'x-kubernetes-list-type': 'map',
-    'x-kubernetes-list-map-keys': ['name'],
-  }),
+  shardRevisions: field(
+    z.array(ShardRevisionSchema),
+    'RouteTable shard revisions programmed. Sorted by name.',
+    ATOMIC_REQUIRED_LIST,
+  ),
   time: field(z.string(), 'When that programming finished (RFC 3339).'),
   counts: field(
     z

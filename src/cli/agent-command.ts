@@ -3,7 +3,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { createAgentSyncer, createBirdControl, createKernelMonitor, createLinuxDataplane, formatNodeStatus, runAgentLoop } from '../agent/index.js';
+import {
+  createAgentSyncer,
+  createBirdControl,
+  createKernelMonitor,
+  createLinuxDataplane,
+  formatNodeStatus,
+  runAgentLoop,
+} from '../agent/index.js';
 import { withBirdDaemon } from '../agent/bird-daemon.js';
 import { createAgentKubeSource } from '../agent/kube-source.js';
 import { createKubeClient } from '../kube/index.js';
@@ -24,15 +31,17 @@ interface AgentFlags extends KubeFlags {
 
 export function registerAgent(program: Command): void {
   const agent = addKubeFlags(
-    program.command('agent').description('run the node agent: program this node\'s NodeDataplane into the kernel and BIRD'),
+    program
+      .command('agent')
+      .description("run the node agent: program this node's NodeDataplane into the kernel and BIRD"),
   )
-    .option('--node <name>', 'this node\'s name (default: $NODE_NAME)')
+    .option('--node <name>', "this node's name (default: $NODE_NAME)")
     .option('--namespace <ns>', 'namespace for BGP password Secrets', process.env.POD_NAMESPACE ?? 'kube-system')
     .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', '9092')
     .option('--metrics-host <ip>', 'address for the metrics server', '127.0.0.1')
     .option('--log-level <level>', 'debug, info, warn or error', process.env.TABBY_LOG_LEVEL ?? 'info')
     .option('--no-bird', 'do not run BIRD (no BGP sessions)')
-    .option('--run-dir <dir>', 'where BIRD\'s config and control socket live', '/var/run/tabby')
+    .option('--run-dir <dir>', "where BIRD's config and control socket live", '/var/run/tabby')
     .action(async (flags: AgentFlags) => {
       const node = flags.node ?? process.env.NODE_NAME;
       if (!node) throw new Error('tabby agent: --node (or NODE_NAME) is required');
@@ -43,9 +52,19 @@ export function registerAgent(program: Command): void {
       mkdirSync(flags.runDir, { recursive: true });
       const birdPaths = { configPath: join(flags.runDir, 'bird.conf'), socketPath: join(flags.runDir, 'bird.ctl') };
       const bird = flags.bird
-        ? withBirdDaemon({ control: createBirdControl(birdPaths), ...birdPaths, pidFile: join(flags.runDir, 'bird.pid'), logger })
+        ? withBirdDaemon({
+            control: createBirdControl(birdPaths),
+            ...birdPaths,
+            pidFile: join(flags.runDir, 'bird.pid'),
+            logger,
+          })
         : undefined;
-      const syncer = createAgentSyncer({ nodeName: node, dataplane: createLinuxDataplane(), ...(bird ? { bird } : {}), logger });
+      const syncer = createAgentSyncer({
+        nodeName: node,
+        dataplane: createLinuxDataplane(),
+        ...(bird ? { bird } : {}),
+        logger,
+      });
       let lastSync: string | undefined;
       const health = await startHealthServer({
         host: flags.metricsHost,
@@ -63,12 +82,19 @@ export function registerAgent(program: Command): void {
         snapshots: source.snapshots,
         signal: abort.signal,
         // Felix's default cluster route protocol; a plan that sets another takes effect at the next agent start.
-        watchKernel: (onChange) => createKernelMonitor({ routeProtocol: source.desired()?.felix.clusterRouteProtocol ?? 80 }).watch(onChange),
+        watchKernel: (onChange) =>
+          createKernelMonitor({ routeProtocol: source.desired()?.felix.clusterRouteProtocol ?? 80 }).watch(onChange),
         logger,
         onReport: async (report, info) => {
           lastSync = report.time;
           logger.info(
-            { revision: report.revision, programmed: report.programmed, changed: report.changed, ms: Math.round(report.durationMs), routes: report.counts.routes },
+            {
+              revision: report.revision,
+              programmed: report.programmed,
+              changed: report.changed,
+              ms: Math.round(report.durationMs),
+              routes: report.counts.routes,
+            },
             'sync done',
           );
           if (info.statusChanged) await source.writeStatus(report);
@@ -81,10 +107,13 @@ export function registerAgent(program: Command): void {
 
   agent
     .command('status')
-    .description('print this node\'s BGP sessions (peer address, type, state, since, info), like calicoctl node status')
-    .option('--run-dir <dir>', 'where the agent keeps BIRD\'s control socket', '/var/run/tabby')
+    .description("print this node's BGP sessions (peer address, type, state, since, info), like calicoctl node status")
+    .option('--run-dir <dir>', "where the agent keeps BIRD's control socket", '/var/run/tabby')
     .action(async (opts: { runDir: string }) => {
-      const control = createBirdControl({ configPath: join(opts.runDir, 'bird.conf'), socketPath: join(opts.runDir, 'bird.ctl') });
+      const control = createBirdControl({
+        configPath: join(opts.runDir, 'bird.conf'),
+        socketPath: join(opts.runDir, 'bird.ctl'),
+      });
       const { running, sessions } = await control.sessions();
       process.stdout.write(formatNodeStatus(sessions, { running }));
     });

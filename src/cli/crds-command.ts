@@ -1,8 +1,13 @@
 // `tabby crds generate --out DIR` writes one CRD YAML per kind from the zod schemas in src/api (what `npm run crds`
 // runs); `tabby crds check --dir DIR` exits 1 listing files that are stale, missing or left over (`npm run
 // crds:check`, run in CI). Generation itself is pure (src/api/crd-gen.ts); this file only touches the disk.
+//
+// The Helm chart installs CRDs from its own `crds/` folder, which must hold exactly the generated files. Both
+// commands therefore also write (check) the chart's copy: `--chart-crds DIR`, by default `charts/tabby/crds` when
+// run where that chart exists (the repository root, as npm scripts are), `--no-chart-crds` to leave it alone.
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 
 export interface CrdCheckResult {
@@ -11,6 +16,9 @@ export interface CrdCheckResult {
   /** Generated-looking files no kind produces any more. */
   extra: string[];
 }
+
+/** The chart whose crds/ folder mirrors the generated CRDs, relative to the repository root. */
+export const CHART_DIR = join('charts', 'tabby');
 
 // Loaded on use so that other commands do not pay for zod schema construction at start-up.
 const crdGen = () => import('../api/crd-gen.js');
@@ -44,32 +52,68 @@ export async function checkCrds(dir: string): Promise<CrdCheckResult> {
   return result;
 }
 
+/**
+ * The folders a command writes or checks: `primary`, then the chart's crds/ folder — the one given, none for
+ * `false`, else `<cwd>/charts/tabby/crds` when `<cwd>/charts/tabby/Chart.yaml` exists. A folder named twice is
+ * listed once.
+ */
+export function crdDirs(primary: string, chartCrds: string | boolean | undefined, cwd: string): string[] {
+  let chart: string | undefined;
+  if (typeof chartCrds === 'string') chart = chartCrds;
+  else if (chartCrds !== false && existsSync(join(cwd, CHART_DIR, 'Chart.yaml'))) chart = join(CHART_DIR, 'crds');
+  const dirs = [primary];
+  if (chart !== undefined && resolve(cwd, chart) !== resolve(cwd, primary)) dirs.push(chart);
+  return dirs;
+}
+
+/** One line per difference, naming the file; empty when every folder is up to date. */
+export function formatCheck(dir: string, r: CrdCheckResult): string[] {
+  return [
+    ...r.stale.map((f) => `stale: ${join(dir, f)}`),
+    ...r.missing.map((f) => `missing: ${join(dir, f)}`),
+    ...r.extra.map((f) => `no longer generated: ${join(dir, f)}`),
+  ];
+}
+
+interface ChartFlag {
+  chartCrds?: string | boolean;
+}
+
 export function registerCrds(program: Command): void {
   const crds = program.command('crds').description('CustomResourceDefinitions generated from the API schemas');
   crds
     .command('generate')
-    .description('write one CRD YAML per kind into a folder')
+    .description("write one CRD YAML per kind into a folder (and into the Helm chart's crds/ folder)")
     .requiredOption('--out <dir>', 'output folder')
-    .action(async (opts: { out: string }) => {
-      const written = await writeCrds(opts.out);
-      process.stdout.write(`wrote ${written.length} CRDs to ${opts.out}\n`);
+    .option(
+      '--chart-crds <dir>',
+      `also write the chart's copy here (default: ${join(CHART_DIR, 'crds')} when that chart exists)`,
+    )
+    .option('--no-chart-crds', "do not write the chart's copy")
+    .action(async (opts: { out: string } & ChartFlag) => {
+      for (const dir of crdDirs(opts.out, opts.chartCrds, process.cwd())) {
+        const written = await writeCrds(dir);
+        process.stdout.write(`wrote ${written.length} CRDs to ${dir}\n`);
+      }
     });
   crds
     .command('check')
-    .description('exit 1 when the CRD folder differs from what the schemas generate')
+    .description("exit 1 when the CRD folder (or the chart's copy) differs from what the schemas generate")
     .requiredOption('--dir <dir>', 'CRD folder')
-    .action(async (opts: { dir: string }) => {
-      const r = await checkCrds(opts.dir);
-      const lines = [
-        ...r.stale.map((f) => `stale: ${join(opts.dir, f)}`),
-        ...r.missing.map((f) => `missing: ${join(opts.dir, f)}`),
-        ...r.extra.map((f) => `no longer generated: ${join(opts.dir, f)}`),
-      ];
+    .option(
+      '--chart-crds <dir>',
+      `also check the chart's copy here (default: ${join(CHART_DIR, 'crds')} when that chart exists)`,
+    )
+    .option('--no-chart-crds', "do not check the chart's copy")
+    .action(async (opts: { dir: string } & ChartFlag) => {
+      const dirs = crdDirs(opts.dir, opts.chartCrds, process.cwd());
+      const lines: string[] = [];
+      for (const dir of dirs) lines.push(...formatCheck(dir, await checkCrds(dir)));
       if (lines.length > 0) {
         process.stderr.write(`${lines.join('\n')}\nrun \`npm run crds\` and commit the result\n`);
         process.exitCode = 1;
         return;
       }
-      process.stdout.write(`${opts.dir} is up to date\n`);
+      process.stdout.write(`${dirs.join(' and ')} ${dirs.length > 1 ? 'are' : 'is'} up to date\n`);
     });
 }

@@ -13,7 +13,9 @@ const progress = (line: string): void => {
 export async function bringUp(name: string, detach: boolean, bindAddress?: string): Promise<ControlPlane> {
   const existing = await loadClusterState(name);
   if (existing) {
-    throw new Error(`a dev cluster named '${name}' is already recorded (kubeconfig ${existing.kubeconfigPath}); run 'tabby dev-cluster down --name ${name}' first`);
+    throw new Error(
+      `a dev cluster named '${name}' is already recorded (kubeconfig ${existing.kubeconfigPath}); run 'tabby dev-cluster down --name ${name}' first`,
+    );
   }
   const cp = await startControlPlane({ name, progress, keepDir: detach, ...(bindAddress ? { bindAddress } : {}) });
   if (detach) {
@@ -32,7 +34,9 @@ export async function bringUp(name: string, detach: boolean, bindAddress?: strin
 }
 
 export function registerDevCluster(program: Command): void {
-  const dev = program.command('dev-cluster').description('a local etcd + kube-apiserver + kube-controller-manager for development');
+  const dev = program
+    .command('dev-cluster')
+    .description('a local etcd + kube-apiserver + kube-controller-manager for development');
   dev
     .command('up')
     .description('start a control plane; stays in the foreground until Ctrl-C unless --detach')
@@ -72,7 +76,10 @@ export function registerDevCluster(program: Command): void {
     .option('--name <name>', 'cluster name', 'dev')
     .action(async (opts: { name: string }) => {
       const state = await loadClusterState(opts.name);
-      if (!state) throw new Error(`no dev cluster named '${opts.name}' is running; start one with 'tabby dev-cluster up --detach'`);
+      if (!state)
+        throw new Error(
+          `no dev cluster named '${opts.name}' is running; start one with 'tabby dev-cluster up --detach'`,
+        );
       process.stdout.write(`export KUBECONFIG=${state.kubeconfigPath}\n`);
     });
 }

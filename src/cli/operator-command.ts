@@ -15,20 +15,49 @@ interface OperatorFlags extends KubeFlags {
   leaderElect?: boolean;
   leaderElectionNamespace: string;
   leaderElectionName: string;
+  leaderElectLeaseDuration?: number;
+  leaderElectRenewDeadline?: number;
+  leaderElectRetryPeriod?: number;
+}
+
+/** A duration as kube-controller-manager's --leader-elect-* flags take it: `8s`, `1500ms`, `1m`, `2.5s`. */
+export function parseDurationMs(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  if (!m) throw new Error(`${flag} must be a duration such as 8s or 1500ms (got ${JSON.stringify(text)})`);
+  const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+  if (!(ms > 0)) throw new Error(`${flag} must be greater than zero (got ${JSON.stringify(text)})`);
+  return ms;
 }
 
 export function registerOperator(program: Command): void {
   addKubeFlags(
     program
       .command('operator')
-      .description('run the Tabby operator: IPAM, planning and status for every node (Calico CALICO_IPV4POOL_* env vars set the default pool)'),
+      .description(
+        'run the Tabby operator: IPAM, planning and status for every node (Calico CALICO_IPV4POOL_* env vars set the default pool)',
+      ),
   )
     .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', '9091')
     .option('--metrics-host <ip>', 'address for the metrics server', '0.0.0.0')
     .option('--log-level <level>', 'debug, info, warn or error', process.env.TABBY_LOG_LEVEL ?? 'info')
     .option('--leader-elect', 'run only while holding the leader lease (for several replicas)')
-    .option('--leader-election-namespace <ns>', 'namespace of the leader lease', process.env.POD_NAMESPACE ?? 'kube-system')
+    .option(
+      '--leader-election-namespace <ns>',
+      'namespace of the leader lease',
+      process.env.POD_NAMESPACE ?? 'kube-system',
+    )
     .option('--leader-election-name <name>', 'name of the leader lease', 'tabby-operator')
+    .option('--leader-elect-lease-duration <duration>', 'how long a lease lasts unrenewed (default 8s)', (v: string) =>
+      parseDurationMs(v, '--leader-elect-lease-duration'),
+    )
+    .option(
+      '--leader-elect-renew-deadline <duration>',
+      'how long the leader retries renewing (default 6s)',
+      (v: string) => parseDurationMs(v, '--leader-elect-renew-deadline'),
+    )
+    .option('--leader-elect-retry-period <duration>', 'time between lease attempts (default 1.5s)', (v: string) =>
+      parseDurationMs(v, '--leader-elect-retry-period'),
+    )
     .action(async (flags: OperatorFlags) => {
       const logger = createLogger({ component: 'operator', level: flags.logLevel as 'info' });
       const settings = settingsFromEnv(process.env);
@@ -39,7 +68,20 @@ export function registerOperator(program: Command): void {
         logger,
         settings,
         ...(flags.leaderElect
-          ? { leaderElection: { namespace: flags.leaderElectionNamespace, name: flags.leaderElectionName, identity } }
+          ? {
+              leaderElection: {
+                namespace: flags.leaderElectionNamespace,
+                name: flags.leaderElectionName,
+                identity,
+                ...(flags.leaderElectLeaseDuration !== undefined
+                  ? { leaseDurationMs: flags.leaderElectLeaseDuration }
+                  : {}),
+                ...(flags.leaderElectRenewDeadline !== undefined
+                  ? { renewDeadlineMs: flags.leaderElectRenewDeadline }
+                  : {}),
+                ...(flags.leaderElectRetryPeriod !== undefined ? { retryPeriodMs: flags.leaderElectRetryPeriod } : {}),
+              },
+            }
           : {}),
       });
       let alive = true;

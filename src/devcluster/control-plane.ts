@@ -77,12 +77,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  proc?: Managed,
-): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, proc?: Managed): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let died = false;
   void proc?.exited.then(() => (died = true));
@@ -109,7 +104,10 @@ function httpOk(url: string): Promise<boolean> {
   });
 }
 
-async function httpsGet(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<{ status: number; body: string }> {
+async function httpsGet(
+  url: string,
+  tls: { ca: Buffer; cert: Buffer; key: Buffer },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ...tls, timeout: 2000 }, (res) => {
       let body = '';
@@ -123,7 +121,14 @@ async function httpsGet(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffe
   });
 }
 
-function kubeconfigYaml(opts: { server: string; ca: string; user: string; cert?: string; key?: string; token?: string }): string {
+function kubeconfigYaml(opts: {
+  server: string;
+  ca: string;
+  user: string;
+  cert?: string;
+  key?: string;
+  token?: string;
+}): string {
   const userLines = opts.token
     ? `    token: ${opts.token}`
     : `    client-certificate: ${opts.cert}\n    client-key: ${opts.key}`;
@@ -194,7 +199,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
     });
 
-    const [clientPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort(bindAddress === '0.0.0.0' ? '0.0.0.0' : bindAddress)];
+    const [clientPort, peerPort, apiPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(bindAddress === '0.0.0.0' ? '0.0.0.0' : bindAddress),
+    ];
     const etcdEndpoint = `http://127.0.0.1:${clientPort}`;
     progress(`etcd ${PINNED.etcd}: starting on ${etcdEndpoint}`);
     const etcd = startManaged(
@@ -279,7 +288,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       );
       processes.push(kcm);
     }
-    progress(`control plane '${name}' ready in ${((Date.now() - started) / 1000).toFixed(1)} s (kubeconfig ${kubeconfigPath})`);
+    progress(
+      `control plane '${name}' ready in ${((Date.now() - started) / 1000).toFixed(1)} s (kubeconfig ${kubeconfigPath})`,
+    );
 
     const kubectl: ControlPlane['kubectl'] = (args, opts = {}) =>
       runCommand(bins.kubectl, [`--kubeconfig=${opts.kubeconfig ?? kubeconfigPath}`, ...args], {

@@ -12,7 +12,12 @@ export interface PromMetrics extends Metrics {
 
 export function createPromMetrics(prefix: 'operator' | 'agent', registry = new Registry()): PromMetrics {
   collectDefaultMetrics({ register: registry, prefix: `tabby_${prefix}_process_` });
-  const reconciles = new Counter({ name: 'tabby_reconcile_total', help: 'Reconciles by controller and result.', labelNames: ['controller', 'result'], registers: [registry] });
+  const reconciles = new Counter({
+    name: 'tabby_reconcile_total',
+    help: 'Reconciles by controller and result.',
+    labelNames: ['controller', 'result'],
+    registers: [registry],
+  });
   const reconcileSeconds = new Histogram({
     name: 'tabby_reconcile_duration_seconds',
     help: 'Reconcile latency by controller.',
@@ -20,18 +25,77 @@ export function createPromMetrics(prefix: 'operator' | 'agent', registry = new R
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const queue = new Gauge({ name: 'tabby_workqueue_depth', help: 'Keys waiting per controller.', labelNames: ['controller'], registers: [registry] });
-  const listed = new Counter({ name: 'tabby_informer_lists_total', help: 'Complete lists per informer.', labelNames: ['informer'], registers: [registry] });
-  const watchErrors = new Counter({ name: 'tabby_informer_watch_errors_total', help: 'Watch/list failures retried with backoff.', labelNames: ['informer'], registers: [registry] });
-  const expired = new Counter({ name: 'tabby_informer_relists_total', help: '410 Gone relists.', labelNames: ['informer'], registers: [registry] });
-  const invalid = new Gauge({ name: 'tabby_informer_invalid_objects', help: 'Objects kept out of the cache for failing validation.', labelNames: ['informer'], registers: [registry] });
-  const writes = new Counter({ name: 'tabby_status_writes_total', help: 'Status writes sent.', labelNames: ['writer'], registers: [registry] });
-  const writeBytes = new Counter({ name: 'tabby_status_write_bytes_total', help: 'Request bytes of status writes.', labelNames: ['writer'], registers: [registry] });
-  const skipped = new Counter({ name: 'tabby_status_writes_skipped_total', help: 'Status writes skipped: content unchanged.', labelNames: ['writer'], registers: [registry] });
-  const failed = new Counter({ name: 'tabby_status_write_failures_total', help: 'Status writes that failed.', labelNames: ['writer'], registers: [registry] });
-  const leader = new Gauge({ name: 'tabby_leader', help: '1 while this process holds the lease.', labelNames: ['lease'], registers: [registry] });
-  const events = new Counter({ name: 'tabby_events_total', help: 'Kubernetes Events written.', labelNames: ['type', 'action'], registers: [registry] });
-  const dropped = new Counter({ name: 'tabby_events_dropped_total', help: 'Events dropped (rate or series limits).', registers: [registry] });
+  const queue = new Gauge({
+    name: 'tabby_workqueue_depth',
+    help: 'Keys waiting per controller.',
+    labelNames: ['controller'],
+    registers: [registry],
+  });
+  const listed = new Counter({
+    name: 'tabby_informer_lists_total',
+    help: 'Complete lists per informer.',
+    labelNames: ['informer'],
+    registers: [registry],
+  });
+  const watchErrors = new Counter({
+    name: 'tabby_informer_watch_errors_total',
+    help: 'Watch/list failures retried with backoff.',
+    labelNames: ['informer'],
+    registers: [registry],
+  });
+  const expired = new Counter({
+    name: 'tabby_informer_relists_total',
+    help: '410 Gone relists.',
+    labelNames: ['informer'],
+    registers: [registry],
+  });
+  const invalid = new Gauge({
+    name: 'tabby_informer_invalid_objects',
+    help: 'Objects kept out of the cache for failing validation.',
+    labelNames: ['informer'],
+    registers: [registry],
+  });
+  const writes = new Counter({
+    name: 'tabby_status_writes_total',
+    help: 'Status writes sent.',
+    labelNames: ['writer'],
+    registers: [registry],
+  });
+  const writeBytes = new Counter({
+    name: 'tabby_status_write_bytes_total',
+    help: 'Request bytes of status writes.',
+    labelNames: ['writer'],
+    registers: [registry],
+  });
+  const skipped = new Counter({
+    name: 'tabby_status_writes_skipped_total',
+    help: 'Status writes skipped: content unchanged.',
+    labelNames: ['writer'],
+    registers: [registry],
+  });
+  const failed = new Counter({
+    name: 'tabby_status_write_failures_total',
+    help: 'Status writes that failed.',
+    labelNames: ['writer'],
+    registers: [registry],
+  });
+  const leader = new Gauge({
+    name: 'tabby_leader',
+    help: '1 while this process holds the lease.',
+    labelNames: ['lease'],
+    registers: [registry],
+  });
+  const events = new Counter({
+    name: 'tabby_events_total',
+    help: 'Kubernetes Events written.',
+    labelNames: ['type', 'action'],
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'tabby_events_dropped_total',
+    help: 'Events dropped (rate or series limits).',
+    registers: [registry],
+  });
   return {
     registry,
     controllerRegistered(c) {

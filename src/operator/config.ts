@@ -4,27 +4,26 @@
 import { z } from 'zod';
 
 const bool = (name: string) =>
-  z
-    .string()
-    .transform((v, ctx) => {
-      const t = v.trim().toLowerCase();
-      if (['true', '1', 'yes'].includes(t)) return true;
-      if (['false', '0', 'no', ''].includes(t)) return false;
-      ctx.addIssue({ code: 'custom', message: `${name} must be true or false (got ${JSON.stringify(v)})` });
-      return z.NEVER;
-    });
+  z.string().transform((v, ctx) => {
+    const t = v.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(t)) return true;
+    if (['false', '0', 'no', ''].includes(t)) return false;
+    ctx.addIssue({ code: 'custom', message: `${name} must be true or false (got ${JSON.stringify(v)})` });
+    return z.NEVER;
+  });
 
 const mode = (name: string) =>
-  z
-    .string()
-    .transform((v, ctx) => {
-      const t = v.trim().toLowerCase();
-      if (t === 'always') return 'Always' as const;
-      if (t === 'crosssubnet' || t === 'cross-subnet') return 'CrossSubnet' as const;
-      if (t === 'never' || t === 'off' || t === '') return 'Never' as const;
-      ctx.addIssue({ code: 'custom', message: `${name} must be Always, CrossSubnet or Never (got ${JSON.stringify(v)})` });
-      return z.NEVER;
+  z.string().transform((v, ctx) => {
+    const t = v.trim().toLowerCase();
+    if (t === 'always') return 'Always' as const;
+    if (t === 'crosssubnet' || t === 'cross-subnet') return 'CrossSubnet' as const;
+    if (t === 'never' || t === 'off' || t === '') return 'Never' as const;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${name} must be Always, CrossSubnet or Never (got ${JSON.stringify(v)})`,
     });
+    return z.NEVER;
+  });
 
 const int = (name: string, min: number, max: number) =>
   z.string().transform((v, ctx) => {

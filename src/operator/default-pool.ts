@@ -24,7 +24,9 @@ export function defaultPoolObject(cfg: DefaultPoolConfig): IPPool {
   };
   const r = validateAs(IPPoolKind, obj);
   if (!r.ok) {
-    throw new Error(`default pool from CALICO_IPV4POOL_* is invalid: ${r.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `default pool from CALICO_IPV4POOL_* is invalid: ${r.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return r.object as IPPool;
 }

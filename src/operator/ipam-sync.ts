@@ -49,7 +49,11 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
   const log = deps.logger.child({ controller: 'ipam' });
   const store = createKubeBlockStore(deps.client, {
     fieldManager: 'tabby-operator',
-    readers: { blocks: caches.ipamBlocks.store, affinities: caches.blockAffinities.store, handles: caches.ipamHandles.store },
+    readers: {
+      blocks: caches.ipamBlocks.store,
+      affinities: caches.blockAffinities.store,
+      handles: caches.ipamHandles.store,
+    },
   });
   let gcMemory: GcMemory = emptyGcMemory();
   /** Annotations we patched that the Node cache may not show yet (read-your-writes, as in the block store). */
@@ -106,7 +110,8 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
         log.warn({ node: name, action: r.action.kind, err: r.error.message }, 'block action failed');
         throw r.error;
       }
-      if (r.outcome === 'done') log.info({ node: name, action: r.action.kind, reason: r.action.reason }, 'block action done');
+      if (r.outcome === 'done')
+        log.info({ node: name, action: r.action.kind, reason: r.action.reason }, 'block action done');
     }
     const info = view.node(name)!;
     const annotations = annotationsOf(name, (node.metadata.annotations ?? {}) as Record<string, string>);
@@ -114,7 +119,9 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
       lookupAddress(store, view.pools(), address),
     );
     if (Object.keys(tunnel.annotations).length > 0) {
-      await deps.client.nodes().mergePatch(name, { metadata: { annotations: tunnel.annotations } }, { fieldManager: 'tabby-operator' });
+      await deps.client
+        .nodes()
+        .mergePatch(name, { metadata: { annotations: tunnel.annotations } }, { fieldManager: 'tabby-operator' });
       pendingAnnotations.set(name, { ...(pendingAnnotations.get(name) ?? {}), ...tunnel.annotations });
       log.info({ node: name, annotations: tunnel.annotations }, 'tunnel addresses updated');
     }

@@ -4,7 +4,14 @@
 // pass, and a pass never runs twice at once (the work queue's guarantee).
 // Writes per node join are bounded by the plan's sharding: the new node's NodeDataplane and one shard per view.
 import type { Condition } from '../api/common.js';
-import { NodeDataplaneKind, RouteTableKind, ROUTE_SHARD_LABEL, ROUTE_VIEW_LABEL, type NodeDataplane, type RouteTable } from '../api/index.js';
+import {
+  NodeDataplaneKind,
+  RouteTableKind,
+  ROUTE_SHARD_LABEL,
+  ROUTE_VIEW_LABEL,
+  type NodeDataplane,
+  type RouteTable,
+} from '../api/index.js';
 import type { InputKindObject } from '../plan/snapshot-from-objects.js';
 import { snapshotFromObjects } from '../plan/snapshot-from-objects.js';
 import { planCluster } from '../plan/pipeline.js';
@@ -57,15 +64,24 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
   const log = deps.logger.child({ controller: 'plan' });
   const ndpClient = client.resource(resourceOf(NodeDataplaneKind)) as unknown as ResourceClient<NodeDataplane>;
   const rtClient = client.resource(resourceOf(RouteTableKind)) as unknown as ResourceClient<RouteTable>;
-  const common = { fieldManager: OPERATOR_FIELD_MANAGER, mapLists: { conditions: ['type'] }, ...(deps.metrics ? { metrics: deps.metrics } : {}), logger: log };
+  const common = {
+    fieldManager: OPERATOR_FIELD_MANAGER,
+    mapLists: { conditions: ['type'] },
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    logger: log,
+  };
   const ndpWriter = createStatusWriter({ resource: ndpClient, name: 'nodedataplane', ...common });
   const rtWriter = createStatusWriter({ resource: rtClient, name: 'routetable', ...common });
-  const stats: PlanSyncStats = { passes: 0, nodesPlanned: 0, routeTables: 0, objectWrites: 0, lastPassMs: 0, snapshotIssues: 0 };
+  const stats: PlanSyncStats = {
+    passes: 0,
+    nodesPlanned: 0,
+    routeTables: 0,
+    objectWrites: 0,
+    lastPassMs: 0,
+    snapshotIssues: 0,
+  };
 
-  async function ensureCreated<T>(
-    cached: T | undefined,
-    create: () => Promise<unknown>,
-  ): Promise<void> {
+  async function ensureCreated<T>(cached: T | undefined, create: () => Promise<unknown>): Promise<void> {
     if (cached !== undefined) return;
     try {
       await create();
@@ -77,6 +93,16 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
 
   async function run(): Promise<PlanSyncStats> {
     const started = deps.now();
+    // One object the apiserver refuses must not starve every other node of its plan: each write is tried, failures
+    // are collected, and the pass fails at the end (the controller retries it with backoff).
+    const failures: string[] = [];
+    const attempt = async (what: string, write: () => Promise<unknown>): Promise<void> => {
+      try {
+        await write();
+      } catch (err) {
+        failures.push(`${what}: ${(err as Error).message}`);
+      }
+    };
     const objects: InputKindObject[] = [
       ...caches.nodes.store.list().map((n) => withKind(n, 'v1', 'Node')),
       ...caches.pods.store.list().map((p) => withKind(p, 'v1', 'Pod')),
@@ -90,7 +116,10 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     const { snapshot, issues } = snapshotFromObjects(objects);
     stats.snapshotIssues = issues.length;
     for (const issue of issues.slice(0, 20)) {
-      log.warn({ kind: issue.object.kind, name: issue.object.name, path: issue.path.join('.'), reason: issue.message }, 'object left out of the plan');
+      log.warn(
+        { kind: issue.object.kind, name: issue.object.name, path: issue.path.join('.'), reason: issue.message },
+        'object left out of the plan',
+      );
     }
     const plan = planCluster(snapshot);
     const nowIso = new Date(deps.now()).toISOString();
@@ -98,65 +127,78 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     // Route shards first: an agent that sees its new desired revision finds the routes it refers to.
     for (const [name, status] of plan.routeTables) {
       const cached = caches.routeTables.store.get(name);
-      await ensureCreated(cached, () =>
-        rtClient.create(
-          {
-            apiVersion: 'dataplane.tabby.dev/v1alpha1',
-            kind: 'RouteTable',
-            metadata: { name, labels: { [ROUTE_VIEW_LABEL]: status.view, [ROUTE_SHARD_LABEL]: String(status.shard) } },
-            spec: {},
-          } as RouteTable,
-          { fieldManager: OPERATOR_FIELD_MANAGER },
-        ),
-      );
-      await rtWriter.write({ name }, status as unknown as Record<string, unknown>, cached);
+      await attempt(`RouteTable ${name}`, async () => {
+        await ensureCreated(cached, () =>
+          rtClient.create(
+            {
+              apiVersion: 'dataplane.tabby.dev/v1alpha1',
+              kind: 'RouteTable',
+              metadata: {
+                name,
+                labels: { [ROUTE_VIEW_LABEL]: status.view, [ROUTE_SHARD_LABEL]: String(status.shard) },
+              },
+              spec: {},
+            } as RouteTable,
+            { fieldManager: OPERATOR_FIELD_MANAGER },
+          ),
+        );
+        await rtWriter.write({ name }, status as unknown as Record<string, unknown>, cached);
+      });
     }
 
     for (const [name, desired] of plan.nodes) {
       const cached = caches.nodeDataplanes.store.get(name);
       const node = caches.nodes.store.get(name);
       if (!node) continue;
-      await ensureCreated(cached, () =>
-        ndpClient.create(
+      await attempt(`NodeDataplane ${name}`, async () => {
+        await ensureCreated(cached, () =>
+          ndpClient.create(
+            {
+              apiVersion: 'dataplane.tabby.dev/v1alpha1',
+              kind: 'NodeDataplane',
+              metadata: {
+                name,
+                // The Node owns its dataplane: deleting the Node deletes it (garbage collector).
+                ownerReferences: [
+                  { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid ?? '', blockOwnerDeletion: false },
+                ],
+              },
+              spec: { nodeName: name },
+            } as NodeDataplane,
+            { fieldManager: OPERATOR_FIELD_MANAGER },
+          ),
+        );
+        const existing = (cached?.status?.conditions ?? []) as Condition[];
+        const planned = setCondition(
+          existing,
           {
-            apiVersion: 'dataplane.tabby.dev/v1alpha1',
-            kind: 'NodeDataplane',
-            metadata: {
-              name,
-              // The Node owns its dataplane: deleting the Node deletes it (garbage collector).
-              ownerReferences: [
-                { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid ?? '', blockOwnerDeletion: false },
-              ],
-            },
-            spec: { nodeName: name },
-          } as NodeDataplane,
-          { fieldManager: OPERATOR_FIELD_MANAGER },
-        ),
-      );
-      const existing = (cached?.status?.conditions ?? []) as Condition[];
-      const planned = setCondition(
-        existing,
-        {
-          type: 'Planned',
-          status: 'True',
-          reason: 'Planned',
-          message: `revision ${desired.revision}: ${desired.blocks.length} own block(s), view ${desired.view}`,
-          ...(cached?.metadata.generation !== undefined ? { observedGeneration: cached.metadata.generation as number } : {}),
-        },
-        nowIso,
-      );
-      await ndpWriter.write({ name }, { desired, conditions: [planned] }, cached);
+            type: 'Planned',
+            status: 'True',
+            reason: 'Planned',
+            message: `revision ${desired.revision}: ${desired.blocks.length} own block(s), view ${desired.view}`,
+            ...(cached?.metadata.generation !== undefined
+              ? { observedGeneration: cached.metadata.generation as number }
+              : {}),
+          },
+          nowIso,
+        );
+        await ndpWriter.write({ name }, { desired, conditions: [planned] }, cached);
+      });
     }
 
     // Shards that no longer exist in the plan (a view emptied, fewer shards) and dataplanes of deleted nodes.
     for (const rt of caches.routeTables.store.list()) {
       if (plan.routeTables.has(rt.metadata.name) || rt.metadata.labels?.[ROUTE_VIEW_LABEL] === undefined) continue;
-      await deleteQuietly(() => rtClient.delete(rt.metadata.name));
+      await attempt(`RouteTable ${rt.metadata.name} (delete)`, () =>
+        deleteQuietly(() => rtClient.delete(rt.metadata.name)),
+      );
       rtWriter.forget({ name: rt.metadata.name });
     }
     for (const ndp of caches.nodeDataplanes.store.list()) {
       if (caches.nodes.store.get(ndp.metadata.name)) continue;
-      await deleteQuietly(() => ndpClient.delete(ndp.metadata.name));
+      await attempt(`NodeDataplane ${ndp.metadata.name} (delete)`, () =>
+        deleteQuietly(() => ndpClient.delete(ndp.metadata.name)),
+      );
       ndpWriter.forget({ name: ndp.metadata.name });
     }
 
@@ -164,6 +206,10 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     stats.nodesPlanned = plan.nodes.size;
     stats.routeTables = plan.routeTables.size;
     stats.lastPassMs = deps.now() - started;
+    if (failures.length > 0) {
+      const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
+      throw new Error(`plan pass: ${failures.length} write(s) failed: ${failures.slice(0, 3).join('; ')}${more}`);
+    }
     log.debug({ nodes: plan.nodes.size, shards: plan.routeTables.size, ms: stats.lastPassMs }, 'plan pass done');
     return { ...stats };
   }

@@ -19,7 +19,14 @@ import {
 } from '../api/index.js';
 import type { Condition } from '../api/common.js';
 import { blockCount, cidrContainsCidr, cidrSize, tryParseCidr } from '../net/index.js';
-import { createStatusWriter, type EventRecorder, type KubeClient, type Metrics, type ResourceClient } from '../kube/index.js';
+import {
+  createStatusWriter,
+  type EventRecorder,
+  type InvalidObject,
+  type KubeClient,
+  type Metrics,
+  type ResourceClient,
+} from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
 import { resourceOf, type ClusterCaches } from './caches.js';
 import { setCondition } from './conditions.js';
@@ -103,7 +110,13 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
         existing,
         invalid.length === 0
           ? { type: 'Valid', status: 'True', reason: 'Valid', message: 'spec is valid', ...gen }
-          : { type: 'Valid', status: 'False', reason: 'InvalidSelector', message: invalid.map(formatIssue).join('; '), ...gen },
+          : {
+              type: 'Valid',
+              status: 'False',
+              reason: 'InvalidSelector',
+              message: invalid.map(formatIssue).join('; '),
+              ...gen,
+            },
         nowIso,
       );
       const allocatable = setCondition(
@@ -111,11 +124,29 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
         terminating
           ? { type: 'Allocatable', status: 'False', reason: 'Terminating', message: 'pool is being deleted', ...gen }
           : overlap
-            ? { type: 'Allocatable', status: 'False', reason: 'CIDROverlap', message: formatIssue(overlap.issue), ...gen }
+            ? {
+                type: 'Allocatable',
+                status: 'False',
+                reason: 'CIDROverlap',
+                message: formatIssue(overlap.issue),
+                ...gen,
+              }
             : pool.spec.disabled
-              ? { type: 'Allocatable', status: 'False', reason: 'PoolDisabled', message: 'spec.disabled is true: no new addresses', ...gen }
+              ? {
+                  type: 'Allocatable',
+                  status: 'False',
+                  reason: 'PoolDisabled',
+                  message: 'spec.disabled is true: no new addresses',
+                  ...gen,
+                }
               : invalid.length > 0
-                ? { type: 'Allocatable', status: 'False', reason: 'InvalidSpec', message: 'see the Valid condition', ...gen }
+                ? {
+                    type: 'Allocatable',
+                    status: 'False',
+                    reason: 'InvalidSpec',
+                    message: 'see the Valid condition',
+                    ...gen,
+                  }
                 : { type: 'Allocatable', status: 'True', reason: 'OK', message: 'addresses can be allocated', ...gen },
         nowIso,
       );
@@ -127,7 +158,11 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
               type: 'Ready',
               status: 'False',
               reason: terminating ? 'Terminating' : overlap ? 'CIDROverlap' : 'Invalid',
-              message: terminating ? 'pool is being deleted' : overlap ? formatIssue(overlap.issue) : invalid.map(formatIssue).join('; '),
+              message: terminating
+                ? 'pool is being deleted'
+                : overlap
+                  ? formatIssue(overlap.issue)
+                  : invalid.map(formatIssue).join('; '),
               ...gen,
             },
         nowIso,
@@ -135,8 +170,20 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
       const ignored = setCondition(
         existing,
         unsupported.length > 0
-          ? { type: 'UnsupportedFields', status: 'True', reason: 'FieldsNotImplemented', message: summarizeUnsupported(unsupported), ...gen }
-          : { type: 'UnsupportedFields', status: 'False', reason: 'None', message: 'every field set is acted on', ...gen },
+          ? {
+              type: 'UnsupportedFields',
+              status: 'True',
+              reason: 'FieldsNotImplemented',
+              message: summarizeUnsupported(unsupported),
+              ...gen,
+            }
+          : {
+              type: 'UnsupportedFields',
+              status: 'False',
+              reason: 'None',
+              message: 'every field set is acted on',
+              ...gen,
+            },
         nowIso,
       );
 
@@ -144,7 +191,12 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
       const was = (t: string): string | undefined => existing.find((c) => c.type === t)?.status;
       if (overlap && was('Ready') !== 'False') {
         deps.events?.record({
-          regarding: { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', name, ...(pool.metadata.uid ? { uid: pool.metadata.uid as string } : {}) },
+          regarding: {
+            apiVersion: 'projectcalico.org/v3',
+            kind: 'IPPool',
+            name,
+            ...(pool.metadata.uid ? { uid: pool.metadata.uid as string } : {}),
+          },
           type: 'Warning',
           reason: 'CIDROverlap',
           action: 'Validate',
@@ -153,7 +205,12 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
       }
       if (invalid.length > 0 && was('Valid') !== 'False') {
         deps.events?.record({
-          regarding: { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', name, ...(pool.metadata.uid ? { uid: pool.metadata.uid as string } : {}) },
+          regarding: {
+            apiVersion: 'projectcalico.org/v3',
+            kind: 'IPPool',
+            name,
+            ...(pool.metadata.uid ? { uid: pool.metadata.uid as string } : {}),
+          },
           type: 'Warning',
           reason: 'InvalidSelector',
           action: 'Validate',
@@ -182,6 +239,57 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
         log.warn({ kind: 'IPPool', name, err: (err as Error).message }, 'status write failed');
         throw err;
       }
+    }
+    for (const entry of deps.caches.ippools.store.listInvalid()) await reportInvalid(entry, nowIso);
+  }
+
+  /**
+   * A pool that fails its schema (a selector that does not parse, a bad field the CRD lets through) never reaches
+   * the typed cache, so it is judged here from the object as stored: Valid=False naming each field, not
+   * Allocatable, not Ready, and a Warning Event when it turns invalid. IPAM and the planner never see it.
+   */
+  async function reportInvalid(entry: InvalidObject, nowIso: string): Promise<void> {
+    const raw = entry.raw as {
+      metadata?: { name?: string; uid?: string; generation?: number };
+      status?: { conditions?: Condition[] };
+    };
+    const name = raw.metadata?.name ?? entry.key;
+    const generation = typeof raw.metadata?.generation === 'number' ? raw.metadata.generation : undefined;
+    const gen = generation !== undefined ? { observedGeneration: generation } : {};
+    const existing = raw.status?.conditions ?? [];
+    const issues = entry.issues.map((i) => ({ ...i, object: { kind: 'IPPool', name } }));
+    const message = issues.map(formatIssue).join('; ');
+    const selectorsOnly = issues.every((i) => i.path[0] === 'spec' && /Selector$/.test(String(i.path[1])));
+    const reason = selectorsOnly ? 'InvalidSelector' : 'InvalidField';
+    const conditions = [
+      setCondition(
+        existing,
+        { type: 'Allocatable', status: 'False', reason: 'InvalidSpec', message: 'see the Valid condition', ...gen },
+        nowIso,
+      ),
+      setCondition(existing, { type: 'Ready', status: 'False', reason: 'Invalid', message, ...gen }, nowIso),
+      setCondition(existing, { type: 'Valid', status: 'False', reason, message, ...gen }, nowIso),
+    ];
+    if (existing.find((c) => c.type === 'Valid')?.status !== 'False') {
+      deps.events?.record({
+        regarding: {
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'IPPool',
+          name,
+          ...(raw.metadata?.uid ? { uid: raw.metadata.uid } : {}),
+        },
+        type: 'Warning',
+        reason,
+        action: 'Validate',
+        note: message,
+      });
+    }
+    const status = { conditions, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+    try {
+      await writer.write({ name }, status, entry.raw);
+    } catch (err) {
+      log.warn({ kind: 'IPPool', name, err: (err as Error).message }, 'status write failed');
+      throw err;
     }
   }
   return { run };
