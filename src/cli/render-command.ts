@@ -1,5 +1,7 @@
-// `tabby render -f FILE|DIR ... [--node NAME] [--format routes|json|yaml] [--explain]`: plans a cluster offline from
-// manifests or `kubectl get ... -o yaml` dumps and prints what each node's kernel must hold.
+// `tabby render -f FILE|DIR ... [--node NAME] [--format routes|json|yaml|bird] [--explain]`: plans a cluster offline
+// from manifests or `kubectl get ... -o yaml` dumps and prints what each node's kernel must hold — or, with `bird`,
+// exactly the BIRD 2 configuration the node's agent would write (the agent's own renderer; BGP passwords from the
+// Secrets in the input, in `--secrets-namespace` (Calico's manifest namespace, kube-system) unless a peer names one).
 // I/O sits here (reading files, printing); reading, snapshotting and planning are the pure api and plan layers.
 // Bad input — YAML errors, invalid objects, kinds render does not read, nodes without an address, blocks outside
 // every pool, an unknown --node — prints every problem with file, object and field, and exits 1 without printing
@@ -16,12 +18,40 @@ import { explainComment } from '../plan/materialise.js';
 import { planCluster } from '../plan/pipeline.js';
 import { type InputKindObject, snapshotFromObjects } from '../plan/snapshot-from-objects.js';
 import { withSyntheticIpam } from '../plan/synthetic-ipam.js';
+import { renderBirdConfig, secretRefKey } from '../agent/bird/bird-config.js';
+import type { NodeDesired } from '../api/node-dataplane.js';
 
 export interface RenderOptions {
   file: string[];
   node?: string;
-  format: 'routes' | 'json' | 'yaml';
+  format: 'routes' | 'json' | 'yaml' | 'bird';
   explain?: boolean;
+  /** Where BGP password Secrets without a namespace are looked up (default kube-system). */
+  secretsNamespace?: string;
+}
+
+const FORMATS = ['routes', 'json', 'yaml', 'bird'];
+
+interface SecretLike {
+  metadata: { name: string; namespace?: string };
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+/** Passwords the plan refers to, from the Secrets in the input, keyed as the agent keys them. */
+function passwordsFrom(desired: NodeDesired, secrets: readonly SecretLike[], defaultNs: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const refs = [desired.bgp?.meshPasswordSecretRef, ...(desired.bgp?.peers ?? []).map((p) => p.passwordSecretRef)];
+  for (const ref of refs) {
+    if (!ref) continue;
+    const ns = ref.namespace ?? defaultNs;
+    const secret = secrets.find((x) => x.metadata.name === ref.name && (x.metadata.namespace ?? 'default') === ns);
+    const value =
+      secret?.stringData?.[ref.key] ??
+      (secret?.data?.[ref.key] !== undefined ? Buffer.from(secret.data[ref.key]!, 'base64').toString('utf8') : undefined);
+    if (value !== undefined) out.set(secretRefKey(ref), value);
+  }
+  return out;
 }
 
 export interface RenderOutput {
@@ -111,6 +141,33 @@ export function renderFiles(files: readonly InputFile[], opts: Omit<RenderOption
     }
     return { code: 0, stdout: `${out.join('\n')}\n`, stderr: '' };
   }
+  if (opts.format === 'bird') {
+    const secrets = objects.filter((o) => o.object.kind === 'Secret').map((o) => o.object as unknown as SecretLike);
+    const out: string[] = [];
+    const problems: string[] = [];
+    for (const name of names) {
+      const desired = planned.nodes.get(name);
+      if (!desired) continue;
+      if (!desired.bgp) {
+        problems.push(`Node ${name}: BGP is off for this node: no BIRD configuration`);
+        continue;
+      }
+      const viewNodes = [...planned.routeTables.values()]
+        .filter((rt) => rt.view === desired.view || rt.view === desired.viewV6)
+        .flatMap((rt) => rt.nodes ?? []);
+      const cfg = renderBirdConfig({
+        nodeName: name,
+        desired,
+        viewNodes,
+        passwords: passwordsFrom(desired, secrets, opts.secretsNamespace ?? 'kube-system'),
+      });
+      for (const i of cfg.issues) if (i.severity === 'error') problems.push(`Node ${name}: ${i.object ?? 'bgp'}: ${i.message}`);
+      if (names.length > 1) out.push(`# node ${name}`);
+      out.push(cfg.text.trimEnd());
+    }
+    if (problems.length > 0) return { code: 1, stdout: '', stderr: `${problems.map((e) => `error: ${e}`).join('\n')}\n` };
+    return { code: 0, stdout: `${out.join('\n')}\n`, stderr: '' };
+  }
   const items: unknown[] = [];
   const views = new Set<string>();
   for (const name of names) {
@@ -150,11 +207,12 @@ export function registerRender(program: Command): void {
     .description("plan a cluster offline from manifests or kubectl dumps and print each node's routes or desired state")
     .requiredOption('-f, --file <path...>', 'YAML/JSON files or directories (kubectl -o yaml dumps work)')
     .option('--node <name>', 'only this node')
-    .option('--format <format>', 'routes | json | yaml', 'routes')
+    .option('--format <format>', 'routes | json | yaml | bird', 'routes')
+    .option('--secrets-namespace <ns>', 'namespace of BGP password Secrets in the input (--format bird)', 'kube-system')
     .option('--explain', 'add the reason (rule, pool, block, node) after each route')
     .action((opts: RenderOptions) => {
-      if (!['routes', 'json', 'yaml'].includes(opts.format)) {
-        process.stderr.write(`error: --format must be routes, json or yaml (got ${JSON.stringify(opts.format)})\n`);
+      if (!FORMATS.includes(opts.format)) {
+        process.stderr.write(`error: --format must be routes, json, yaml or bird (got ${JSON.stringify(opts.format)})\n`);
         process.exitCode = 2;
         return;
       }
