@@ -6,6 +6,7 @@ import { registerCrds } from './crds-command.js';
 import { registerRender } from './render-command.js';
 import { registerOperator } from './operator-command.js';
 import { registerAgent } from './agent-command.js';
+import { registerIpam } from './ipam-command.js';
 
 export function registerCommands(program: Command): void {
   registerRender(program);
@@ -13,4 +14,5 @@ export function registerCommands(program: Command): void {
   registerCrds(program);
   registerOperator(program);
   registerAgent(program);
+  registerIpam(program);
 }
