@@ -3,7 +3,7 @@
 // `kubectl get ippools`, each node's `ip route`, and a ping matrix between all pods.
 // TABBY_DEMO_MODE=VXLAN (default) | IPIP-less modes: VXLANCrossSubnet | Never. TABBY_DEMO_KEEP=1 keeps it running
 // until Ctrl-C.
-import { execFileSync } from 'node:child_process';
+import { buildNodeImage } from './dataplane/images.js';
 import type { NodeDataplane } from '../src/api/index.js';
 import { ping, plumbPod, type TestPod } from './dataplane/pods.js';
 import { startTabbyCluster } from './dataplane/tabby-cluster.js';
@@ -19,12 +19,13 @@ const poolEnv: Record<string, string> = {
 };
 
 step('building the Tabby and node images (docker build; cached after the first run)');
-execFileSync('bash', ['e2e/images/build-node-image.sh'], { stdio: ['ignore', 'inherit', 'inherit'] });
+const image = buildNodeImage();
 
 step(
   `starting a control plane, the operator and 3 node containers (pool 10.244.0.0/16, VXLAN ${poolEnv.CALICO_IPV4POOL_VXLAN})`,
 );
 const c = await startTabbyCluster({
+  image,
   networks: [{ name: 'demo', subnet: '172.30.99.0/24' }],
   nodes: [
     { name: 'node-1', network: 'demo' },

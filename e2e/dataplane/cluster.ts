@@ -121,18 +121,29 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
   try {
     for (const net of opts.networks) {
       const dockerName = `tabby-${net.name}-${runId}`;
-      // --internal: test traffic never leaves this machine; the host keeps its address on the bridge.
-      const id = await docker([
-        'network',
-        'create',
-        '--internal',
-        '--subnet',
-        net.subnet,
-        '--gateway',
-        gatewayOf(net.subnet),
-        dockerName,
-      ]);
-      networks.set(net.name, { dockerName, gateway: gatewayOf(net.subnet), subnet: net.subnet });
+      // --internal: test traffic never leaves this machine; the host keeps its address on the bridge. Several test
+      // runs (or a leftover network) may hold the requested /24: then the next free 172.30.x.0/24 is taken.
+      let subnet = net.subnet;
+      let id = '';
+      for (let attempt = 0; ; attempt++) {
+        try {
+          id = await docker([
+            'network',
+            'create',
+            '--internal',
+            '--subnet',
+            subnet,
+            '--gateway',
+            gatewayOf(subnet),
+            dockerName,
+          ]);
+          break;
+        } catch (err) {
+          if (!/overlaps/.test(String(err)) || attempt > 60) throw err;
+          subnet = `172.30.${(Number(subnet.split('.')[2]) + 7) % 250}.0/24`;
+        }
+      }
+      networks.set(net.name, { dockerName, gateway: gatewayOf(subnet), subnet });
       // Docker drops packets on an internal network's bridge whose addresses are outside its subnet, and with
       // bridge-nf-call-iptables that includes traffic between two containers of the bridge: pod addresses and
       // other subnets routed by our router. Let traffic that stays on this bridge pass (it still never leaves it).

@@ -7,6 +7,7 @@ import { settingsFromEnv } from '../../src/operator/config.js';
 import { createOperator, type Operator } from '../../src/operator/operator.js';
 import { materialiseNode } from '../../src/plan/materialise.js';
 import type { NodeDataplane, RouteTable } from '../../src/api/index.js';
+import { ALIVE_FN, stopProcessScript } from './node-processes.js';
 import { startDataplaneCluster, type DataplaneCluster, type DataplaneClusterOptions } from './cluster.js';
 
 export interface TabbyCluster extends DataplaneCluster {
@@ -38,7 +39,10 @@ const TUNNEL_DEVICES = new Set(['tunl0', 'vxlan.calico', 'vxlan-v6.calico']);
  * says `<dst> via <node IP>` and leaves the device to the kernel, which prints the one it resolved.
  */
 export function normaliseRouteLine(line: string): string {
-  const l = line.trim().replace(/\s+proto \S+/, '').replace(/\s+/g, ' ');
+  const l = line
+    .trim()
+    .replace(/\s+proto \S+/, '')
+    .replace(/\s+/g, ' ');
   const direct = /^(\S+ via \S+) dev (\S+)$/.exec(l);
   return direct && !TUNNEL_DEVICES.has(direct[2]!) ? direct[1]! : l;
 }
@@ -71,12 +75,27 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
 
     const startAgent = async (name: string): Promise<number> => {
       const node = dc.nodes.get(name)!;
-      const args = ['agent', '--node', node.name, '--kubeconfig', '/etc/tabby/kubeconfig', ...(opts.agentArgs ?? [])];
-      const out = await node.sh(`nohup tabby ${args.join(' ')} >>${AGENT_LOG} 2>&1 </dev/null & echo $! >${AGENT_PID}; echo $!`);
+      const args = [
+        'agent',
+        '--node',
+        node.name,
+        '--kubeconfig',
+        '/etc/tabby/kubeconfig',
+        '--cni-bin-dir',
+        '/opt/cni/bin',
+        '--cni-conf-dir',
+        '/etc/cni/net.d',
+        ...(opts.agentArgs ?? []),
+      ];
+      const out = await node.sh(
+        `nohup tabby ${args.join(' ')} >>${AGENT_LOG} 2>&1 </dev/null & echo $! >${AGENT_PID}; echo $!`,
+      );
       return Number(out.trim());
     };
     const agentPid = async (name: string): Promise<number | undefined> => {
-      const r = await dc.nodes.get(name)!.exec(['bash', '-c', `p=$(cat ${AGENT_PID}) && kill -0 "$p" && echo "$p"`]);
+      const r = await dc.nodes
+        .get(name)!
+        .exec(['bash', '-c', `${ALIVE_FN}; p=$(cat ${AGENT_PID}) && alive "$p" && echo "$p"`]);
       return r.exitCode === 0 ? Number(r.output.trim()) : undefined;
     };
     for (const node of dc.nodes.values()) {
@@ -92,7 +111,7 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
     };
 
     const agentLog = async (node: string): Promise<string> =>
-      (await dc.nodes.get(node)!.exec(['cat', '/var/log/tabby-agent.log'])).output;
+      (await dc.nodes.get(node)!.exec(['cat', AGENT_LOG])).output;
     return {
       ...dc,
       client,
@@ -135,21 +154,14 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
       async kernelRoutes(node) {
         const n = dc.nodes.get(node)!;
         const out = await n.sh('ip route show proto 80; ip route show type blackhole');
-        return [
-          ...new Set(
-            out
-              .split('\n')
-              .map((l) =>
-                l
-                  .trim()
-                  .replace(/\s+proto \S+/, '')
-                  .replace(/\s+/g, ' '),
-              )
-              .filter(Boolean),
-          ),
-        ].sort();
+        return [...new Set(out.split('\n').map(normaliseRouteLine).filter(Boolean))].sort();
       },
       agentLog,
+      startAgent,
+      agentPid,
+      async stopAgent(name, signal = 'TERM') {
+        await dc.nodes.get(name)!.sh(stopProcessScript(AGENT_PID, signal));
+      },
       async stop() {
         await operator.stop().catch(() => undefined);
         client.close();

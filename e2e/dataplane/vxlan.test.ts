@@ -1,9 +1,9 @@
 // VXLAN Always on three real nodes: operator plans, agents program their kernels, pods on different nodes reach
 // each other through vxlan.calico, and each node's `ip route` is exactly what `tabby render` plans for it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import type { NodeDataplane } from '../../src/api/index.js';
 import { pingMatrix, plumbPod, type TestPod } from './pods.js';
+import { buildNodeImage } from './images.js';
 import { startTabbyCluster, type TabbyCluster } from './tabby-cluster.js';
 
 describe('VXLAN Always, 3 nodes', () => {
@@ -11,8 +11,9 @@ describe('VXLAN Always, 3 nodes', () => {
   const pods: TestPod[] = [];
 
   beforeAll(async () => {
-    execFileSync('bash', ['e2e/images/build-node-image.sh'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const image = buildNodeImage();
     c = await startTabbyCluster({
+      image,
       networks: [{ name: 'vx', subnet: '172.30.31.0/24' }],
       nodes: [
         { name: 'vx-1', network: 'vx' },

@@ -9,9 +9,13 @@ DOCKER=/usr/bin/docker; [ -x "$DOCKER" ] || DOCKER=docker
 bash e2e/images/node-base.sh
 version=$(node -p 'require("./package.json").version')
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo nogit)
-[ -z "$(git status --porcelain -- src package.json package-lock.json Dockerfile crds bin 2>/dev/null)" ] || commit="$commit-dirty"
+# An uncommitted tree gets a tag from its content, so two different working trees never share (and overwrite) a tag.
+if [ -n "$(git status --porcelain -- src package.json package-lock.json Dockerfile crds bin tsconfig.json tsconfig.build.json 2>/dev/null)" ]; then
+  content=$(tar -c --sort=name --mtime=@0 --owner=0 --group=0 src package.json package-lock.json Dockerfile crds bin tsconfig.json tsconfig.build.json 2>/dev/null | sha256sum | cut -c1-10)
+  commit="$commit-dirty-$content"
+fi
 tag="tabby:$version-$commit"
-if [ "${commit%-dirty}" = "$commit" ] && $DOCKER image inspect "$tag" >/dev/null 2>&1; then
+if $DOCKER image inspect "$tag" >/dev/null 2>&1; then
   log "$tag present"
 else
   log "docker build -t $tag"

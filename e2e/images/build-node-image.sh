@@ -5,8 +5,10 @@ cd "$(dirname "$0")/../.."
 log() { printf '[build-node-image %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 DOCKER=/usr/bin/docker; [ -x "$DOCKER" ] || DOCKER=docker
 tabby_tag=$(bash e2e/images/build-image.sh)
-node_tag="tabby-node:${tabby_tag#tabby:}"
-if [ "${node_tag%-dirty}" = "$node_tag" ] && $DOCKER image inspect "$node_tag" >/dev/null 2>&1; then
+# The node layer's own inputs are part of its tag: editing node.Dockerfile must not reuse an older node image.
+node_inputs=$(sha256sum e2e/images/node.Dockerfile | cut -c1-8)
+node_tag="tabby-node:${tabby_tag#tabby:}-n$node_inputs"
+if $DOCKER image inspect "$node_tag" >/dev/null 2>&1; then
   log "$node_tag present"
 else
   ctx=$(mktemp -d /tmp/tabby-node-image.XXXXXX)

@@ -13,6 +13,9 @@ import {
 } from '../agent/index.js';
 import { withBirdDaemon } from '../agent/bird-daemon.js';
 import { createAgentKubeSource } from '../agent/kube-source.js';
+import { createPodIpam } from '../agent/pod-ipam.js';
+import { installCni } from '../cni/install.js';
+import { renderConflist } from '../cni/conflist.js';
 import { createKubeClient } from '../kube/index.js';
 import { createLogger } from '../log/logger.js';
 import { startHealthServer } from '../observe/health-server.js';
@@ -27,6 +30,10 @@ interface AgentFlags extends KubeFlags {
   logLevel: string;
   bird: boolean;
   runDir: string;
+  ipam: boolean;
+  ipamSocket: string;
+  cniBinDir?: string;
+  cniConfDir?: string;
 }
 
 export function registerAgent(program: Command): void {
@@ -42,6 +49,10 @@ export function registerAgent(program: Command): void {
     .option('--log-level <level>', 'debug, info, warn or error', process.env.TABBY_LOG_LEVEL ?? 'info')
     .option('--no-bird', 'do not run BIRD (no BGP sessions)')
     .option('--run-dir <dir>', "where BIRD's config and control socket live", '/var/run/tabby')
+    .option('--no-ipam', 'do not serve pod IPAM to the CNI plugin')
+    .option('--ipam-socket <path>', 'unix socket the CNI plugin asks for addresses', '/var/run/tabby/ipam.sock')
+    .option('--cni-bin-dir <dir>', 'install the tabby-cni plugin here at start (e.g. /opt/cni/bin)')
+    .option('--cni-conf-dir <dir>', 'install the 10-tabby.conflist here at start (e.g. /etc/cni/net.d)')
     .action(async (flags: AgentFlags) => {
       const node = flags.node ?? process.env.NODE_NAME;
       if (!node) throw new Error('tabby agent: --node (or NODE_NAME) is required');
@@ -59,6 +70,27 @@ export function registerAgent(program: Command): void {
             logger,
           })
         : undefined;
+      if (flags.cniBinDir && flags.cniConfDir) {
+        // Like Calico's install-cni: atomic, idempotent, and never removed on restart (pods keep starting meanwhile).
+        const r = installCni({
+          binDir: flags.cniBinDir,
+          confDir: flags.cniConfDir,
+          conflist: renderConflist({ nodeName: node, agentSocket: flags.ipamSocket }),
+        });
+        logger.info(
+          { plugin: r.plugin.path, conflist: r.conflist.path, changed: r.plugin.changed || r.conflist.changed },
+          'CNI plugin installed',
+        );
+      }
+      const podIpam = flags.ipam
+        ? createPodIpam({
+            client,
+            nodeName: node,
+            socketPath: flags.ipamSocket,
+            logger,
+            desired: () => source.desired(),
+          })
+        : undefined;
       const syncer = createAgentSyncer({
         nodeName: node,
         dataplane: createLinuxDataplane(),
@@ -70,13 +102,15 @@ export function registerAgent(program: Command): void {
         host: flags.metricsHost,
         port: Number(flags.metricsPort),
         registry: metrics.registry,
-        ready: () => source.ready() ?? (lastSync === undefined ? 'nothing programmed yet' : undefined),
+        ready: () =>
+          source.ready() ?? podIpam?.ready() ?? (lastSync === undefined ? 'nothing programmed yet' : undefined),
       });
       const abort = new AbortController();
       process.once('SIGTERM', () => abort.abort());
       process.once('SIGINT', () => abort.abort());
       logger.info({ port: health.port, server: client.server }, 'agent starting');
       source.start();
+      await podIpam?.start();
       await runAgentLoop({
         syncer,
         snapshots: source.snapshots,
@@ -100,6 +134,7 @@ export function registerAgent(program: Command): void {
           if (info.statusChanged) await source.writeStatus(report);
         },
       });
+      await podIpam?.stop();
       await source.stop();
       await health.close();
       client.close();

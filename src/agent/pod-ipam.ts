@@ -1,0 +1,134 @@
+// The agent's IPAM service for its node's pods: the CNI plugin asks over a unix socket (ipam-server.ts), and the
+// node's AddressAssigner assigns inside the node's own blocks (ARCHITECTURE.md "One writer per IPAM block").
+// Pools and the node's labels come from watches; blocks are read once and then kept by the assigner itself.
+// When every own block is full the agent claims the next block itself through a BlockClaimer — normally the
+// operator's pre-claim got there first, so pod starts do not wait for a claim.
+import {
+  IPPoolKind,
+  IPPoolSchema,
+  IPAMConfigurationKind,
+  type IPPool,
+  type IPAMConfiguration,
+  type NodeDesired,
+} from '../api/index.js';
+import { AddressAssigner, BlockClaimer, ipamPoolFrom, type IpamPool, type IpamView } from '../ipam/index.js';
+import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
+import {
+  NodeSchema,
+  clusterResource,
+  createInformer,
+  type Informer,
+  type KubeClient,
+  type Node,
+} from '../kube/index.js';
+import { createKubeBlockStore } from '../kube/kube-block-store.js';
+import type { Logger } from '../log/logger.js';
+import { createIpamServer, type IpamServer } from './ipam-server.js';
+import { createPodAddressAllocator } from './pod-address-allocator.js';
+
+export interface PodIpamOptions {
+  client: KubeClient;
+  nodeName: string;
+  socketPath: string;
+  logger: Logger;
+  /** The node's current plan (for the pod MTU and the workload route protocol). */
+  desired: () => NodeDesired | undefined;
+}
+
+export interface PodIpam {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  ready(): string | undefined;
+}
+
+/** Pod MTU as Calico derives it: configured, else host MTU (1500 assumed) minus the largest enabled overhead. */
+function podMtu(d: NodeDesired | undefined): number {
+  if (!d) return 1450;
+  if (d.mtu.workload) return d.mtu.workload;
+  const host = 1500;
+  const felix = d.felix;
+  const overheads = [felix.vxlanEnabledV6 ? 70 : 0, felix.vxlanEnabled ? 50 : 0, felix.ipipEnabled ? 20 : 0];
+  return host - Math.max(0, ...overheads);
+}
+
+export function createPodIpam(opts: PodIpamOptions): PodIpam {
+  const log = opts.logger.child({ component: 'pod-ipam' });
+  const pools: Informer<IPPool> = createInformer({
+    name: 'ippools',
+    kind: 'IPPool',
+    source: opts.client
+      .resource(clusterResource(IPPoolKind.group, IPPoolKind.version, IPPoolKind.plural, 'IPPool'))
+      .listWatch(),
+    schema: IPPoolSchema,
+    logger: log,
+  });
+  const configs: Informer<IPAMConfiguration> = createInformer({
+    name: 'ipamconfigurations',
+    kind: 'IPAMConfiguration',
+    source: opts.client
+      .resource(
+        clusterResource(
+          IPAMConfigurationKind.group,
+          IPAMConfigurationKind.version,
+          IPAMConfigurationKind.plural,
+          'IPAMConfiguration',
+        ),
+      )
+      .listWatch(),
+    schema: IPAMConfigurationKind.schema as never,
+    logger: log,
+  });
+  const node: Informer<Node> = createInformer({
+    name: 'node',
+    kind: 'Node',
+    source: opts.client.nodes().listWatch({ fieldSelector: `metadata.name=${opts.nodeName}` }),
+    schema: NodeSchema,
+    logger: log,
+  });
+  const view: IpamView = {
+    pools: () =>
+      pools.store.list().flatMap((p): IpamPool[] => {
+        try {
+          return [ipamPoolFrom(p)];
+        } catch {
+          return [];
+        }
+      }),
+    config: () => ipamConfigFromSpec(configs.store.get('default')?.spec),
+    node: (name) => {
+      const n = node.store.get(name);
+      return n ? { name, labels: (n.metadata.labels ?? {}) as Record<string, string> } : undefined;
+    },
+  };
+  const store = createKubeBlockStore(opts.client, { fieldManager: 'tabby-agent' });
+  const claimer = new BlockClaimer({ store, view, clock: Date.now, random: Math.random });
+  const assigner = new AddressAssigner({ store, view, node: opts.nodeName, source: claimer });
+  const allocator = createPodAddressAllocator({
+    allocator: assigner,
+    store,
+    node: opts.nodeName,
+    now: () => new Date(),
+  });
+  const server: IpamServer = createIpamServer({
+    socketPath: opts.socketPath,
+    node: opts.nodeName,
+    allocator,
+    mtu: () => podMtu(opts.desired()),
+    deviceRouteProtocol: () => opts.desired()?.felix.deviceRouteProtocol,
+    log,
+  });
+  const all = [pools, configs, node];
+  return {
+    async start() {
+      for (const i of all) i.start();
+      await Promise.all(all.map((i) => i.waitForSync()));
+      await server.listen();
+      log.info({ socket: opts.socketPath }, 'pod IPAM listening');
+    },
+    async stop() {
+      await server.close();
+      await Promise.all(all.map((i) => i.stop()));
+    },
+    ready: () => (all.every((i) => i.hasSynced()) ? undefined : 'pod IPAM caches not synced'),
+  };
+}
