@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries Tabby's tests run against (kube-apiserver, kube-controller-manager,
-# kubectl, etcd, helm, cnitool) from their official Go modules through the Go module proxy, once per pinned version.
+# kubectl, etcd, helm, cnitool, portmap) from their official Go modules through the Go module proxy, once per pinned version.
 # Results live in ~/.cache/tabby/bin/<name>-<version>/<name>; a binary that is already there is not rebuilt.
 # Usage: scripts/build-binaries.sh [name ...]   (default: all)
 set -euo pipefail
@@ -9,6 +9,7 @@ KUBE_VERSION=${KUBE_VERSION:-v1.36.3}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 CNI_VERSION=${CNI_VERSION:-v1.3.0}
+CNI_PLUGINS_VERSION=${CNI_PLUGINS_VERSION:-v1.7.1}
 
 CACHE=${TABBY_CACHE:-$HOME/.cache/tabby}
 export GOMODCACHE=${GOMODCACHE:-$CACHE/go/mod}
@@ -115,13 +116,14 @@ build_goinstall() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver kubectl kube-controller-manager helm cnitool)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver kubectl kube-controller-manager helm cnitool portmap)
 for t in "${targets[@]}"; do
   case $t in
     etcd) build_etcd ;;
     kube-apiserver|kubectl|kube-controller-manager) build_kube "$t" ;;
     helm) build_goinstall helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" ;;
     cnitool) build_goinstall cnitool github.com/containernetworking/cni/cnitool "$CNI_VERSION" ;;
+    portmap) build_goinstall portmap github.com/containernetworking/plugins/plugins/meta/portmap "$CNI_PLUGINS_VERSION" ;;
     *) echo "unknown binary: $t" >&2; exit 2 ;;
   esac
 done

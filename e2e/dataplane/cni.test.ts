@@ -2,7 +2,7 @@
 // blocks; `cnitool` drives ADD/DEL as a container runtime would. Pods on three nodes ping each other (VXLAN), the
 // plumbing is Calico's, and add/delete churn leaves IPAM with no duplicate and no leak (`tabby ipam check`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type { NodeDataplane } from '../../src/api/index.js';
 import { cidrContainsIP, parseCidr, parseIP } from '../../src/net/index.js';
 import { cniDelete, cniPod, pingMatrix, type TestPod } from './pods.js';
@@ -85,10 +85,36 @@ describe('CNI plugin on 3 nodes (VXLAN)', () => {
     const kept = churn.flat();
     const all = [...pods, ...kept];
     expect(new Set(all.map((p) => p.ip)).size).toBe(all.length);
+    // The Pod objects a kubelet would have: IPAM check counts an address whose pod does not exist as leaked.
+    await c.cp.kubectl(['create', 'namespace', 'churn']);
+    for (const p of all) {
+      const pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: p.name, namespace: p.namespace },
+        spec: { nodeName: p.node.name, containers: [{ name: 'app', image: 'none' }] },
+      };
+      expect((await c.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) })).code).toBe(0);
+      const status = JSON.stringify({ status: { podIP: p.ip, podIPs: [{ ip: p.ip }] } });
+      const patched = await c.cp.kubectl([
+        'patch',
+        'pod',
+        p.name,
+        '-n',
+        p.namespace,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        status,
+      ]);
+      expect(patched.code, patched.stderr).toBe(0);
+    }
     execFileSync('npm', ['run', '-s', 'build'], { stdio: 'ignore' });
-    const check = execFileSync('node', ['dist/cli/main.js', 'ipam', 'check', '--kubeconfig', c.cp.kubeconfigPath], {
+    const run = spawnSync('node', ['dist/cli/main.js', 'ipam', 'check', '--kubeconfig', c.cp.kubeconfigPath], {
       encoding: 'utf8',
     });
+    const check = run.stdout;
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
     expect(check).toMatch(/: 0 errors, /);
     // Every kept pod's address and each node's tunnel address are allocated; the deleted pods' are free again.
     const allocations = Number(/(\d+) allocations/.exec(check)![1]);

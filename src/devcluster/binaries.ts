@@ -12,6 +12,7 @@ export const PINNED = {
   etcd: 'v3.6.16',
   helm: 'v3.22.0',
   cnitool: 'v1.3.0',
+  portmap: 'v1.7.1',
 } as const;
 
 export type BinaryName = keyof typeof PINNED;
