@@ -11,7 +11,7 @@ export interface PromMetrics extends Metrics {
 }
 
 export function createPromMetrics(prefix: 'operator' | 'agent', registry = new Registry()): PromMetrics {
-  collectDefaultMetrics({ register: registry, prefix: `tabby_${prefix}_process_` });
+  collectDefaultMetrics({ register: registry, prefix: `tabby_${prefix}_` });
   const reconciles = new Counter({
     name: 'tabby_reconcile_total',
     help: 'Reconciles by controller and result.',
