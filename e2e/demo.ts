@@ -1,11 +1,10 @@
 // `npm run demo`: Tabby's main job on a local cluster it brings up itself — a real control plane, the operator,
-// three node containers running `tabby agent`, two pods on each — then what a Calico user would look at:
+// three node containers running `tabby agent`, two pods on each (made through the CNI plugin) — then what a Calico user would look at:
 // `kubectl get ippools`, each node's `ip route`, and a ping matrix between all pods.
 // TABBY_DEMO_MODE=VXLAN (default) | IPIP-less modes: VXLANCrossSubnet | Never. TABBY_DEMO_KEEP=1 keeps it running
 // until Ctrl-C.
 import { buildNodeImage } from './dataplane/images.js';
-import type { NodeDataplane } from '../src/api/index.js';
-import { ping, plumbPod, type TestPod } from './dataplane/pods.js';
+import { cniPod, ping, type TestPod } from './dataplane/pods.js';
 import { startTabbyCluster } from './dataplane/tabby-cluster.js';
 
 const started = Date.now();
@@ -38,20 +37,11 @@ const c = await startTabbyCluster({
 });
 try {
   await c.waitProgrammed();
+  // Pods as a container runtime makes them: a network namespace, then `cnitool add` of tabby-cni, which the agent
+  // installed; the address comes from the node's own block through the agent's IPAM.
   const pods: TestPod[] = [];
-  for (const name of c.nodes.keys()) {
-    const ndp = await c.getJson<NodeDataplane>(['get', 'nodedataplane', name]);
-    const base = ndp.status!.desired!.blocks[0]!.cidr.split('/')[0]!.split('.').map(Number);
-    for (const i of [2, 3]) {
-      pods.push(
-        await plumbPod(
-          c.nodes.get(name)!,
-          'default',
-          `${name.replace('node-', 'pod-')}-${i - 1}`,
-          `${base[0]}.${base[1]}.${base[2]}.${base[3]! + i}`,
-        ),
-      );
-    }
+  for (const node of c.nodes.values()) {
+    for (const i of [1, 2]) pods.push(await cniPod(node, 'default', `${node.name.replace('node-', 'pod-')}-${i}`));
   }
 
   step('$ kubectl get ippools -o wide');
