@@ -1,8 +1,8 @@
 // The agent's IPAM service for its node's pods: the CNI plugin asks over a unix socket (ipam-server.ts), and the
 // node's AddressAssigner assigns inside the node's own blocks (ARCHITECTURE.md "One writer per IPAM block").
 // Pools and the node's labels come from watches; blocks are read once and then kept by the assigner itself.
-// When every own block is full the agent claims the next block itself through a BlockClaimer — normally the
-// operator's pre-claim got there first, so pod starts do not wait for a claim.
+// When every own block is full the agent waits briefly for the block the operator pre-claims for it
+// (operator-block-source.ts): agents never claim, borrow or write other nodes' blocks.
 import {
   IPPoolKind,
   IPPoolSchema,
@@ -11,7 +11,7 @@ import {
   type IPAMConfiguration,
   type NodeDesired,
 } from '../api/index.js';
-import { AddressAssigner, BlockClaimer, ipamPoolFrom, type IpamPool, type IpamView } from '../ipam/index.js';
+import { AddressAssigner, ipamPoolFrom, type IpamPool, type IpamView } from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
 import {
   NodeSchema,
@@ -24,6 +24,7 @@ import {
 import { createKubeBlockStore } from '../kube/kube-block-store.js';
 import type { Logger } from '../log/logger.js';
 import { createIpamServer, type IpamServer } from './ipam-server.js';
+import { createOperatorBlockSource } from './operator-block-source.js';
 import { createPodAddressAllocator } from './pod-address-allocator.js';
 
 export interface PodIpamOptions {
@@ -101,8 +102,8 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     },
   };
   const store = createKubeBlockStore(opts.client, { fieldManager: 'tabby-agent' });
-  const claimer = new BlockClaimer({ store, view, clock: Date.now, random: Math.random });
-  const assigner = new AddressAssigner({ store, view, node: opts.nodeName, source: claimer });
+  const source = createOperatorBlockSource({ store, view, node: opts.nodeName });
+  const assigner = new AddressAssigner({ store, view, node: opts.nodeName, source });
   const allocator = createPodAddressAllocator({
     allocator: assigner,
     store,
