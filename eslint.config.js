@@ -78,7 +78,9 @@ const pureSyntax = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'crds/**', 'charts/**', 'coverage/**', 'bin/**', '.tabby/**', '.tmp-*/**'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'crds/**', 'charts/**', 'coverage/**', 'bin/**', '.tabby/**', '.tmp-*/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

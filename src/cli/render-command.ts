@@ -48,7 +48,9 @@ function passwordsFrom(desired: NodeDesired, secrets: readonly SecretLike[], def
     const secret = secrets.find((x) => x.metadata.name === ref.name && (x.metadata.namespace ?? 'default') === ns);
     const value =
       secret?.stringData?.[ref.key] ??
-      (secret?.data?.[ref.key] !== undefined ? Buffer.from(secret.data[ref.key]!, 'base64').toString('utf8') : undefined);
+      (secret?.data?.[ref.key] !== undefined
+        ? Buffer.from(secret.data[ref.key]!, 'base64').toString('utf8')
+        : undefined);
     if (value !== undefined) out.set(secretRefKey(ref), value);
   }
   return out;
@@ -161,11 +163,13 @@ export function renderFiles(files: readonly InputFile[], opts: Omit<RenderOption
         viewNodes,
         passwords: passwordsFrom(desired, secrets, opts.secretsNamespace ?? 'kube-system'),
       });
-      for (const i of cfg.issues) if (i.severity === 'error') problems.push(`Node ${name}: ${i.object ?? 'bgp'}: ${i.message}`);
+      for (const i of cfg.issues)
+        if (i.severity === 'error') problems.push(`Node ${name}: ${i.object ?? 'bgp'}: ${i.message}`);
       if (names.length > 1) out.push(`# node ${name}`);
       out.push(cfg.text.trimEnd());
     }
-    if (problems.length > 0) return { code: 1, stdout: '', stderr: `${problems.map((e) => `error: ${e}`).join('\n')}\n` };
+    if (problems.length > 0)
+      return { code: 1, stdout: '', stderr: `${problems.map((e) => `error: ${e}`).join('\n')}\n` };
     return { code: 0, stdout: `${out.join('\n')}\n`, stderr: '' };
   }
   const items: unknown[] = [];
@@ -212,7 +216,9 @@ export function registerRender(program: Command): void {
     .option('--explain', 'add the reason (rule, pool, block, node) after each route')
     .action((opts: RenderOptions) => {
       if (!FORMATS.includes(opts.format)) {
-        process.stderr.write(`error: --format must be routes, json, yaml or bird (got ${JSON.stringify(opts.format)})\n`);
+        process.stderr.write(
+          `error: --format must be routes, json, yaml or bird (got ${JSON.stringify(opts.format)})\n`,
+        );
         process.exitCode = 2;
         return;
       }
