@@ -128,8 +128,9 @@ class KubeCollection<T, O extends HasMetadata> implements CasCollection<T> {
     const mine = this.recent.get(key);
     if (!mine) return obj;
     if (mine.obj === undefined) {
-      // Our delete: hidden while the cache still holds the version we deleted.
-      if (obj !== undefined && rvOf(obj) === mine.rv) return undefined;
+      // Gone (our delete, or a write of ours that found it deleted): hidden while the cache still holds that
+      // version or an older one; only a newer object (created again since) shows.
+      if (obj !== undefined && newerOrSame(mine.rv, rvOf(obj))) return undefined;
       this.recent.delete(key);
       return obj;
     }
@@ -207,7 +208,12 @@ class KubeCollection<T, O extends HasMetadata> implements CasCollection<T> {
       this.remember(name, obj, rvOf(obj));
       return { ok: true, value: this.m.fromObject(obj), version: rvOf(obj) };
     } catch (err) {
-      if (err instanceof NotFoundError) return this.refused('notFound');
+      if (err instanceof NotFoundError) {
+        // Deleted by another writer. A write of ours the cache no longer shows would otherwise be read back for
+        // ever (nothing newer ever arrives for a deleted key), and every retry would write into the void.
+        this.remember(name, undefined, version);
+        return this.refused('notFound');
+      }
       if (err instanceof ConflictError) {
         await this.refresh(name, version);
         return this.refused('conflict');
@@ -238,6 +244,7 @@ class KubeCollection<T, O extends HasMetadata> implements CasCollection<T> {
     } catch (err) {
       if (err instanceof NotFoundError) {
         this.stats.conflicts++;
+        this.remember(key, undefined, version);
         return { ok: false, reason: 'notFound' };
       }
       if (err instanceof ConflictError) {
