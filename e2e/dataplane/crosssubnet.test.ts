@@ -86,8 +86,9 @@ describe('VXLAN CrossSubnet, 4 nodes in two subnets', () => {
     }
     expect(await cap.count('udp port 4789'), await cap.print('udp port 4789')).toBe(0);
     // Every request and every reply crossed the wire as a bare pod-to-pod packet.
-    expect(await cap.count(`icmp and src host ${from.ip} and dst host ${to.ip}`)).toBe(COUNT);
-    expect(await cap.count(`icmp and src host ${to.ip} and dst host ${from.ip}`)).toBe(COUNT);
+    const all = await cap.print('');
+    expect(await cap.count(`icmp and src host ${from.ip} and dst host ${to.ip}`), all).toBe(COUNT);
+    expect(await cap.count(`icmp and src host ${to.ip} and dst host ${from.ip}`), all).toBe(COUNT);
   });
 
   it.each([
@@ -105,8 +106,9 @@ describe('VXLAN CrossSubnet, 4 nodes in two subnets', () => {
       await cap.stop();
     }
     // Requests out and replies in, each in UDP 4789 between the two node addresses (routed by the router).
-    expect(await cap.count(`udp dst port 4789 and src host ${node.ip} and dst host ${peer.ip}`)).toBe(COUNT);
-    expect(await cap.count(`udp dst port 4789 and src host ${peer.ip} and dst host ${node.ip}`)).toBe(COUNT);
+    const all = await cap.print('');
+    expect(await cap.count(`udp dst port 4789 and src host ${node.ip} and dst host ${peer.ip}`), all).toBe(COUNT);
+    expect(await cap.count(`udp dst port 4789 and src host ${peer.ip} and dst host ${node.ip}`), all).toBe(COUNT);
     expect(await cap.count(`icmp and host ${from.ip}`), await cap.print('icmp')).toBe(0);
   });
 });

@@ -52,15 +52,17 @@ describe('IPIP Always on a kernel without the ipip module, 2 nodes', () => {
       },
       agentArgs: ['--no-bird'],
     });
-    // Each agent has reported on the current plan of its node (it cannot be Programmed=True here).
+    // Each agent has reported on the whole plan of its node, the other node's block included (it cannot be
+    // Programmed=True here, so the condition's message is what says the agent got that far).
     for (const name of NAMES) {
       await waitUntil(
         `${name} to report on its plan`,
         async () => {
           const n = await ndp(name);
           const cond = programmed(n);
-          const seen = n.status?.applied?.shardRevisions?.length ?? 0;
-          return cond?.observedGeneration === n.metadata.generation && cond?.reason === 'IPIPUnavailable' && seen > 0
+          return cond?.observedGeneration === n.metadata.generation &&
+            cond?.reason === 'IPIPUnavailable' &&
+            cond.message.includes(`and ${NAMES.length - 1} tunnel route(s)`)
             ? true
             : undefined;
         },

@@ -1,7 +1,8 @@
 // Packets on the wire of a node container: tcpdump writes everything matching a capture filter on one interface to
 // a file while the test sends traffic; afterwards the file is counted with read filters ("how many VXLAN packets",
 // "how many plain ICMP packets between these two pods"). BPF filters like `icmp` match the outer header only, so an
-// encapsulated ICMP packet counts as `udp port 4789`, never as `icmp`.
+// encapsulated ICMP packet counts as `udp port 4789`, never as `icmp`. Immediate mode: libpcap otherwise hands packets
+// over in ring blocks retired after up to a second, and the last ones before stop() would be lost.
 import type { ClusterNode } from './cluster.js';
 import { stopProcessScript } from './node-processes.js';
 import { waitUntil } from './wait-until.js';
@@ -20,7 +21,7 @@ let counter = 0;
 export async function startCapture(node: ClusterNode, iface: string, filter: string): Promise<Capture> {
   const base = `/tmp/capture-${iface}-${++counter}`;
   await node.sh(
-    `nohup tcpdump -i ${iface} -nn -U -w ${base}.pcap '${filter}' >${base}.log 2>&1 </dev/null & echo $! >${base}.pid`,
+    `nohup tcpdump -i ${iface} -nn --immediate-mode -U -w ${base}.pcap '${filter}' >${base}.log 2>&1 </dev/null & echo $! >${base}.pid`,
   );
   await waitUntil(
     `tcpdump on ${node.name} ${iface} to listen`,
@@ -42,7 +43,8 @@ export async function startCapture(node: ClusterNode, iface: string, filter: str
       return Number(m[1]);
     },
     async print(readFilter) {
-      return node.sh(`tcpdump -nn -r ${base}.pcap '${readFilter}' 2>/dev/null | head -40`);
+      const packets = await node.sh(`tcpdump -nn -r ${base}.pcap '${readFilter}' 2>/dev/null | head -60`);
+      return `${packets}--- tcpdump on ${node.name} ${iface} '${filter}':\n${await node.sh(`cat ${base}.log`)}`;
     },
   };
 }

@@ -72,6 +72,35 @@ describe('createAgentSyncer', () => {
     expect(dp.plans.at(-1)?.routeAdds.map((x) => x.dst)).toEqual(['10.244.2.0/26']);
   });
 
+  it('keeps a working route while a mode switch is half-seen (shard wants a device the plan does not have yet)', async () => {
+    const dp = createMemoryDataplane({});
+    const s = createAgentSyncer({ nodeName: 'node-a', dataplane: dp, clock });
+    await s.syncOnce(input([direct(1)]));
+    const vxlan: RouteEntry = {
+      ...direct(1),
+      kind: 'vxlan',
+      via: '10.244.1.0',
+      vtepIP: '10.244.1.0',
+      vtepMAC: '66:00:00:00:00:01',
+    };
+    // The shard already says VXLAN; this node's NodeDataplane does not plan vxlan.calico yet.
+    const half = await s.syncOnce(input([vxlan]));
+    expect(half).toMatchObject({ programmed: false, reason: 'Conflict' });
+    expect(dp.state.routes.get('10.244.1.0/26')).toMatchObject({ via: '192.168.0.1' });
+    expect(dp.plans.at(-1)?.routeDeletes ?? []).toEqual([]);
+    // The NodeDataplane catches up: the device comes, the route moves onto it.
+    const tunnels = [
+      { name: 'vxlan.calico' as const, type: 'vxlan' as const, family: 4 as const, address: '10.244.100.0' },
+    ];
+    const done = await s.syncOnce(input([vxlan], { tunnels, felix: { vxlanEnabled: true } }));
+    expect(done).toMatchObject({ programmed: true });
+    expect(dp.state.routes.get('10.244.1.0/26')).toMatchObject({
+      via: '10.244.1.0',
+      dev: 'vxlan.calico',
+      onlink: true,
+    });
+  });
+
   it('a restarted agent reads the kernel first and re-adds nothing', async () => {
     const dp = createMemoryDataplane({});
     await createAgentSyncer({ nodeName: 'node-a', dataplane: dp, clock }).syncOnce(input([direct(1)]));

@@ -123,6 +123,7 @@ export function createAgentSyncer(deps: AgentSyncerDeps): AgentSyncer {
           shards: input.shards,
           env: cache.env,
           capabilities: { ipip },
+          currentRoutes: cache.state.routes,
         },
         memo,
       );

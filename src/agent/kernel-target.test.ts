@@ -254,6 +254,62 @@ describe('computeKernelTarget VXLAN', () => {
     expect(t.issues).toMatchObject([{ code: 'vxlan_parent_missing', severity: 'warning' }]);
   });
 
+  describe('a shard that routes through a device the NodeDataplane does not plan yet (mode switch half-seen)', () => {
+    const vxlanShard = buildShard('cluster-0', [
+      entry({
+        cidr: '10.244.2.0/26',
+        node: 'node-b',
+        kind: 'vxlan',
+        via: '10.244.2.0',
+        vtepIP: '10.244.2.0',
+        vtepMAC: '66:aa:bb:cc:dd:02',
+      }),
+    ]);
+    const noVxlan = buildNodeDesired({ blocks: [{ cidr: '10.244.1.0/26', pool: 'p' }] });
+    const direct = { dst: '10.244.2.0/26', type: 'unicast' as const, via: '192.168.0.12', dev: 'eth0' };
+    const viaVxlan = {
+      dst: '10.244.2.0/26',
+      type: 'unicast' as const,
+      via: '10.244.2.0',
+      dev: 'vxlan.calico',
+      onlink: true,
+    };
+
+    it.each([
+      { name: 'keeps the direct route the kernel holds', current: [direct], want: direct, held: 1 },
+      { name: 'adds nothing when the kernel holds no route', current: [], want: undefined, held: 0 },
+      {
+        name: 'does not keep a route through a tunnel device this target removes',
+        current: [viaVxlan],
+        want: undefined,
+        held: 0,
+      },
+    ])('$name, and reports the mismatch as an error', ({ current, want, held }) => {
+      const t = computeKernelTarget(
+        input({ desired: noVxlan, shards: [vxlanShard], currentRoutes: new Map(current.map((r) => [r.dst, r])) }),
+      );
+      expect(t.routes.get('10.244.2.0/26')).toEqual(want);
+      expect(t.heldRoutes).toBe(held);
+      expect(t.issues).toMatchObject([
+        {
+          code: 'conflict',
+          severity: 'error',
+          object: 'route 10.244.2.0/26',
+          message: expect.stringContaining('vxlan.calico'),
+        },
+      ]);
+    });
+
+    it('programs the planned route once the NodeDataplane plans the device', () => {
+      const t = computeKernelTarget(
+        input({ desired, shards: [vxlanShard], currentRoutes: new Map([[direct.dst, direct]]) }),
+      );
+      expect(t.routes.get('10.244.2.0/26')).toEqual({ ...viaVxlan });
+      expect(t.heldRoutes).toBe(0);
+      expect(t.issues).toEqual([]);
+    });
+  });
+
   it('retires the VXLAN devices when VXLAN is off, and only strips tunl0 (the fallback device stays)', () => {
     const t = computeKernelTarget(input({ desired: buildNodeDesired({ removeTunnels: ['tunl0', 'vxlan.calico'] }) }));
     expect(t.deleteDevices).toEqual(['vxlan-v6.calico', 'vxlan.calico']);

@@ -9,6 +9,9 @@
 // - union of shard entries, skipping entries of this node: direct `<cidr> via <nodeIP>` (no device: the kernel picks
 //   the uplink), ipip `via <nodeIP> dev tunl0 onlink`, vxlan `via <vtepIP> dev vxlan.calico onlink`; borrowed /32s
 //   are entries like any other (longest prefix wins over the owner's block);
+// - an entry whose tunnel device the NodeDataplane does not plan (a mode switch seen half-way: the shard and the
+//   NodeDataplane arrive on two watches, in either order) is an error, and the route the kernel holds for that
+//   destination (`currentRoutes`) stays as it is rather than being deleted — pods keep their path until both agree;
 // - every remote VTEP (shard nodes and vxlan entries) → permanent ARP `vtepIP → vtepMAC` and FDB `vtepMAC → nodeIP`
 //   on the VXLAN device (calico: felix/dataplane/linux/vxlan_mgr.go);
 // - no ipip module → no tunl0, no ipip routes, one issue saying so (never an error loop).
@@ -24,6 +27,7 @@ import {
   type TunnelDeviceSpec,
   type TunnelName,
   type HostEnvironment,
+  TUNNEL_NAMES,
   fdbKey,
   neighbourKey,
 } from './kernel-model.js';
@@ -53,6 +57,8 @@ export interface KernelTargetInput {
   shards: readonly RouteShard[];
   env: HostEnvironment;
   capabilities: KernelCapabilities;
+  /** Routes the agent holds now (its protocol), by destination; held for entries whose device is not planned. */
+  currentRoutes?: ReadonlyMap<string, RouteSpec>;
 }
 
 export interface SysctlSetting {
@@ -79,6 +85,8 @@ export interface KernelTarget {
   issues: AgentIssue[];
   /** Planned routes not programmed because the kernel lacks ipip. */
   skippedIpipRoutes: number;
+  /** Destinations kept in their current kernel form because their planned route needs a device not planned. */
+  heldRoutes: number;
 }
 
 function deviceSpec(
@@ -152,6 +160,8 @@ function deviceSpec(
   }
   return { spec, address: cidr };
 }
+
+const isTunnelName = (name: string): name is TunnelName => (TUNNEL_NAMES as readonly string[]).includes(name);
 
 /** `memo` (optional) makes a sync whose shards did not change skip re-deriving them. */
 export function computeKernelTarget(input: KernelTargetInput, memo?: TargetMemo): KernelTarget {
@@ -288,6 +298,20 @@ export function computeKernelTarget(input: KernelTargetInput, memo?: TargetMemo)
     }
   }
 
+  // Hold what the kernel has for destinations the shards route through a device the node does not plan yet — as
+  // long as that route does not itself go through a tunnel device this target removes.
+  let heldRoutes = 0;
+  for (const { d } of derived) {
+    for (const dst of d.unplannedDevice) {
+      if (routes.has(dst) || ownBlocks.has(dst)) continue;
+      const have = input.currentRoutes?.get(dst);
+      if (have === undefined || have.type !== 'unicast') continue;
+      if (have.dev !== undefined && isTunnelName(have.dev) && !wanted.has(have.dev)) continue;
+      routes.set(dst, have);
+      heldRoutes++;
+    }
+  }
+
   if (ipipWanted && !input.capabilities.ipip) {
     out.add({
       code: 'ipip_unavailable',
@@ -334,6 +358,7 @@ export function computeKernelTarget(input: KernelTargetInput, memo?: TargetMemo)
     nat,
     issues: out.issues,
     skippedIpipRoutes,
+    heldRoutes,
   };
 }
 

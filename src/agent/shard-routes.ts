@@ -56,6 +56,8 @@ export interface ShardDerivation {
   items: ShardItem[];
   issues: AgentIssue[];
   skippedIpip: number;
+  /** Destinations of vxlan entries whose device the node's NodeDataplane does not plan (yet). */
+  unplannedDevice: string[];
 }
 
 export function deriveShard(shard: RouteShard, ctx: ShardContext): ShardDerivation {
@@ -64,6 +66,7 @@ export function deriveShard(shard: RouteShard, ctx: ShardContext): ShardDerivati
   const items: ShardItem[] = [];
   const vteps = new Map<string, VtepItem>();
   let skippedIpip = 0;
+  const unplannedDevice: string[] = [];
   (shard.status.nodes ?? []).forEach((n, i) => {
     if (n.name === ctx.nodeName) return;
     for (const fam of [4, 6] as const) {
@@ -119,10 +122,13 @@ export function deriveShard(shard: RouteShard, ctx: ShardContext): ShardDerivati
         return;
       }
       if (!ctx.wanted.has(dev)) {
+        // Usually a mode switch seen half-way (the shard is newer than the NodeDataplane, two separate watches):
+        // kernel-target.ts keeps the route the kernel holds for this destination until both agree.
+        unplannedDevice.push(dst);
         out.add({
           code: 'conflict',
           severity: 'error',
-          message: `vxlan route to node ${e.node} needs ${dev}, which this node's NodeDataplane does not plan`,
+          message: `vxlan route to node ${e.node} needs ${dev}, which this node's NodeDataplane does not plan; the route the kernel holds for ${dst} stays until it does`,
           object,
         });
         return;
@@ -161,7 +167,7 @@ export function deriveShard(shard: RouteShard, ctx: ShardContext): ShardDerivati
       items.push({ route: { dst, type: 'unicast', via }, node: e.node });
     }
   });
-  return { nodeVteps, items, issues: out.issues, skippedIpip };
+  return { nodeVteps, items, issues: out.issues, skippedIpip, unplannedDevice };
 }
 
 /**
