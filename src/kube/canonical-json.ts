@@ -49,16 +49,18 @@ export function coveredBy(
     for (const [key, want] of Object.entries(desired)) {
       if (want === undefined) continue;
       const child = path === '' ? key : `${path}.${key}`;
+      // Own properties only: a field named like an Object.prototype member (`toString`) is absent when not set.
+      const got = Object.hasOwn(observed, key) ? observed[key] : undefined;
       if (want === null) {
-        if (observed[key] !== undefined && observed[key] !== null) return false;
+        if (got !== undefined && got !== null) return false;
         continue;
       }
-      if (!coveredBy(want, observed[key], mapLists, child)) return false;
+      if (!coveredBy(want, got, mapLists, child)) return false;
     }
     return true;
   }
   if (Array.isArray(desired)) {
-    const keys = mapLists[path];
+    const keys = Object.hasOwn(mapLists, path) ? mapLists[path] : undefined;
     if (!keys || !Array.isArray(observed)) return jsonEqual(desired, observed);
     const identity = (el: unknown): string | undefined =>
       isPlainObject(el) ? canonicalJson(keys.map((k) => el[k])) : undefined;

@@ -41,6 +41,14 @@ interface Mapping<T, O extends HasMetadata> {
 
 const rvOf = (obj: unknown): string => readMeta(obj)?.resourceVersion ?? '';
 
+function deepFreeze<V>(value: V): V {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /** JSON has no bigint: sequence numbers go out as numbers (see the header for why the lost bits do not matter). */
 function jsonSafeBlockSpec(b: IPAMBlockData): IPAMBlock['spec'] {
   const spec = blockToSpec(b);
@@ -116,8 +124,26 @@ class KubeCollection<T, O extends HasMetadata> implements CasCollection<T> {
     return this.m.key(value);
   }
 
+  /**
+   * Values already converted, by the object they came from. Cached objects are immutable (the informer replaces an
+   * object on every change), so each version is converted once — without this, every IPAM pass converted every block
+   * in the cluster again (O(nodes²) per pool creation; most of the operator's CPU at 1,000 nodes). The value is frozen:
+   * readers share it, and src/ipam clones before it mutates (block.ts), so a caller that forgot to fails loudly
+   * instead of changing what every other reader sees.
+   */
+  private readonly converted = new WeakMap<object, T>();
+
+  private valueOf(obj: O): T {
+    let value = this.converted.get(obj);
+    if (value === undefined) {
+      value = deepFreeze(this.m.fromObject(obj));
+      this.converted.set(obj, value);
+    }
+    return value;
+  }
+
   private versioned(obj: O): Versioned<T> | undefined {
-    const value = this.m.fromObject(obj);
+    const value = this.valueOf(obj);
     if (this.m.deleted(value)) return undefined;
     return { value, version: rvOf(obj) };
   }
@@ -139,6 +165,16 @@ class KubeCollection<T, O extends HasMetadata> implements CasCollection<T> {
       return obj;
     }
     return mine.obj;
+  }
+
+  /** How many of our writes the cache does not show yet (0 without a cache). */
+  unseenWrites(): number {
+    let n = 0;
+    for (const key of [...this.recent.keys()]) {
+      this.cached(key);
+      if (this.recent.has(key)) n++;
+    }
+    return n;
   }
 
   private remember(key: string, obj: O | undefined, rv: string): void {
@@ -274,13 +310,14 @@ export interface KubeBlockStoreOptions {
 
 export interface KubeBlockStore extends BlockStore {
   readonly stats: KubeStoreStats;
+  /** Writes of this store its caches do not show yet: whoever plans from those caches would plan from the past. */
+  unseenWrites(): number;
 }
 
 export function createKubeBlockStore(client: KubeClient, opts: KubeBlockStoreOptions = {}): KubeBlockStore {
   const stats: KubeStoreStats = { reads: 0, writes: 0, conflicts: 0 };
   const fm = opts.fieldManager ?? 'tabby-ipam';
-  return {
-    stats,
+  const collections = {
     blocks: new KubeCollection(
       client.resource(IPAM_BLOCKS, IPAMBlockSchema),
       blockMapping,
@@ -302,5 +339,11 @@ export function createKubeBlockStore(client: KubeClient, opts: KubeBlockStoreOpt
       fm,
       opts.readers?.handles,
     ),
+  };
+  return {
+    stats,
+    ...collections,
+    unseenWrites: () =>
+      collections.blocks.unseenWrites() + collections.affinities.unseenWrites() + collections.handles.unseenWrites(),
   };
 }

@@ -149,6 +149,36 @@ describe('watchObjects', () => {
     await w.stop();
   });
 
+  it('relists at once when a version that events moved on expires, even after failed reconnects', async () => {
+    const src = new FakeListWatch();
+    src.put(cm('a'));
+    const w = run(src);
+    await flushPromises();
+    src.put(cm('b'));
+    await flushPromises();
+    // The server goes away (the watch breaks, a reconnect fails: the backoff grows), then answers the resumed watch
+    // with 410, as a restarted kube-apiserver does: its watch cache starts at a newer version.
+    src.failWatches.push(transient());
+    src.endWatches(transient());
+    await w.clock.advance(100);
+    expect(src.watchCalls.length).toBe(2);
+    src.failWatches.push(
+      new GoneError({
+        status: 410,
+        reason: 'Expired',
+        serverMessage: 'gone',
+        target: { verb: 'watch', resource: 'fake' },
+      }),
+    );
+    await w.clock.advance(200);
+    expect(w.stats.gone).toBe(1);
+    // No further backoff step: the list follows the 410 at once, and a watch from its version after it.
+    expect(src.listCalls.length).toBe(2);
+    expect(src.watchCalls.length).toBe(4);
+    expect(w.summary().slice(-4)).toEqual(['init', 'initApply:a', 'initApply:b', 'initDone@2']);
+    await w.stop();
+  });
+
   it('a watch the server ends at once, with nothing delivered, counts as a failure (no hot loop)', async () => {
     const src = new FakeListWatch();
     const w = run(src);

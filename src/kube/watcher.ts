@@ -64,6 +64,8 @@ export async function* watchObjects(source: ListWatchSource, opts: WatcherOption
   const { signal } = opts;
   const observe = opts.observe ?? ((): void => undefined);
   let rv: string | undefined;
+  /** `rv` is the version a list just returned and no watch has moved it on since. */
+  let rvFromList = false;
 
   const fail = async (err: unknown, phase: 'list' | 'watch'): Promise<void> => {
     stats.errors++;
@@ -94,6 +96,7 @@ export async function* watchObjects(source: ListWatchSource, opts: WatcherOption
         } while (cont !== undefined && !signal.aborted);
         if (signal.aborted) return;
         rv = listRv;
+        rvFromList = true;
         log.debug({ resourceVersion: rv }, 'listed');
         yield { type: 'initDone', resourceVersion: rv };
       } catch (err) {
@@ -142,6 +145,7 @@ export async function* watchObjects(source: ListWatchSource, opts: WatcherOption
             throw errorFromResponse(status?.code ?? 0, ev.object, { verb: 'watch', resource: source.description });
           }
           delivered++;
+          rvFromList = false;
           const eventRv = readMeta(ev.object)?.resourceVersion;
           if (eventRv !== undefined) rv = eventRv;
           if (ev.type === 'ADDED' || ev.type === 'MODIFIED') yield { type: 'apply', object: ev.object };
@@ -164,9 +168,12 @@ export async function* watchObjects(source: ListWatchSource, opts: WatcherOption
         stats.gone++;
         observe('gone');
         log.info({ resourceVersion: rv }, 'watch expired; relisting');
+        // Relist at once, unless the version a list just returned is already gone: then something is wrong, wait.
+        // A version that events moved on is expected to expire — e.g. a restarted apiserver starts its watch cache
+        // at a newer version — and waiting out a backoff grown by the outage would only delay convergence.
+        const wait = rvFromList && delivered === 0;
         rv = undefined;
-        // Relist at once, unless the watch right after a list failed like this: then something is wrong, wait.
-        if (delivered === 0) await sleep(clock, Math.round(backoff.next()), signal);
+        if (wait) await sleep(clock, Math.round(backoff.next()), signal);
         continue;
       }
       await fail(err, 'watch');

@@ -40,6 +40,8 @@ export interface IpamSync {
   reconcileNode(key: string): Promise<{ requeueAfterMs?: number }>;
   /** Nodes whose IPAM state an IPAMBlock / BlockAffinity change may concern. */
   nodesAffectedBy(cache: CacheName, key: string): string[];
+  /** True when the caches show every write IPAM made (blocks, affinities, handles, Node annotations). */
+  caughtUp(): boolean;
 }
 
 const GC_KEY = '\u0000gc';
@@ -164,6 +166,14 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
   return {
     GC_KEY,
     reconcileNode,
+    caughtUp() {
+      for (const name of [...pendingAnnotations.keys()]) {
+        annotationsOf(name, (caches.nodes.store.get(name)?.metadata.annotations ?? {}) as Record<string, string>);
+        // A Node deleted meanwhile shows nothing more.
+        if (!caches.nodes.store.has(name)) pendingAnnotations.delete(name);
+      }
+      return pendingAnnotations.size === 0 && store.unseenWrites() === 0;
+    },
     nodesAffectedBy(cache, key) {
       if (cache === 'blockAffinities') {
         const a = caches.blockAffinities.store.get(key);

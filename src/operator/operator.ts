@@ -5,6 +5,8 @@
 //   informers (caches.ts) ──change──► plan controller  (plan-sync.ts: RouteTables + NodeDataplane.status.desired)
 //                         ├────────► pool controller  (pool-status.ts: IPPool conditions + usage, Events)
 //                         └────────► ipam controller  (ipam-sync.ts: block claims, tunnel addresses, GC)
+// Each leadership term gets fresh controllers (a replica that loses the lease and wins it back starts clean). Plan and
+// pool passes wait (briefly) for IPAM to finish with the nodes a change sent it, so a join is written once.
 import { Gauge, Histogram } from 'prom-client';
 import {
   createController,
@@ -62,6 +64,9 @@ export interface Operator {
  */
 export const LEADER_ELECTION_DEFAULTS = { leaseDurationMs: 8_000, renewDeadlineMs: 6_000, retryPeriodMs: 1_500 };
 
+const CONTROLLERS = ['plan', 'ippool', 'ipam'] as const;
+/** Longest a plan or pool pass waits for IPAM to finish with the nodes a change concerns. */
+const IPAM_SETTLE_MAX_MS = 1000;
 const PLAN_KEY = 'cluster';
 const POOLS_KEY = 'pools';
 
@@ -102,7 +107,13 @@ export function createOperator(opts: OperatorOptions): Operator {
     registers: [registry],
   });
 
+  // Every replica exports its controllers' series from the start (at zero while it is not leading), so a standby's
+  // /metrics has the same shape as the leader's.
+  for (const c of CONTROLLERS) metrics.controllerRegistered(c);
+
   let firstUnplannedChange: number | undefined;
+  let lastPassMs = 0;
+  let lastPassEnd = 0;
   let elector: LeaderElector | undefined;
   /** The controllers of the current leadership term; undefined while not leading. */
   let term: Term | undefined;
@@ -135,6 +146,10 @@ export function createOperator(opts: OperatorOptions): Operator {
     ipam: Controller;
     ipamSync: IpamSync;
     all: Controller[];
+    /** Nodes queued for (or in) an IPAM pass, with how often each was queued (see `holdForIpam`). */
+    ipamPending: Map<string, number>;
+    /** Controllers holding their pass until IPAM settles, and since when. */
+    waiting: Map<Controller, number>;
   }
 
   /**
@@ -159,26 +174,39 @@ export function createOperator(opts: OperatorOptions): Operator {
       },
     });
     const ipamSync = createIpamSync({ client: opts.client, caches, logger: log, now, random });
-    const plan = createController({
+    const ipamPending = new Map<string, number>();
+    const waiting = new Map<Controller, number>();
+    const plan: Controller = createController({
       name: 'plan',
       logger: log,
       metrics,
       maxConcurrency: 1,
       reconcile: async () => {
+        const hold = holdForIpam(plan);
+        if (hold !== undefined) return { requeueAfterMs: hold };
         const since = firstUnplannedChange;
         firstUnplannedChange = undefined;
-        const s = await planSync.run();
+        const started = now();
+        const s = await planSync.run().finally(() => {
+          lastPassEnd = now();
+          lastPassMs = lastPassEnd - started;
+        });
         nodesPlanned.set(s.nodesPlanned);
         shards.set(s.routeTables);
         if (since !== undefined) convergence.observe((now() - since) / 1000);
       },
     });
-    const pool = createController({
+    const pool: Controller = createController({
       name: 'ippool',
       logger: log,
       metrics,
       maxConcurrency: 1,
-      reconcile: () => poolStatus.run(),
+      reconcile: async () => {
+        const hold = holdForIpam(pool);
+        if (hold !== undefined) return { requeueAfterMs: hold };
+        await poolStatus.run();
+        return undefined;
+      },
     });
     const ipam = createController({
       name: 'ipam',
@@ -186,11 +214,56 @@ export function createOperator(opts: OperatorOptions): Operator {
       metrics,
       maxConcurrency: 4,
       reconcile: async (key) => {
-        const r = await ipamSync.reconcileNode(key);
-        return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
+        const queued = ipamPending.get(key);
+        try {
+          const r = await ipamSync.reconcileNode(key);
+          return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
+        } finally {
+          // Queued again meanwhile: that pass is still to come. A failed pass counts as done (it retries with
+          // backoff, and must not hold the planner).
+          if (ipamPending.get(key) === queued) ipamPending.delete(key);
+          if (ipamPending.size === 0) for (const c of waiting.keys()) c.enqueue(c === plan ? PLAN_KEY : POOLS_KEY);
+        }
       },
     });
-    return { plan, pool, ipam, ipamSync, all: [plan, pool, ipam] };
+    /**
+     * A change that sends nodes to IPAM (a join, a pool edit) is planned once IPAM is done with them and the caches
+     * show what it wrote — the joining node's block and tunnel address in one pass, one write per view, instead of
+     * one pass per step — but never held longer than IPAM_SETTLE_MAX_MS, so a node whose IPAM keeps failing delays
+     * nobody's plan for long. (The cache events of IPAM's writes enqueue the held pass again.)
+     */
+    function holdForIpam(c: Controller): number | undefined {
+      if (ipamPending.size === 0 && ipamSync.caughtUp()) {
+        waiting.delete(c);
+        return undefined;
+      }
+      const since = waiting.get(c) ?? now();
+      const left = IPAM_SETTLE_MAX_MS - (now() - since);
+      if (left <= 0) {
+        waiting.delete(c);
+        return undefined;
+      }
+      waiting.set(c, since);
+      return left;
+    }
+    return { plan, pool, ipam, ipamSync, all: [plan, pool, ipam], ipamPending, waiting };
+  }
+
+  function enqueueIpam(t: Term, key: string): void {
+    if (key !== t.ipamSync.GC_KEY) t.ipamPending.set(key, (t.ipamPending.get(key) ?? 0) + 1);
+    t.ipam.enqueue(key);
+  }
+
+  /**
+   * How long a change waits for others to join it before a plan pass. A pass rewrites whole RouteTable shards, so
+   * during a burst (a pool created over many nodes, a mass join) back-to-back passes would rewrite the same shards
+   * over and over while IPAM is still handing out blocks: the next pass starts no sooner than the last one took
+   * (at most 1 s) after it ended, keeping the planner's share of the apiserver's time at about half. A change after
+   * a quiet spell waits only `planDelayMs`.
+   */
+  function planDelay(): number {
+    const base = opts.planDelayMs ?? 20;
+    return Math.max(base, lastPassEnd + Math.min(1000, lastPassMs) - now());
   }
 
   function onChange(cache: CacheName, key: string): void {
@@ -198,19 +271,19 @@ export function createOperator(opts: OperatorOptions): Operator {
     if (!t || !caches.all.every((i) => i.hasSynced())) return;
     // Our own outputs (NodeDataplane, RouteTable) changing, or edited by someone, only needs a re-check.
     if (cache !== 'nodeDataplanes' && cache !== 'routeTables') firstUnplannedChange ??= now();
-    t.plan.enqueueAfter(PLAN_KEY, opts.planDelayMs ?? 20);
+    t.plan.enqueueAfter(PLAN_KEY, planDelay());
     if (cache === 'ippools' || cache === 'ipamBlocks') t.pool.enqueueAfter(POOLS_KEY, 50);
     if (cache === 'nodes') {
-      t.ipam.enqueue(key);
       // A deleted Node's tunnel addresses, affinities and blocks go back now, not at the next periodic GC pass
       // (calico: kube-controllers node controller runs IPAM GC on node deletion).
-      if (!caches.nodes.store.has(key)) t.ipam.enqueue(t.ipamSync.GC_KEY);
+      if (caches.nodes.store.has(key)) enqueueIpam(t, key);
+      else t.ipam.enqueue(t.ipamSync.GC_KEY);
     }
     if (cache === 'ippools' || cache === 'ipamConfigurations') {
-      for (const n of caches.nodes.store.keys()) t.ipam.enqueue(n);
+      for (const n of caches.nodes.store.keys()) enqueueIpam(t, n);
     }
     if (cache === 'blockAffinities' || cache === 'ipamBlocks') {
-      for (const n of t.ipamSync.nodesAffectedBy(cache, key)) t.ipam.enqueue(n);
+      for (const n of t.ipamSync.nodesAffectedBy(cache, key)) enqueueIpam(t, n);
     }
   }
 
@@ -228,7 +301,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     if (term !== t) return;
     t.plan.enqueue(PLAN_KEY);
     t.pool.enqueue(POOLS_KEY);
-    for (const n of caches.nodes.store.keys()) t.ipam.enqueue(n);
+    for (const n of caches.nodes.store.keys()) enqueueIpam(t, n);
     t.ipam.enqueue(t.ipamSync.GC_KEY);
   }
 

@@ -3,6 +3,8 @@
 // holds (status writers compare with the cached object). One key, "cluster": bursts of changes coalesce into one
 // pass, and a pass never runs twice at once (the work queue's guarantee).
 // Writes per node join are bounded by the plan's sharding: the new node's NodeDataplane and one shard per view.
+// Within a pass, writes go out with bounded concurrency (`writeConcurrency`): every shard first, then the dataplanes,
+// so an agent that sees a new revision finds the routes it refers to.
 import type { Condition } from '../api/common.js';
 import {
   NodeDataplaneKind,
@@ -52,6 +54,17 @@ export interface PlanSyncDeps {
   logger: Logger;
   metrics?: Metrics;
   now: () => number;
+  /** Writes in flight at once within a pass (default 16): a pass over N nodes costs ~N/16 round trips, not N. */
+  writeConcurrency?: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight (fn never throws: callers collect failures). */
+async function forEachLimit<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const it = items[Symbol.iterator]();
+  const worker = async (): Promise<void> => {
+    for (let next = it.next(); !next.done; next = it.next()) await fn(next.value);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
 }
 
 /** List items of core kinds come without apiVersion/kind; the snapshot builder dispatches on them. */
@@ -81,15 +94,21 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     snapshotIssues: 0,
   };
 
-  async function ensureCreated<T>(cached: T | undefined, create: () => Promise<unknown>): Promise<void> {
-    if (cached !== undefined) return;
+  /** The object as the cache holds it, else as just created (undefined when someone else created it first). */
+  async function ensureCreated<T>(cached: T | undefined, create: () => Promise<T>): Promise<T | undefined> {
+    if (cached !== undefined) return cached;
     try {
-      await create();
+      const created = await create();
       stats.objectWrites++;
+      return created;
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
+      return undefined;
     }
   }
+
+  /** `Kind/name` → uid of objects this writer deleted that the cache may still show. */
+  const deleted = new Map<string, string | undefined>();
 
   async function run(): Promise<PlanSyncStats> {
     const started = deps.now();
@@ -125,7 +144,8 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     const nowIso = new Date(deps.now()).toISOString();
 
     // Route shards first: an agent that sees its new desired revision finds the routes it refers to.
-    for (const [name, status] of plan.routeTables) {
+    const width = deps.writeConcurrency ?? 16;
+    await forEachLimit(plan.routeTables, width, async ([name, status]) => {
       const cached = caches.routeTables.store.get(name);
       await attempt(`RouteTable ${name}`, async () => {
         await ensureCreated(cached, () =>
@@ -144,14 +164,16 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
         );
         await rtWriter.write({ name }, status as unknown as Record<string, unknown>, cached);
       });
-    }
+    });
 
-    for (const [name, desired] of plan.nodes) {
+    await forEachLimit(plan.nodes, width, async ([name, desired]) => {
       const cached = caches.nodeDataplanes.store.get(name);
       const node = caches.nodes.store.get(name);
-      if (!node) continue;
+      if (!node) return;
       await attempt(`NodeDataplane ${name}`, async () => {
-        await ensureCreated(cached, () =>
+        // A dataplane created in this pass is observed as created (generation 1), so its first status already
+        // carries observedGeneration and the next pass does not write it again.
+        const current = await ensureCreated(cached, () =>
           ndpClient.create(
             {
               apiVersion: 'dataplane.tabby.dev/v1alpha1',
@@ -168,7 +190,7 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
             { fieldManager: OPERATOR_FIELD_MANAGER },
           ),
         );
-        const existing = (cached?.status?.conditions ?? []) as Condition[];
+        const existing = (current?.status?.conditions ?? []) as Condition[];
         const planned = setCondition(
           existing,
           {
@@ -176,29 +198,30 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
             status: 'True',
             reason: 'Planned',
             message: `revision ${desired.revision}: ${desired.blocks.length} own block(s), view ${desired.view}`,
-            ...(cached?.metadata.generation !== undefined
-              ? { observedGeneration: cached.metadata.generation as number }
+            ...(current?.metadata.generation !== undefined
+              ? { observedGeneration: current.metadata.generation as number }
               : {}),
           },
           nowIso,
         );
-        await ndpWriter.write({ name }, { desired, conditions: [planned] }, cached);
+        await ndpWriter.write({ name }, { desired, conditions: [planned] }, current);
       });
-    }
+    });
 
     // Shards that no longer exist in the plan (a view emptied, fewer shards) and dataplanes of deleted nodes.
+    for (const key of [...deleted.keys()]) {
+      const [kind, name] = key.split('/') as [string, string];
+      const still = kind === 'RouteTable' ? caches.routeTables.store.get(name) : caches.nodeDataplanes.store.get(name);
+      if (still?.metadata.uid !== deleted.get(key)) deleted.delete(key);
+    }
     for (const rt of caches.routeTables.store.list()) {
       if (plan.routeTables.has(rt.metadata.name) || rt.metadata.labels?.[ROUTE_VIEW_LABEL] === undefined) continue;
-      await attempt(`RouteTable ${rt.metadata.name} (delete)`, () =>
-        deleteQuietly(() => rtClient.delete(rt.metadata.name)),
-      );
+      await deleteOnce('RouteTable', rt, () => rtClient.delete(rt.metadata.name), attempt);
       rtWriter.forget({ name: rt.metadata.name });
     }
     for (const ndp of caches.nodeDataplanes.store.list()) {
       if (caches.nodes.store.get(ndp.metadata.name)) continue;
-      await attempt(`NodeDataplane ${ndp.metadata.name} (delete)`, () =>
-        deleteQuietly(() => ndpClient.delete(ndp.metadata.name)),
-      );
+      await deleteOnce('NodeDataplane', ndp, () => ndpClient.delete(ndp.metadata.name), attempt);
       ndpWriter.forget({ name: ndp.metadata.name });
     }
 
@@ -212,6 +235,24 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     }
     log.debug({ nodes: plan.nodes.size, shards: plan.routeTables.size, ms: stats.lastPassMs }, 'plan pass done');
     return { ...stats };
+  }
+
+  /**
+   * Deletes an object once: a pass that runs before the cache shows the deletion does not send it again (the uid
+   * tells a deleted object from a new one of the same name).
+   */
+  async function deleteOnce(
+    kind: 'RouteTable' | 'NodeDataplane',
+    obj: { metadata: { name: string; uid?: string | undefined } },
+    del: () => Promise<void>,
+    attempt: (what: string, write: () => Promise<unknown>) => Promise<void>,
+  ): Promise<void> {
+    const key = `${kind}/${obj.metadata.name}`;
+    if (deleted.has(key) && deleted.get(key) === obj.metadata.uid) return;
+    await attempt(`${kind} ${obj.metadata.name} (delete)`, async () => {
+      await deleteQuietly(del);
+      deleted.set(key, obj.metadata.uid);
+    });
   }
 
   async function deleteQuietly(del: () => Promise<void>): Promise<void> {

@@ -1,0 +1,164 @@
+// Two `tabby operator --leader-elect` processes (dist/, as the Deployment runs them) against a real apiserver: exactly
+// one holds the Lease and plans; both serve /healthz, /readyz and /metrics with reconcile counters; `kill -9` of the
+// leader (no release) → the other takes over within 15 s with the shipped lease timings and keeps planning (a new
+// Node gets its block and routes); IPAM stays consistent (no address or block handed out twice, one affinity per
+// block). Needs `npm run build`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startControlPlane, type ControlPlane } from '../harness/index.js';
+import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
+import {
+  blocksOf,
+  distProblem,
+  eventually,
+  httpGet,
+  installCrds,
+  ipamProblems,
+  metricValue,
+  nodeObject,
+  poolObject,
+  rawClients,
+  routesConverge,
+  spawnOperator,
+  type OperatorProcess,
+  type TestNode,
+} from './operator-support.js';
+
+const LEASE = { namespace: 'default', name: 'tabby-operator' };
+const LEADER_SAMPLE = `tabby_leader{lease="${LEASE.namespace}/${LEASE.name}"}`;
+const NODES: TestNode[] = [
+  { name: 'node-a', ipv4: '10.0.0.11/24' },
+  { name: 'node-b', ipv4: '10.0.0.12/24' },
+  { name: 'node-c', ipv4: '10.0.1.13/24' },
+];
+const POOL = 'pool-a';
+
+describe('operator processes with leader election', () => {
+  let cp: ControlPlane;
+  let client: KubeClient;
+  const procs: OperatorProcess[] = [];
+
+  beforeAll(async () => {
+    const problem = distProblem();
+    if (problem) throw new Error(problem);
+    cp = await startControlPlane({ name: 'operator-leader', controllerManager: true });
+    await installCrds(cp);
+    client = createKubeClient({ source: { kubeconfigPath: cp.kubeconfigPath } });
+    for (const n of NODES) await client.nodes().create(nodeObject(n) as never);
+    await rawClients(client).pools.create(poolObject(POOL, '10.244.0.0/16', { vxlanMode: 'CrossSubnet' }));
+    for (const identity of ['operator-1', 'operator-2']) {
+      procs.push(
+        spawnOperator({
+          kubeconfig: cp.kubeconfigPath,
+          identity,
+          metricsPort: await freePort(),
+          args: ['--leader-elect', `--leader-election-namespace=${LEASE.namespace}`],
+        }),
+      );
+    }
+  });
+
+  afterAll(async () => {
+    for (const p of procs) {
+      const code = await p.stop();
+      console.log(`${p.identity}: exit ${code}, log ${p.log}`);
+    }
+    client?.close();
+    await cp?.stop();
+  });
+
+  const holder = async (): Promise<string | undefined> =>
+    (
+      await client
+        .leases()
+        .get(LEASE.name, { namespace: LEASE.namespace })
+        .catch(() => undefined)
+    )?.spec?.holderIdentity ?? undefined;
+  const metricsOf = async (p: OperatorProcess) => (await httpGet(p.metricsPort, '/metrics')).body;
+
+  it('elects one leader that plans; both serve /healthz, /readyz and /metrics', async () => {
+    const { value: leader } = await eventually('a lease holder', holder, { timeoutMs: 30_000 });
+    expect(procs.map((p) => p.identity)).toContain(leader);
+    await routesConverge(
+      client,
+      NODES.map((n) => n.name),
+      [POOL],
+      30_000,
+    );
+
+    for (const p of procs) {
+      // Both replicas keep their caches warm, so both are ready; only the holder leads.
+      const health = await eventually(`${p.identity} /healthz`, async () => {
+        const r = await httpGet(p.metricsPort, '/healthz');
+        return r.status === 200 ? r : undefined;
+      });
+      expect(health.value.body).toBe('ok\n');
+      const ready = await eventually(`${p.identity} /readyz`, async () => {
+        const r = await httpGet(p.metricsPort, '/readyz');
+        return r.status === 200 ? r : undefined;
+      });
+      expect(ready.value.body).toBe('ok\n');
+      const m = await metricsOf(p);
+      const leading = p.identity === leader;
+      expect(metricValue(m, LEADER_SAMPLE), `${p.identity} ${LEADER_SAMPLE}`).toBe(leading ? 1 : 0);
+      for (const c of ['plan', 'ippool', 'ipam']) {
+        const ok = metricValue(m, `tabby_reconcile_total{controller="${c}",result="success"}`);
+        if (leading) expect(ok, `${p.identity} ${c} reconciles`).toBeGreaterThan(0);
+        else expect(ok, `${p.identity} ${c} reconciles`).toBe(0);
+      }
+      if (leading) {
+        expect(metricValue(m, 'tabby_status_writes_total{writer="nodedataplane"}')).toBeGreaterThanOrEqual(3);
+        expect(metricValue(m, 'tabby_plan_nodes')).toBe(3);
+        expect(metricValue(m, `tabby_ipam_pool_allocated_blocks{pool="${POOL}"}`)).toBe(3);
+        expect(m).toMatch(/^tabby_plan_convergence_seconds_count \d+/m);
+        expect(m).toMatch(/^tabby_reconcile_duration_seconds_count\{controller="plan"\} \d+/m);
+      } else {
+        expect(metricValue(m, 'tabby_status_writes_total{writer="nodedataplane"}') ?? 0).toBe(0);
+      }
+      expect(m).toMatch(/^tabby_workqueue_depth\{controller="plan"\} \d+/m);
+      expect(m).toMatch(/^tabby_informer_lists_total\{informer="nodes"\} [1-9]/m);
+    }
+    expect((await httpGet(procs[0]!.metricsPort, '/nope')).status).toBe(404);
+  });
+
+  it('kill -9 of the leader: the other takes over within 15 s and keeps planning, with no duplicate allocation', async () => {
+    const leaderId = await holder();
+    const leader = procs.find((p) => p.identity === leaderId)!;
+    const follower = procs.find((p) => p.identity !== leaderId)!;
+    expect(leader).toBeDefined();
+    const before = (
+      await routesConverge(
+        client,
+        NODES.map((n) => n.name),
+        [POOL],
+        10_000,
+      )
+    ).state;
+
+    const killedAt = Date.now();
+    await leader.kill();
+    const { ms } = await eventually(
+      `${follower.identity} takes the lease`,
+      async () => (await holder()) === follower.identity && metricValue(await metricsOf(follower), LEADER_SAMPLE) === 1,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    const takeover = Date.now() - killedAt;
+    console.log(
+      `leader ${leader.identity} killed (SIGKILL); ${follower.identity} leading after ${takeover} ms (${ms} ms polled)`,
+    );
+    expect(takeover).toBeLessThan(15_000);
+
+    // The new leader plans what happens next: a Node joins in 10.0.1.0/24 and gets a block, a VTEP and routes.
+    const joinedAt = Date.now();
+    await client.nodes().create(nodeObject({ name: 'node-d', ipv4: '10.0.1.14/24' }) as never);
+    const names = [...NODES.map((n) => n.name), 'node-d'];
+    const { state } = await routesConverge(client, names, [POOL], 15_000);
+    console.log(`node-d planned by the new leader ${Date.now() - joinedAt} ms after it joined`);
+    expect(blocksOf(state, 'node-d')).toHaveLength(1);
+    for (const n of NODES) expect(blocksOf(state, n.name)).toEqual(blocksOf(before, n.name));
+    expect(state.blocks).toHaveLength(4);
+    expect(state.affinities).toHaveLength(4);
+    expect(ipamProblems(state)).toEqual([]);
+    const m = await metricsOf(follower);
+    expect(metricValue(m, 'tabby_reconcile_total{controller="plan",result="success"}')).toBeGreaterThan(0);
+  });
+});
