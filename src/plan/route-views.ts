@@ -16,7 +16,7 @@ import type { NodeFacts } from './facts.js';
 import type { OwnerRoutes, PlannedRoute } from './owner-routes.js';
 
 /** Average upper bound of destinations per shard; the real count is between half and all of it. */
-export const TARGET_ENTRIES_PER_SHARD = 1000;
+export const TARGET_ENTRIES_PER_SHARD = 100;
 
 export interface ViewDef {
   name: string;
