@@ -2,31 +2,16 @@
 // Inputs: `unknown` JSON from the server. Outputs: name / namespace / resourceVersion / uid when present, cache keys.
 // Invariant: a cache key is `name` for cluster-scoped objects and `namespace/name` for namespaced ones.
 import { z } from 'zod';
+import { ObjectMetaSchema as ApiObjectMetaSchema } from '../api/common.js';
 
-/** Loose: only what src/kube reads is checked; every other field is kept as it came. */
-export const ObjectMetaSchema = z.looseObject({
+/**
+ * The api layer's ObjectMeta, widened for every kind src/kube serves: core objects may be namespaced and their
+ * names are the server's to judge (Calico kinds keep the stricter name rule in src/api). Loose: other fields are
+ * kept as they came.
+ */
+export const ObjectMetaSchema = ApiObjectMetaSchema.extend({
   name: z.string().min(1),
   namespace: z.string().optional(),
-  uid: z.string().optional(),
-  resourceVersion: z.string().optional(),
-  generation: z.number().int().optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  creationTimestamp: z.string().nullable().optional(),
-  deletionTimestamp: z.string().nullable().optional(),
-  finalizers: z.array(z.string()).optional(),
-  ownerReferences: z
-    .array(
-      z.looseObject({
-        apiVersion: z.string(),
-        kind: z.string(),
-        name: z.string(),
-        uid: z.string(),
-        controller: z.boolean().optional(),
-        blockOwnerDeletion: z.boolean().optional(),
-      }),
-    )
-    .optional(),
 });
 export type ObjectMeta = z.infer<typeof ObjectMetaSchema>;
 

@@ -189,7 +189,7 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
 
       // Events mark transitions into a bad state, not every pass.
       const was = (t: string): string | undefined => existing.find((c) => c.type === t)?.status;
-      if (overlap && was('Ready') !== 'False') {
+      const warn = (reason: string, note: string): void =>
         deps.events?.record({
           regarding: {
             apiVersion: 'projectcalico.org/v3',
@@ -198,25 +198,12 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
             ...(pool.metadata.uid ? { uid: pool.metadata.uid as string } : {}),
           },
           type: 'Warning',
-          reason: 'CIDROverlap',
+          reason,
           action: 'Validate',
-          note: formatIssue(overlap.issue),
+          note,
         });
-      }
-      if (invalid.length > 0 && was('Valid') !== 'False') {
-        deps.events?.record({
-          regarding: {
-            apiVersion: 'projectcalico.org/v3',
-            kind: 'IPPool',
-            name,
-            ...(pool.metadata.uid ? { uid: pool.metadata.uid as string } : {}),
-          },
-          type: 'Warning',
-          reason: 'InvalidSelector',
-          action: 'Validate',
-          note: invalid.map(formatIssue).join('; '),
-        });
-      }
+      if (overlap && was('Ready') !== 'False') warn('CIDROverlap', formatIssue(overlap.issue));
+      if (invalid.length > 0 && was('Valid') !== 'False') warn('InvalidSelector', invalid.map(formatIssue).join('; '));
 
       const u = usage.get(name);
       if (u) deps.onUsage?.(name, u);
