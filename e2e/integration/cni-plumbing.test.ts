@@ -285,37 +285,38 @@ describe('outside Kubernetes (no CNI_ARGS)', () => {
   });
 });
 
+// Built by scripts/build-binaries.sh (setup runs it), so the chain test always runs: a missing binary fails it.
 const PORTMAP_DIR = join(homedir(), '.cache/tabby/bin/portmap-v1.7.1');
 
 describe('chaining: portmap after tabby (Calico-like 10-tabby.conflist)', () => {
-  it.runIf(existsSync(join(PORTMAP_DIR, 'portmap')))(
-    'runs portmap on our result and tears down in reverse',
-    async () => {
-      const chained = makeCniDirs(`${prefix}c`);
-      const chainedAgent = await startTestAgent({
-        socketPath: chained.socketPath,
-        node: 'node-a',
-        pools: [{ name: 'pool-v4', cidr: '10.203.0.0/16', blockSize: 26 }],
-      });
-      const pod = { namespace: 'default', name: `pm-${prefix}` };
-      const cali = workloadInterfaceName(pod.namespace, pod.name);
-      hostIfs.add(cali);
-      try {
-        installPlugin(chained, { portmap: true });
-        const netns = await addNetns(`${prefix}-pm`);
-        const r = await cnitool(chained, 'add', netns, pod, [PORTMAP_DIR]);
-        expect(r.stderr).toBe('');
-        expect(r.code).toBe(0);
-        const res = parseJson<Result>(r.stdout);
-        // portmap passes our result through: both interfaces and the pod address survive the chain.
-        expect(res.interfaces.map((i) => i.name)).toEqual([cali, 'eth0']);
-        expect(res.ips[0]?.address).toMatch(/^10\.203\./);
-        expect(await cnitool(chained, 'check', netns, pod, [PORTMAP_DIR])).toMatchObject({ code: 0 });
-        expect(await cnitool(chained, 'del', netns, pod, [PORTMAP_DIR])).toMatchObject({ code: 0 });
-        expect(await hostLink(cali)).toBeUndefined();
-      } finally {
-        await cleanup({ hostIfs: [cali], netnsPrefix: `${prefix}-pm`, dirs: chained, agent: chainedAgent });
-      }
-    },
-  );
+  it('runs portmap on our result and tears down in reverse', async () => {
+    expect(existsSync(join(PORTMAP_DIR, 'portmap')), `${PORTMAP_DIR}/portmap (run scripts/build-binaries.sh)`).toBe(
+      true,
+    );
+    const chained = makeCniDirs(`${prefix}c`);
+    const chainedAgent = await startTestAgent({
+      socketPath: chained.socketPath,
+      node: 'node-a',
+      pools: [{ name: 'pool-v4', cidr: '10.203.0.0/16', blockSize: 26 }],
+    });
+    const pod = { namespace: 'default', name: `pm-${prefix}` };
+    const cali = workloadInterfaceName(pod.namespace, pod.name);
+    hostIfs.add(cali);
+    try {
+      installPlugin(chained, { portmap: true });
+      const netns = await addNetns(`${prefix}-pm`);
+      const r = await cnitool(chained, 'add', netns, pod, [PORTMAP_DIR]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const res = parseJson<Result>(r.stdout);
+      // portmap passes our result through: both interfaces and the pod address survive the chain.
+      expect(res.interfaces.map((i) => i.name)).toEqual([cali, 'eth0']);
+      expect(res.ips[0]?.address).toMatch(/^10\.203\./);
+      expect(await cnitool(chained, 'check', netns, pod, [PORTMAP_DIR])).toMatchObject({ code: 0 });
+      expect(await cnitool(chained, 'del', netns, pod, [PORTMAP_DIR])).toMatchObject({ code: 0 });
+      expect(await hostLink(cali)).toBeUndefined();
+    } finally {
+      await cleanup({ hostIfs: [cali], netnsPrefix: `${prefix}-pm`, dirs: chained, agent: chainedAgent });
+    }
+  });
 });
