@@ -10,8 +10,8 @@ bash e2e/images/node-base.sh
 version=$(node -p 'require("./package.json").version')
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo nogit)
 # An uncommitted tree gets a tag from its content, so two different working trees never share (and overwrite) a tag.
-if [ -n "$(git status --porcelain -- src package.json package-lock.json Dockerfile crds bin tsconfig.json tsconfig.build.json 2>/dev/null)" ]; then
-  content=$(tar -c --sort=name --mtime=@0 --owner=0 --group=0 src package.json package-lock.json Dockerfile crds bin tsconfig.json tsconfig.build.json 2>/dev/null | sha256sum | cut -c1-10)
+if [ -n "$(git status --porcelain -- src scripts/bundle-cni.mjs package.json package-lock.json Dockerfile crds bin tsconfig.json tsconfig.build.json 2>/dev/null)" ]; then
+  content=$(tar -c --sort=name --mtime=@0 --owner=0 --group=0 src scripts/bundle-cni.mjs package.json package-lock.json Dockerfile crds bin tsconfig.json tsconfig.build.json 2>/dev/null | sha256sum | cut -c1-10)
   commit="$commit-dirty-$content"
 fi
 tag="tabby:$version-$commit"

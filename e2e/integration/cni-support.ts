@@ -19,7 +19,7 @@ const exec = promisify(execFile);
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const CNITOOL = join(homedir(), '.cache/tabby/bin/cnitool-v1.3.0/cnitool');
-export const CNI_MAIN = join(REPO, 'dist/cni/main.js');
+export const CNI_MAIN = join(REPO, 'dist/cni-bundle/tabby-cni.mjs');
 export const LAUNCHER_TEMPLATE = join(REPO, 'bin/tabby-cni');
 export const NETWORK = 'k8s-pod-network';
 
@@ -91,6 +91,7 @@ export function installPlugin(dirs: CniDirs, conf: ConflistOptions = {}): void {
     confDir: dirs.confDir,
     conflist: renderConflist({ portmap: false, bandwidth: false, agentSocket: dirs.socketPath, ...conf }),
     cniMain: CNI_MAIN,
+    copyRuntime: false,
     launcherTemplate: LAUNCHER_TEMPLATE,
   });
 }

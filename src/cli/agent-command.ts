@@ -78,7 +78,12 @@ export function registerAgent(program: Command): void {
           conflist: renderConflist({ nodeName: node, agentSocket: flags.ipamSocket }),
         });
         logger.info(
-          { plugin: r.plugin.path, conflist: r.conflist.path, changed: r.plugin.changed || r.conflist.changed },
+          {
+            plugin: r.plugin.path,
+            conflist: r.conflist.path,
+            runtime: r.runtime.map((f) => f.path),
+            changed: [r.plugin, r.conflist, ...r.runtime].filter((f) => f.changed).map((f) => f.path),
+          },
           'CNI plugin installed',
         );
       }

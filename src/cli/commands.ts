@@ -7,6 +7,7 @@ import { registerRender } from './render-command.js';
 import { registerOperator } from './operator-command.js';
 import { registerAgent } from './agent-command.js';
 import { registerIpam } from './ipam-command.js';
+import { registerCni } from './cni-command.js';
 
 export function registerCommands(program: Command): void {
   registerRender(program);
@@ -15,4 +16,5 @@ export function registerCommands(program: Command): void {
   registerOperator(program);
   registerAgent(program);
   registerIpam(program);
+  registerCni(program);
 }

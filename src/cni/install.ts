@@ -1,23 +1,32 @@
-// Installs the plugin into a node's CNI directories, as Calico's install-cni does for its binaries: the launcher
-// (bin/tabby-cni with the absolute paths of node and of dist/cni/main.js filled in) into the bin directory, and the
-// conflist into the config directory. The agent calls it at start.
+// Installs the plugin into a node's CNI directories, as Calico's install-cni does for its binaries. The host runs
+// the plugin, and a host has no Node.js of its own: so (by default) the agent copies the runtime next to the
+// launcher — `<binDir>/tabby-cni.d/node` (the agent's own node binary) and the bundled plugin
+// (`tabby-cni.d/plugin-<hash>/`, scripts/bundle-cni.mjs) — then the launcher (bin/tabby-cni, pointing at them by
+// paths relative to itself, so it works whatever path the host mounts the folder at), then the conflist.
 //
 // Invariants:
-// - Atomic: each file is written to a temporary name in the same directory, flushed, then renamed over the target,
-//   so a runtime never executes or parses a half-written file.
+// - Atomic: each file is written to a temporary name in the same directory, flushed, then renamed over the target
+//   (a plugin folder is filled under a temporary name, then renamed), so a runtime never executes or parses a
+//   half-written file, and a plugin process already running keeps the inodes it opened.
 // - Never removes: restarting the agent rewrites (only what changed) but deletes nothing, so pods keep being
-//   served while the agent is down, and a runtime never sees the network configuration disappear.
+//   served while the agent is down, and a runtime never sees the network configuration disappear. A superseded
+//   plugin folder (~100 KiB) stays too: a plugin started just before an upgrade may still load lazy chunks from it.
 // - Unchanged files are not rewritten, so the runtime's config watcher sees no churn on every agent restart.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
+  copyFileSync,
+  existsSync,
   fchmodSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
+  readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +44,14 @@ export interface InstallOptions {
   pluginName?: string;
   /** Node binary the launcher runs; default the running one. */
   nodePath?: string;
-  /** The plugin's entry point; default dist/cni/main.js of this installation. */
+  /** The bundled plugin (scripts/bundle-cni.mjs); default dist/cni-bundle of this installation. */
+  bundleDir?: string;
+  /**
+   * Copy node and the bundle into `<binDir>/tabby-cni.d/` (default), for hosts without them; false: the launcher
+   * runs them where they are (a checkout, tests).
+   */
+  copyRuntime?: boolean;
+  /** With copyRuntime false: the entry point to run instead of the bundle's (tests). */
   cniMain?: string;
   /** The launcher template; default bin/tabby-cni of this installation. */
   launcherTemplate?: string;
@@ -50,7 +66,13 @@ export interface InstalledFile {
 export interface InstallResult {
   plugin: InstalledFile;
   conflist: InstalledFile;
+  /** node and the plugin folder in tabby-cni.d/, when copied. */
+  runtime: InstalledFile[];
 }
+
+/** The folder next to the launcher that holds the copied runtime. */
+export const RUNTIME_DIR_NAME = 'tabby-cni.d';
+const ENTRY_FILE = 'tabby-cni.mjs';
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -65,19 +87,23 @@ export function renderLauncher(template: string, nodePath: string, cniMain: stri
   return out;
 }
 
+function tempName(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
 /** Writes `content` to `path` atomically (temp file in the same directory + rename); skips identical content. */
-export function writeFileAtomic(path: string, content: string, mode: number): InstalledFile {
+export function writeFileAtomic(path: string, content: string | Buffer, mode: number): InstalledFile {
   try {
-    if (readFileSync(path, 'utf8') === content) return { path, changed: false };
+    if (readFileSync(path).equals(Buffer.from(content))) return { path, changed: false };
   } catch {
     // absent or unreadable: write it
   }
-  const slash = path.lastIndexOf('/');
-  const tmp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempName(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
     fchmodSync(fd, mode); // the umask must not decide whether the runtime may execute the plugin
-    writeSync(fd, content);
+    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
@@ -94,20 +120,105 @@ export function writeFileAtomic(path: string, content: string, mode: number): In
   return { path, changed: true };
 }
 
+function sameFileContent(a: string, b: string): boolean {
+  let sa, sb;
+  try {
+    sa = statSync(a);
+    sb = statSync(b);
+  } catch {
+    return false;
+  }
+  if (sa.size !== sb.size) return false;
+  const digest = (p: string) => {
+    const h = createHash('sha256');
+    const fd = openSync(p, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+    return h.digest('hex');
+  };
+  return digest(a) === digest(b);
+}
+
+/** Copies `from` to `to` atomically (mode 0755); skips an identical target. */
+export function copyFileAtomic(from: string, to: string): InstalledFile {
+  if (sameFileContent(from, to)) return { path: to, changed: false };
+  const tmp = tempName(to);
+  try {
+    copyFileSync(from, tmp);
+    const fd = openSync(tmp, 'r+');
+    try {
+      fchmodSync(fd, 0o755);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, to);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return { path: to, changed: true };
+}
+
+/** The bundle's files, and a name that changes whenever any of them does. */
+function readBundle(dir: string): { name: string; files: { name: string; content: Buffer }[] } {
+  if (!existsSync(`${dir}/${ENTRY_FILE}`))
+    throw new Error(`the CNI plugin bundle ${dir}/${ENTRY_FILE} is missing (npm run build makes it)`);
+  const files = readdirSync(dir)
+    .filter((n) => n.endsWith('.mjs'))
+    .sort()
+    .map((name) => ({ name, content: readFileSync(`${dir}/${name}`) }));
+  const h = createHash('sha256');
+  for (const f of files) h.update(f.name).update('\0').update(f.content).update('\0');
+  return { name: `plugin-${h.digest('hex').slice(0, 12)}`, files };
+}
+
+/** Fills `<runtimeDir>/<bundle name>/` under a temporary name, then renames it into place; skips an existing one. */
+function installBundle(runtimeDir: string, bundleDir: string): InstalledFile & { name: string } {
+  const bundle = readBundle(bundleDir);
+  const target = `${runtimeDir}/${bundle.name}`;
+  if (bundle.files.every((f) => existsSync(`${target}/${f.name}`))) return { path: target, changed: false, ...bundle };
+  const tmp = tempName(target);
+  try {
+    mkdirSync(tmp);
+    for (const f of bundle.files) writeFileAtomic(`${tmp}/${f.name}`, f.content, 0o644);
+    rmSync(target, { recursive: true, force: true }); // an incomplete folder from an interrupted older install
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { path: target, changed: true, name: bundle.name };
+}
+
 export function installCni(o: InstallOptions): InstallResult {
   const template = readFileSync(
     o.launcherTemplate ?? fileURLToPath(new URL('../../bin/tabby-cni', import.meta.url)),
     'utf8',
   );
-  const launcher = renderLauncher(
-    template,
-    o.nodePath ?? process.execPath,
-    o.cniMain ?? fileURLToPath(new URL('./main.js', import.meta.url)),
-  );
+  const nodePath = o.nodePath ?? process.execPath;
+  const bundleDir = o.bundleDir ?? fileURLToPath(new URL('../cni-bundle', import.meta.url));
   mkdirSync(o.binDir, { recursive: true });
   mkdirSync(o.confDir, { recursive: true });
-  // Binary first: a conflist naming a plugin that is not there yet would fail every pod start in between.
+  const runtime: InstalledFile[] = [];
+  let launcher: string;
+  if (o.copyRuntime ?? true) {
+    const dir = `${o.binDir}/${RUNTIME_DIR_NAME}`;
+    mkdirSync(dir, { recursive: true });
+    runtime.push(copyFileAtomic(nodePath, `${dir}/node`));
+    const bundle = installBundle(dir, bundleDir);
+    runtime.push({ path: bundle.path, changed: bundle.changed });
+    launcher = renderLauncher(template, `${RUNTIME_DIR_NAME}/node`, `${RUNTIME_DIR_NAME}/${bundle.name}/${ENTRY_FILE}`);
+  } else {
+    launcher = renderLauncher(template, nodePath, o.cniMain ?? `${bundleDir}/${ENTRY_FILE}`);
+  }
+  // Runtime, then launcher, then conflist: each step only refers to what is already in place, so a pod starting
+  // meanwhile never finds a conflist naming a plugin that cannot run.
   const plugin = writeFileAtomic(`${o.binDir}/${o.pluginName ?? PLUGIN_TYPE}`, launcher, 0o755);
   const conflist = writeFileAtomic(`${o.confDir}/${o.conflistName ?? CONFLIST_FILE_NAME}`, o.conflist, 0o644);
-  return { plugin, conflist };
+  return { plugin, conflist, runtime };
 }
