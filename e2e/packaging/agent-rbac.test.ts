@@ -458,6 +458,8 @@ describe('agent identity: least privilege with RBAC + ValidatingAdmissionPolicy'
     expect(await can(['patch', 'nodedataplanes.dataplane.tabby.dev', '--subresource=status'])).toBe('yes');
     expect(await can(['create', 'ippools.projectcalico.org'])).toBe('no');
     expect(await can(['create', 'ipamblocks.projectcalico.org'])).toBe('no');
+    expect(await can(['get', 'namespaces'])).toBe('yes');
+    expect(await can(['list', 'namespaces'])).toBe('no');
     expect(await can(['get', 'secrets', '-n', NS])).toBe('yes');
     expect(await can(['get', 'secrets', '-n', 'default'])).toBe('no');
     expect(await can(['list', 'secrets', '--all-namespaces'])).toBe('no');

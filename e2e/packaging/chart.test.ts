@@ -351,6 +351,8 @@ describe('helm template with the default values', () => {
     { who: 'agent', verb: 'delete', group: '', resource: 'nodes', granted: false },
     { who: 'agent', verb: 'patch', group: '', resource: 'nodes/status', granted: false },
     { who: 'agent', verb: 'create', group: '', resource: 'pods', granted: false },
+    { who: 'agent', verb: 'get', group: '', resource: 'namespaces', granted: true },
+    { who: 'agent', verb: 'list', group: '', resource: 'namespaces', granted: false },
     { who: 'agent', verb: 'create', group: 'projectcalico.org', resource: 'ippools', granted: false },
     { who: 'agent', verb: 'update', group: 'projectcalico.org', resource: 'ippools', granted: false },
     { who: 'agent', verb: 'delete', group: 'projectcalico.org', resource: 'ippools', granted: false },

@@ -30,19 +30,31 @@ async function seed(
   await store.affinities.create({ node, cidr, state: opts.state ?? 'confirmed', type: 'host', deleted: false });
 }
 
-function source(store: InMemoryBlockStore) {
+function source(store: InMemoryBlockStore, onSleep?: (sleptMs: number) => Promise<void>) {
   let slept = 0;
+  const log: string[] = [];
+  const demand = {
+    open(family: 4 | 6, pools: readonly string[]) {
+      log.push(`open ${family} ${pools.join(',')}`);
+      return `r${log.length}`;
+    },
+    close(id: string) {
+      log.push(`close ${id}`);
+    },
+  };
   const src = createOperatorBlockSource({
     store,
     view,
     node: 'n1',
     waitMs: 1000,
     pollMs: 250,
+    demand,
     sleep: async (ms) => {
       slept += ms;
+      await onSleep?.(slept);
     },
   });
-  return { src, slept: () => slept };
+  return { src, slept: () => slept, demand: log };
 }
 
 describe('operator block source (agents never claim)', () => {
@@ -54,6 +66,42 @@ describe('operator block source (agents never claim)', () => {
     const r = await src.ensureBlock({ node: 'n1', family: 4, pools: ['pool-a'] });
     expect(r.kind).toBe('block');
     expect(r.kind === 'block' && r.block.value.cidr).toBe('10.10.0.64/26');
+  });
+
+  it('asks nothing of the operator when a block with room is there', async () => {
+    const store = new InMemoryBlockStore();
+    await seed(store, 'n1', '10.10.0.0/26');
+    const { src, demand } = source(store);
+    expect((await src.ensureBlock({ node: 'n1', family: 4, pools: ['pool-a'] })).kind).toBe('block');
+    expect(demand).toEqual([]);
+  });
+
+  it('asks the operator once for a block in the pools it lacks, and withdraws the request once it has one', async () => {
+    const store = new InMemoryBlockStore();
+    // The operator answers the request after the agent has waited 500 ms.
+    const { src, demand, slept } = source(store, async (ms) => {
+      if (ms === 500) await seed(store, 'n1', '10.20.0.0/26');
+    });
+    const r = await src.ensureBlock({ node: 'n1', family: 4, pools: ['pool-b'] });
+    expect(r.kind === 'block' && r.block.value.cidr).toBe('10.20.0.0/26');
+    expect(slept()).toBe(500);
+    expect(demand).toEqual(['open 4 pool-b', 'close r1']);
+  });
+
+  it('withdraws the request when it gives up, and when reading the store fails', async () => {
+    const store = new InMemoryBlockStore();
+    const { src, demand } = source(store);
+    expect(await src.ensureBlock({ node: 'n1', family: 4, pools: ['pool-a', 'pool-b'] })).toEqual({
+      kind: 'noFreeBlocks',
+    });
+    expect(demand).toEqual(['open 4 pool-a,pool-b', 'close r1']);
+    const failing = source(store, async () => {
+      store.affinities.list = async () => {
+        throw new Error('apiserver down');
+      };
+    });
+    await expect(failing.src.ensureBlock({ node: 'n1', family: 4, pools: ['pool-a'] })).rejects.toThrow(/down/);
+    expect(failing.demand).toEqual(['open 4 pool-a', 'close r1']);
   });
 
   it.each([

@@ -24,7 +24,9 @@ import {
 import { createKubeBlockStore } from '../kube/kube-block-store.js';
 import type { Logger } from '../log/logger.js';
 import { createIpamServer, type IpamServer } from './ipam-server.js';
+import { createNodeBlockDemand } from './block-demand.js';
 import { createOperatorBlockSource } from './operator-block-source.js';
+import { createPodAnnotationSource } from './pod-annotations.js';
 import { createPodAddressAllocator } from './pod-address-allocator.js';
 
 export interface PodIpamOptions {
@@ -102,7 +104,8 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     },
   };
   const store = createKubeBlockStore(opts.client, { fieldManager: 'tabby-agent' });
-  const source = createOperatorBlockSource({ store, view, node: opts.nodeName });
+  const demand = createNodeBlockDemand({ client: opts.client, nodeName: opts.nodeName, log });
+  const source = createOperatorBlockSource({ store, view, node: opts.nodeName, demand });
   const assigner = new AddressAssigner({ store, view, node: opts.nodeName, source });
   const allocator = createPodAddressAllocator({
     allocator: assigner,
@@ -116,6 +119,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     allocator,
     mtu: () => podMtu(opts.desired()),
     deviceRouteProtocol: () => opts.desired()?.felix.deviceRouteProtocol,
+    annotations: createPodAnnotationSource(opts.client, log),
     log,
   });
   const all = [pools, configs, node];
@@ -128,6 +132,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     },
     async stop() {
       await server.close();
+      await demand.settled();
       await Promise.all(all.map((i) => i.stop()));
     },
     ready: () => (all.every((i) => i.hasSynced()) ? undefined : 'pod IPAM caches not synced'),

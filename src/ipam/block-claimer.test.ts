@@ -106,6 +106,20 @@ describe('planBlockActions', () => {
     expect(actions).toEqual(want);
   });
 
+  it("keeps an empty block of a pool that does not select the node while the node's agent asks for that pool", () => {
+    const input = {
+      pools,
+      config: DEFAULT_IPAM_CONFIG,
+      blocks: [block('10.0.0.0/26', 'n1', 10), block('10.1.0.0/26', 'n1', 0)],
+      affinities: [aff('n1', '10.0.0.0/26'), aff('n1', '10.1.0.0/26')],
+    };
+    expect(planBlockActions({ ...input, nodes: [{ name: 'n1', labels: {}, requestedPools: ['zoned'] }] })).toEqual([]);
+    // Asking for another pool protects nothing else.
+    expect(
+      planBlockActions({ ...input, nodes: [{ name: 'n1', labels: {}, requestedPools: ['p'] }] }).map((a) => a.kind),
+    ).toEqual(['release']);
+  });
+
   it('claims per family when the node has IPv4 and IPv6 pools', () => {
     const actions = planBlockActions({
       nodes: [{ name: 'n1', labels: {} }],

@@ -11,7 +11,8 @@
 // Inputs of the plan, per node and family with a Workload pool selecting the node:
 // - free addresses in its confirmed affine blocks of usable pools < watermark (default: a quarter of a block),
 //   fewer than the block cap, autoAllocateBlocks on ⇒ claim (reason `noBlock` when it has none, else `preclaim`);
-// - an empty affine block whose pool (any use) no longer selects the node ⇒ release (requireEmpty);
+// - an empty affine block whose pool (any use) no longer selects the node, and that the node's agent is not asking
+//   for (NodeInfo.requestedPools) ⇒ release (requireEmpty);
 // - a pending or pendingDeletion affinity, a confirmed affinity whose block is missing or owned by someone else, or
 //   a block affine to the node with no affinity object ⇒ repair.
 import { type IPFamily, formatCidr, iterateBlocks, parseCidr } from '../net/index.js';
@@ -112,7 +113,9 @@ export function planBlockActions(input: ClaimPlanInput): BlockAction[] {
       for (const { a, b } of owned) {
         const cidr = parseCidr(a.cidr);
         const pool = poolContaining(input.pools, cidr);
-        if (pool !== undefined && !selecting.includes(pool) && isEmpty(b)) {
+        // A block just claimed for a pool a pod asked for by name is empty until the agent assigns from it.
+        const requested = node.requestedPools?.includes(pool?.name ?? '') ?? false;
+        if (pool !== undefined && !selecting.includes(pool) && !requested && isEmpty(b)) {
           actions.push({
             kind: 'release',
             node: node.name,

@@ -139,4 +139,6 @@ export function effectiveBlockLimit(config: IpamConfig, requestLimit = 0): numbe
 export interface NodeInfo {
   name: string;
   labels: Readonly<Record<string, string>>;
+  /** Pools the node's agent is waiting for a block in (src/api/block-request.ts); their empty blocks are kept. */
+  requestedPools?: readonly string[];
 }
