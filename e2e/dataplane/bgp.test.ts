@@ -1,12 +1,14 @@
 // No encapsulation (ipipMode and vxlanMode Never) with BIRD on three real nodes: the node-to-node mesh comes up on
-// every node, every node's block is learned over BGP, pods ping across nodes; then one node becomes an in-cluster
-// route reflector the way Calico's docs do it (RouteReflectorClusterID annotation, a label, a BGPPeer selecting it,
-// the mesh turned off) and the others peer only with it — while pods keep pinging without a gap of a second.
+// every node, every node's block is learned over BGP, pods made through the CNI plugin (addresses from their node's
+// IPAM) ping across nodes; then one node becomes an in-cluster route reflector the way Calico's docs do it
+// (RouteReflectorClusterID annotation, a label, a BGPPeer selecting it, the mesh turned off) and the others peer only
+// with it — while pods keep pinging without a gap of a second.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeDataplane } from '../../src/api/index.js';
 import type { ClusterNode } from './cluster.js';
 import { startContinuousPing, type PingReport } from './continuous-ping.js';
-import { pingMatrix, plumbPodsInOwnBlocks, type TestPod } from './pods.js';
+import { cidrContainsIP, parseCidr, parseIP } from '../../src/net/index.js';
+import { cniPod, pingMatrix, type TestPod } from './pods.js';
 import { buildNodeImage } from './images.js';
 import { startTabbyCluster, type TabbyCluster } from './tabby-cluster.js';
 import { waitUntil } from './wait-until.js';
@@ -49,7 +51,7 @@ async function learned(node: ClusterNode, protocol: string, block: string, via: 
 
 describe('BGP without encapsulation (BIRD), 3 nodes, then a route reflector', () => {
   let c: TabbyCluster;
-  let pods: TestPod[] = [];
+  const pods: TestPod[] = [];
   const blocks = new Map<string, string>();
   const node = (n: string): ClusterNode => c.nodes.get(n)!;
   const pod = (n: string): TestPod => pods.find((p) => p.node.name === n)!;
@@ -81,7 +83,8 @@ describe('BGP without encapsulation (BIRD), 3 nodes, then a route reflector', ()
     for (const ndp of (await c.getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes'])).items) {
       blocks.set(ndp.metadata.name, ndp.status!.desired!.blocks[0]!.cidr);
     }
-    pods = await plumbPodsInOwnBlocks(c, [10]);
+    // One pod per node made by the CNI plugin the agent installed, with the address its node's IPAM gave it.
+    for (const n of c.nodes.values()) pods.push(await cniPod(n, 'default', `${n.name}-pod`));
   });
 
   afterAll(async () => {
@@ -127,6 +130,21 @@ describe('BGP without encapsulation (BIRD), 3 nodes, then a route reflector', ()
       expect(await n.sh('ip route show proto bird')).toBe('');
       expect(await c.kernelRoutes(name), `node ${name}`).toEqual(await c.plannedRoutes(name));
     }
+  });
+
+  it("gives each pod an address from its node's own block", async () => {
+    expect(pods).toHaveLength(3);
+    const ndps = await c.getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
+    for (const p of pods) {
+      const planned = ndps.items
+        .find((n) => n.metadata.name === p.node.name)!
+        .status!.desired!.blocks.map((b) => b.cidr);
+      expect(
+        planned.some((b) => cidrContainsIP(parseCidr(b), parseIP(p.ip))),
+        `${p.name} ${p.ip} in ${planned.join(', ')}`,
+      ).toBe(true);
+    }
+    expect(new Set(pods.map((p) => p.ip)).size).toBe(pods.length);
   });
 
   it('lets pods ping across nodes', async () => {
