@@ -24,7 +24,7 @@ import {
 import { createKubeBlockStore } from '../kube/kube-block-store.js';
 import type { Logger } from '../log/logger.js';
 import { createIpamServer, type IpamServer } from './ipam-server.js';
-import { createNodeBlockDemand } from './block-demand.js';
+import { createNodeOperatorRequests } from './operator-requests.js';
 import { createOperatorBlockSource } from './operator-block-source.js';
 import { createPodAnnotationSource } from './pod-annotations.js';
 import { createPodAddressAllocator } from './pod-address-allocator.js';
@@ -104,8 +104,13 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     },
   };
   const store = createKubeBlockStore(opts.client, { fieldManager: 'tabby-agent' });
-  const demand = createNodeBlockDemand({ client: opts.client, nodeName: opts.nodeName, log });
-  const source = createOperatorBlockSource({ store, view, node: opts.nodeName, demand });
+  const requests = createNodeOperatorRequests({
+    client: opts.client,
+    nodeName: opts.nodeName,
+    log,
+    nodeAnnotations: () => node.store.get(opts.nodeName)?.metadata.annotations as Record<string, string> | undefined,
+  });
+  const source = createOperatorBlockSource({ store, view, node: opts.nodeName, requests });
   const assigner = new AddressAssigner({ store, view, node: opts.nodeName, source });
   const allocator = createPodAddressAllocator({
     allocator: assigner,
@@ -132,7 +137,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     },
     async stop() {
       await server.close();
-      await demand.settled();
+      await requests.settled();
       await Promise.all(all.map((i) => i.stop()));
     },
     ready: () => (all.every((i) => i.hasSynced()) ? undefined : 'pod IPAM caches not synced'),

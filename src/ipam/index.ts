@@ -56,7 +56,7 @@ export {
   type StoreSnapshot,
 } from './in-memory-block-store.js';
 export { storeReads, storeWrites } from './in-memory-block-store.js';
-export { blockShapeProblems, freeCount, isEmpty, inUseCount } from './block.js';
+export { attributeOf, blockShapeProblems, freeCount, isEmpty, inUseCount, ordinalsOfHandle } from './block.js';
 export * from './pools.js';
 export { EMPTY_BLOCK_MIN_RECLAIM_AGE_MS, blockCandidates, fnv32, startIndex } from './block-search.js';
 export {

@@ -19,11 +19,12 @@ import {
   type PodInfo,
 } from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
-import { BLOCK_REQUEST_ANNOTATION, type BlockRequest, parseBlockRequests } from '../api/block-request.js';
+import { IPAM_REQUEST_RESULT_ANNOTATION, requestedPools } from '../api/ipam-request.js';
 import type { KubeClient } from '../kube/index.js';
 import { createKubeBlockStore } from '../kube/kube-block-store.js';
 import type { Logger } from '../log/logger.js';
 import type { CacheName, ClusterCaches } from './caches.js';
+import { createIpamRequestServer } from './ipam-requests.js';
 
 export interface IpamSyncDeps {
   client: KubeClient;
@@ -97,60 +98,48 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
     node: (name) => {
       const n = caches.nodes.store.get(name);
       if (!n) return undefined;
-      const requests = blockRequestsOf(name);
+      const wanted = requestedPools(requests.requestsOf(name, annotationsOfNode(name)));
       return {
         name,
         labels: (n.metadata.labels ?? {}) as Record<string, string>,
-        ...(requests.length > 0 ? { requestedPools: [...new Set(requests.flatMap((r) => r.pools))] } : {}),
+        ...(wanted.length > 0 ? { requestedPools: wanted } : {}),
       } satisfies NodeInfo;
     },
   };
 
-  /** Ids of block requests served, per node: each is served once (src/api/block-request.ts). */
-  const servedRequests = new Map<string, Set<string>>();
-  const badRequestAnnotations = new Map<string, string>();
-
-  function blockRequestsOf(name: string): BlockRequest[] {
-    const value = (caches.nodes.store.get(name)?.metadata.annotations as Record<string, string> | undefined)?.[
-      BLOCK_REQUEST_ANNOTATION
-    ];
-    const parsed = parseBlockRequests(value);
-    if (!(parsed instanceof Error)) return parsed;
-    if (badRequestAnnotations.get(name) !== value) {
-      badRequestAnnotations.set(name, value ?? '');
-      log.warn({ kind: 'Node', name, err: parsed.message }, 'block requests ignored');
-    }
-    return [];
-  }
-
-  /** Claims what the node's agent asked for; a request whose pools already have room in its blocks costs nothing. */
-  async function serveBlockRequests(name: string): Promise<void> {
-    const requests = blockRequestsOf(name);
-    const served = servedRequests.get(name) ?? new Set<string>();
-    for (const id of served) if (!requests.some((r) => r.id === id)) served.delete(id);
-    for (const r of requests) {
-      if (served.has(r.id)) continue;
-      const outcome = await claimer.ensureBlock({ node: name, family: r.family, pools: r.pools });
-      served.add(r.id);
-      const fields = { node: name, request: r.id, pools: r.pools, outcome: outcome.kind };
-      if (outcome.kind === 'block') log.info({ ...fields, block: outcome.block.value.cidr }, 'block request served');
-      else log.warn(fields, 'block request cannot be served');
-    }
-    if (served.size > 0) servedRequests.set(name, served);
-    else servedRequests.delete(name);
-  }
   const allocDeps = { store, view, clock: deps.now, random: deps.random };
   const claimer = new BlockClaimer(allocDeps);
+  const requests = createIpamRequestServer({
+    claimer,
+    store,
+    view,
+    log,
+    writeFailures: async (name, value) => {
+      await deps.client
+        .nodes()
+        .mergePatch(
+          name,
+          { metadata: { annotations: { [IPAM_REQUEST_RESULT_ANNOTATION]: value } } },
+          { fieldManager: 'tabby-operator' },
+        );
+      pendingAnnotations.set(name, {
+        ...(pendingAnnotations.get(name) ?? {}),
+        [IPAM_REQUEST_RESULT_ANNOTATION]: value,
+      });
+    },
+  });
+  const annotationsOfNode = (name: string) =>
+    caches.nodes.store.get(name)?.metadata.annotations as Record<string, string> | undefined;
   const tunnelAllocator = new CalicoStyleAllocator(allocDeps);
 
   async function reconcileNode(name: string): Promise<{ requeueAfterMs?: number }> {
     if (name === GC_KEY) return gc();
     const node = caches.nodes.store.get(name);
     if (!node) {
-      servedRequests.delete(name);
+      requests.forget(name);
       return {};
     }
-    await serveBlockRequests(name);
+    await requests.serve(name, annotationsOf(name, annotationsOfNode(name) ?? {}));
     const results = await claimer.reconcile([name]);
     for (const r of results) {
       if (r.outcome === 'failed') {

@@ -1,51 +1,63 @@
-// The agent's side of src/api/block-request.ts: the requests for blocks its IPAM is waiting on, written to the
-// annotation on its own Node so that the operator claims them.
+// The agent's side of src/api/ipam-request.ts: the IPAM requests it is waiting on the operator for, written to the
+// annotation on its own Node.
 //
 // Invariants:
 // - The annotation always converges to the current set of open requests: writes are serialised, and a change during
 //   a write causes one more write of the then-current set (a burst of pod starts costs a few writes, not one each).
 // - A failed write is logged and retried on the next change or after `retryMs`; it never fails the pod's request
 //   (the agent then waits its normal time and the CNI plugin answers "try again later").
-import { BLOCK_REQUEST_ANNOTATION, type BlockRequest, formatBlockRequests } from '../api/block-request.js';
+import {
+  IPAM_REQUEST_ANNOTATION,
+  IPAM_REQUEST_RESULT_ANNOTATION,
+  type IpamRequest,
+  type IpamRequestBody,
+  formatIpamRequests,
+  parseIpamRequestFailures,
+} from '../api/ipam-request.js';
 import type { KubeClient } from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
 
-export interface BlockDemand {
-  /** Starts asking for a block of `family` in `pools`; returns the request's id. */
-  open(family: 4 | 6, pools: readonly string[]): string;
+export interface OperatorRequests {
+  /** Starts asking; returns the request's id. */
+  open(request: IpamRequestBody): string;
   close(id: string): void;
+  /** The operator's answer when it cannot serve the open request `id` (e.g. `noFreeBlocks`); else undefined. */
+  failure(id: string): string | undefined;
 }
 
-export interface NodeBlockDemand extends BlockDemand {
+export interface NodeOperatorRequests extends OperatorRequests {
   /** Resolves when the annotation shows the current set (tests, shutdown). */
   settled(): Promise<void>;
 }
 
-export function createNodeBlockDemand(o: {
+export function createNodeOperatorRequests(o: {
   client: KubeClient;
   nodeName: string;
   log: Logger;
+  /** The Node's annotations as the agent's watch shows them (where the operator's answers arrive). */
+  nodeAnnotations: () => Readonly<Record<string, string>> | undefined;
   retryMs?: number;
-}): NodeBlockDemand {
-  const open = new Map<string, BlockRequest>();
+}): NodeOperatorRequests {
+  const open = new Map<string, IpamRequest>();
   const prefix = Date.now().toString(36);
   let seq = 0;
   let written: string | null | undefined; // what the annotation holds, as far as this agent knows
   let running: Promise<void> | undefined;
   let retry: NodeJS.Timeout | undefined;
+  const current = () => formatIpamRequests([...open.values()]);
 
   async function writeLoop(): Promise<void> {
     for (;;) {
-      const want = formatBlockRequests([...open.values()]);
+      const want = current();
       if (want === written) return;
       try {
         await o.client
           .nodes()
-          .mergePatch(o.nodeName, { metadata: { annotations: { [BLOCK_REQUEST_ANNOTATION]: want } } });
+          .mergePatch(o.nodeName, { metadata: { annotations: { [IPAM_REQUEST_ANNOTATION]: want } } });
         written = want;
-        o.log.debug({ node: o.nodeName, requests: open.size }, 'block requests written');
+        o.log.debug({ node: o.nodeName, requests: open.size }, 'IPAM requests written');
       } catch (e) {
-        o.log.warn({ node: o.nodeName, err: (e as Error).message }, 'cannot write block requests to the Node');
+        o.log.warn({ node: o.nodeName, err: (e as Error).message }, 'cannot write IPAM requests to the Node');
         retry ??= setTimeout(() => {
           retry = undefined;
           kick();
@@ -61,19 +73,23 @@ export function createNodeBlockDemand(o: {
     running = writeLoop().finally(() => {
       running = undefined;
       // A change made after the loop's last comparison: write again.
-      if (formatBlockRequests([...open.values()]) !== written && retry === undefined) kick();
+      if (current() !== written && retry === undefined) kick();
     });
   }
 
   return {
-    open(family, pools) {
+    open(request) {
       const id = `${prefix}-${++seq}`;
-      open.set(id, { id, family, pools: [...pools] });
+      open.set(id, { ...request, id } as IpamRequest);
       kick();
       return id;
     },
     close(id) {
       if (open.delete(id)) kick();
+    },
+    failure(id) {
+      if (!open.has(id)) return undefined;
+      return parseIpamRequestFailures(o.nodeAnnotations()?.[IPAM_REQUEST_RESULT_ANNOTATION])[id];
     },
     async settled() {
       while (running) await running;
