@@ -97,8 +97,20 @@ describe('operator processes with leader election', () => {
         return r.status === 200 ? r : undefined;
       });
       expect(ready.value.body).toBe('ok\n');
-      const m = await metricsOf(p);
       const leading = p.identity === leader;
+      // Gauges are set by their controllers' own passes (the pool status pass runs after the blocks exist), so the
+      // leader's are read once they show the converged cluster; the checks below are exact either way.
+      const m = leading
+        ? (
+            await eventually(`${p.identity} gauges after convergence`, async () => {
+              const text = await metricsOf(p);
+              const settled =
+                metricValue(text, 'tabby_plan_nodes') === 3 &&
+                metricValue(text, `tabby_ipam_pool_allocated_blocks{pool="${POOL}"}`) === 3;
+              return settled ? text : undefined;
+            })
+          ).value
+        : await metricsOf(p);
       expect(metricValue(m, LEADER_SAMPLE), `${p.identity} ${LEADER_SAMPLE}`).toBe(leading ? 1 : 0);
       for (const c of ['plan', 'ippool', 'ipam']) {
         const ok = metricValue(m, `tabby_reconcile_total{controller="${c}",result="success"}`);
