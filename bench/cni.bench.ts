@@ -1,7 +1,9 @@
 // CNI plugin latency: ADD and DEL of 200 pods on one node, each a full plugin execution as a runtime does it
 // (the installed launcher → node → dist/cni/main.js, config on stdin, CNI_* in the environment), so process start
-// is included. The node's IPAM is the real allocator behind the agent's socket (in-memory store). Needs root and
-// `npm run build`. Reference rows: a bare `node -e ''` start (the floor for any node-based plugin) and VERSION (the
+// is included. The node's IPAM is the real allocator behind the agent's socket (in-memory store) for the main rows;
+// the last rows repeat ADD and DEL against the agent as it runs on a node — its pod IPAM over a real kube-apiserver,
+// the operator claiming blocks — where each ADD reads the pod and namespace and writes the block and the handle.
+// Needs root and `npm run build`. Reference rows: a bare `node -e ''` start (the floor for any node-based plugin) and VERSION (the
 // plugin's start-up with its imports, no work). Aim (issue 10): ADD p99 ≤ 100 ms.
 import { readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -19,6 +21,17 @@ import {
   uniquePrefix,
 } from '../e2e/integration/cni-support.js';
 import { workloadInterfaceName } from '../src/net/index.js';
+import { createPodIpam, type PodIpam } from '../src/agent/pod-ipam.js';
+import { startControlPlane } from '../e2e/harness/index.js';
+import {
+  fileLogger,
+  inProcessOperator,
+  installCrds,
+  logFile,
+  nodeObject,
+  poolObject,
+  rawClients,
+} from '../e2e/integration/operator-support.js';
 
 const PODS = 200;
 
@@ -79,6 +92,41 @@ function phases(stderr: string): Record<string, number> | undefined {
     return (JSON.parse(line) as { ms?: Record<string, number> }).ms;
   }
   return undefined;
+}
+
+/** kube-apiserver + etcd, the operator in this process, one Node and pool, and the agent's pod IPAM on `socketPath`. */
+async function realAgent(socketPath: string): Promise<{ socketPath: string; stop(): Promise<void> }> {
+  const cp = await startControlPlane({ name: 'cni-bench' });
+  const log = logFile('cni-bench');
+  const op = inProcessOperator(cp, log);
+  let ipam: PodIpam | undefined;
+  try {
+    await installCrds(cp);
+    await op.client.nodes().create(nodeObject({ name: 'bench-node', ipv4: '10.0.0.11/24' }) as never);
+    await rawClients(op.client).pools.create(poolObject('bench-pool', '10.78.0.0/16'));
+    await op.operator.start();
+    ipam = createPodIpam({
+      client: op.client,
+      nodeName: 'bench-node',
+      socketPath,
+      logger: fileLogger(log),
+      desired: () => undefined,
+    });
+    await ipam.start();
+  } catch (e) {
+    await ipam?.stop();
+    await op.stop();
+    await cp.stop();
+    throw e;
+  }
+  return {
+    socketPath,
+    async stop() {
+      await ipam?.stop();
+      await op.stop();
+      await cp.stop();
+    },
+  };
 }
 
 export default async function run(): Promise<void> {
@@ -183,6 +231,28 @@ export default async function run(): Promise<void> {
         `${(quantile(sorted(add.ms), 0.5) / quantile(sorted(bare.ms), 0.5)).toFixed(2)}   ` +
         `ADD cpu / node floor cpu: ${(add.cpu / PODS / (bare.cpu / 20)).toFixed(2)}`,
     );
+
+    // The agent as deployed: its pod IPAM against a real apiserver, the operator claiming blocks.
+    const real = await realAgent(join(dirs.root, 'real.sock'));
+    try {
+      const realConf = JSON.stringify({ ...JSON.parse(conf), agent_socket: real.socketPath });
+      const realEnv = (cmd: string, i: number) => ({ ...env(cmd, i), CNI_CONTAINERID: `${prefix}r${i}` });
+      const realAdd = await measured(
+        ids.map((i) => async () => (await timed(plugin, [], realEnv('ADD', i), realConf))[0]),
+      );
+      const realDel = await measured(
+        ids.map((i) => async () => (await timed(plugin, [], realEnv('DEL', i), realConf))[0]),
+      );
+      console.log(row('ADD sequential, real agent', realAdd.ms, realAdd.cpu, 'pod IPAM over a real apiserver'));
+      console.log(row('DEL sequential, real agent', realDel.ms, realDel.cpu));
+      const p99 = quantile(sorted(realAdd.ms), 0.99);
+      console.log(
+        `ADD p99 real agent / aim (100 ms): ${(p99 / 100).toFixed(2)}   real agent / in-memory ADD p50: ` +
+          `${(quantile(sorted(realAdd.ms), 0.5) / quantile(sorted(add.ms), 0.5)).toFixed(2)}`,
+      );
+    } finally {
+      await real.stop();
+    }
     console.log(`plugin entry: ${CNI_MAIN}`);
   } finally {
     await cleanup({ hostIfs, netnsPrefix: `${prefix}-`, dirs, agent });
