@@ -13,6 +13,14 @@ import { buildImage, type BuiltImage } from './support.js';
 const exec = promisify(execFile);
 const DOCKER = '/usr/bin/docker';
 const BARE = process.env.TABBY_BASE_IMAGE ?? 'tabby/debian:bookworm';
+/** An ADD as a runtime makes it; the netns is the bare container's own (the plugin fails before plumbing anyway). */
+const ADD_ENV = {
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'c1',
+  CNI_NETNS: '/proc/1/ns/net',
+  CNI_IFNAME: 'eth0',
+  CNI_PATH: '/opt/cni/bin',
+};
 
 interface Run {
   code: number;
@@ -119,16 +127,7 @@ describe('tabby cni install from the image onto a host without Node.js', () => {
   it('ADD without a running agent: error 11 naming the socket, exit 1', async () => {
     const conf = readFileSync(join(host, 'etc/cni/net.d/10-tabby.conflist'), 'utf8');
     const net = { ...JSON.parse(conf).plugins[0], name: 'k8s-pod-network', cniVersion: '1.0.0' };
-    const r = await onHost(
-      {
-        CNI_COMMAND: 'ADD',
-        CNI_CONTAINERID: 'c1',
-        CNI_NETNS: '/proc/1/ns/net',
-        CNI_IFNAME: 'eth0',
-        CNI_PATH: '/opt/cni/bin',
-      },
-      JSON.stringify(net),
-    );
+    const r = await onHost(ADD_ENV, JSON.stringify(net));
     expect(r.code).toBe(1);
     const err = JSON.parse(r.stdout);
     expect(err.code).toBe(11);
@@ -137,13 +136,7 @@ describe('tabby cni install from the image onto a host without Node.js', () => {
 
   it('a malformed config gets the field named (the lazily loaded part of the plugin runs too)', async () => {
     const r = await onHost(
-      {
-        CNI_COMMAND: 'ADD',
-        CNI_CONTAINERID: 'c1',
-        CNI_NETNS: '/proc/1/ns/net',
-        CNI_IFNAME: 'eth0',
-        CNI_PATH: '/opt/cni/bin',
-      },
+      ADD_ENV,
       JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby-cni', mtu: 'big' }),
     );
     expect(r.code).toBe(1);
