@@ -119,16 +119,6 @@ cnitool add k8s-pod-network /var/run/netns/${netns}
   return { node, namespace, name, ip, netns, hostIface: workloadInterfaceName(namespace, name), containerId };
 }
 
-/** `cnitool del` for a pod made by cniPod, then its namespace goes. */
-export async function cniDelete(pod: CniPod): Promise<void> {
-  await pod.node.sh(`
-export CNI_PATH=/opt/cni/bin NETCONFPATH=/etc/cni/net.d CNI_CONTAINERID=${pod.containerId}
-export CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId}"
-cnitool del k8s-pod-network /var/run/netns/${pod.netns}
-ip netns del ${pod.netns}
-`);
-}
-
 export interface ChurnStep {
   name: string;
   /** DEL the pod right after its ADD succeeded (while other ADDs of the batch still run). */
