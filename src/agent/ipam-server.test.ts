@@ -47,7 +47,9 @@ function recordingAllocator(
     releaseByHandle: async (h) => {
       rec.releases.push(h);
     },
-    addressesByHandle: async () => [{ address: '10.0.0.5', family: 4 }],
+    // What a real allocator answers: the handle holds addresses once an assign for it has been recorded.
+    addressesByHandle: async (h) =>
+      rec.assigns.some((a) => a.handleId === h) ? [{ address: '10.0.0.5', family: 4 }] : [],
   };
 }
 
@@ -112,17 +114,33 @@ describe('ipam server', () => {
   it('serves release, addresses and status, several on one connection', async () => {
     const allocator = recordingAllocator();
     const s = await start({ allocator });
+    await exchange(s.socketPath, [JSON.stringify(assign)]);
     const out = await exchange(s.socketPath, [
-      JSON.stringify({ v: 1, op: 'release', handleId: 'k8s-pod-network.x' }),
+      JSON.stringify({ v: 1, op: 'addresses', handleId: assign.handleId }),
       JSON.stringify({ v: 1, op: 'addresses', handleId: 'k8s-pod-network.x' }),
+      JSON.stringify({ v: 1, op: 'release', handleId: 'k8s-pod-network.x' }),
       JSON.stringify({ v: 1, op: 'status' }),
     ]);
     expect(out).toEqual([
-      { ok: true, op: 'release' },
       { ok: true, op: 'addresses', addresses: [{ address: '10.0.0.5', family: 4 }] },
+      { ok: true, op: 'addresses', addresses: [] },
+      { ok: true, op: 'release' },
       { ok: true, op: 'status', node: 'node-a', mtu: 1440 },
     ]);
     expect(allocator.rec.releases).toEqual(['k8s-pod-network.x']);
+  });
+
+  it('answers a repeated ADD from what the handle holds, without assigning again', async () => {
+    const allocator = recordingAllocator();
+    const s = await start({
+      allocator,
+      annotations: async () => ({ pod: { 'cni.projectcalico.org/ipv4pools': '["p"]' } }),
+    });
+    const [first] = await exchange(s.socketPath, [JSON.stringify(assign)]);
+    const [again] = await exchange(s.socketPath, [JSON.stringify(assign)]);
+    expect(allocator.rec.assigns).toHaveLength(1);
+    expect((again as { addresses: unknown }).addresses).toEqual([{ address: '10.0.0.5', family: 4 }]);
+    expect((first as { ok: boolean }).ok).toBe(true);
   });
 
   it('refuses a plugin configured for another node', async () => {

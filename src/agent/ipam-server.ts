@@ -35,8 +35,15 @@ import type { Logger } from '../log/logger.js';
 
 /** What the server needs from IPAM; pod-address-allocator.ts adapts src/ipam to it. */
 export interface PodAddressAllocator {
-  /** Idempotent by handle: a handle that already holds addresses gets those back, nothing new is assigned. */
-  assign(req: AssignRequest & { attrs: { node: string } }): Promise<AssignedAddress[]>;
+  /**
+   * Idempotent by handle: a handle that already holds addresses gets those back, nothing new is assigned.
+   * `looked.existing`: what addressesByHandle returned for this handle inside the same per-handle turn, so the
+   * allocator need not look again.
+   */
+  assign(
+    req: AssignRequest & { attrs: { node: string } },
+    looked?: { existing: AssignedAddress[] },
+  ): Promise<AssignedAddress[]>;
   /** Releases every address of the handle; an unknown handle is not an error. */
   releaseByHandle(handleId: string): Promise<void>;
   /** The addresses the handle holds now (CHECK); without it the server answers CHECK's question with an error. */
@@ -151,14 +158,24 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
     if (proto !== undefined && (!Number.isInteger(proto) || proto < 0 || proto > 255)) {
       return errorResponse('internal', `deviceRouteProtocol ${proto} is not a route protocol number (0-255)`);
     }
-    let effective: AssignRequest = req;
-    if (opts.annotations !== undefined && req.attrs.namespace !== undefined && req.attrs.pod !== undefined) {
-      const ann = await opts.annotations(req.attrs.namespace, req.attrs.pod);
-      if (ann !== undefined) effective = applyPodAnnotations(req, ann.pod, ann.namespace);
-    }
-    const addresses = await serialised(req.handleId, () =>
-      opts.allocator.assign({ ...effective, attrs: { ...effective.attrs, node } }),
-    );
+    const { namespace, pod } = req.attrs;
+    const annotations = opts.annotations;
+    const lookup = opts.allocator.addressesByHandle;
+    const addresses = await serialised(req.handleId, async () => {
+      // The pod's annotations and the handle's current addresses are independent reads: one round trip, not two.
+      const [ann, existing] = await Promise.all([
+        annotations !== undefined && namespace !== undefined && pod !== undefined
+          ? annotations(namespace, pod)
+          : undefined,
+        lookup?.call(opts.allocator, req.handleId),
+      ]);
+      if (existing !== undefined && existing.length > 0) return existing; // a repeated ADD
+      const effective = ann === undefined ? req : applyPodAnnotations(req, ann.pod, ann.namespace);
+      return opts.allocator.assign(
+        { ...effective, attrs: { ...effective.attrs, node } },
+        existing === undefined ? undefined : { existing },
+      );
+    });
     return {
       ok: true,
       op: 'assign',

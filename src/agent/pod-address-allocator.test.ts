@@ -56,6 +56,17 @@ describe('pod address allocator', () => {
     expect(await alloc.addressesByHandle?.('k8s-pod-network.c1')).toEqual(first);
   });
 
+  it("trusts the caller's look at the handle: no second read, and its addresses are returned as they are", async () => {
+    const { store, alloc } = setup();
+    await alloc.assign(req('warm')); // the assigner's one-time restore of the node's blocks
+    const gets = store.stats.gets;
+    const fresh = await alloc.assign(req('c2'), { existing: [] });
+    expect(fresh).toHaveLength(1);
+    expect(store.stats.gets).toBe(gets);
+    const known = [{ address: '10.10.0.9', family: 4 as const }];
+    expect(await alloc.assign(req('c3'), { existing: known })).toBe(known);
+  });
+
   it('releases by handle; an unknown handle is fine', async () => {
     const { store, alloc } = setup();
     await alloc.assign(req('c1'));

@@ -69,8 +69,8 @@ export function createPodAddressAllocator(deps: PodAddressAllocatorDeps): PodAdd
 
     releaseByHandle: (handleId) => deps.allocator.releaseByHandle(handleId),
 
-    async assign(req) {
-      const existing = await addressesByHandle(req.handleId);
+    async assign(req, looked) {
+      const existing = looked?.existing ?? (await addressesByHandle(req.handleId));
       if (existing.length > 0) return existing;
       const node = req.attrs.node;
       const attrs: Record<string, string> = { [ATTR_NODE]: node, [ATTR_TIMESTAMP]: deps.now().toISOString() };
