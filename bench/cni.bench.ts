@@ -2,7 +2,8 @@
 // (the installed launcher → node → dist/cni/main.js, config on stdin, CNI_* in the environment), so process start
 // is included. The node's IPAM is the real allocator behind the agent's socket (in-memory store) for the main rows;
 // the last rows repeat ADD and DEL against the agent as it runs on a node — its pod IPAM over a real kube-apiserver,
-// the operator claiming blocks — where each ADD reads the pod and namespace and writes the block and the handle.
+// the operator (its own process) claiming blocks — where each ADD reads the pod and namespace and writes the block
+// and the handle. All of it shares this machine's cores with the plugin processes.
 // Needs root and `npm run build`. Reference rows: a bare `node -e ''` start (the floor for any node-based plugin) and VERSION (the
 // plugin's start-up with its imports, no work). Aim (issue 10): ADD p99 ≤ 100 ms.
 import { readFileSync, rmSync } from 'node:fs';
@@ -22,16 +23,19 @@ import {
 } from '../e2e/integration/cni-support.js';
 import { workloadInterfaceName } from '../src/net/index.js';
 import { createPodIpam, type PodIpam } from '../src/agent/pod-ipam.js';
-import { startControlPlane } from '../e2e/harness/index.js';
+import { freePort, startControlPlane } from '../e2e/harness/index.js';
 import {
+  type OperatorProcess,
+  eventually,
   fileLogger,
-  inProcessOperator,
   installCrds,
   logFile,
   nodeObject,
   poolObject,
   rawClients,
+  spawnOperator,
 } from '../e2e/integration/operator-support.js';
+import { createKubeClient } from '../src/kube/index.js';
 
 const PODS = 200;
 
@@ -94,39 +98,49 @@ function phases(stderr: string): Record<string, number> | undefined {
   return undefined;
 }
 
-/** kube-apiserver + etcd, the operator in this process, one Node and pool, and the agent's pod IPAM on `socketPath`. */
+/**
+ * kube-apiserver + etcd, the operator as its own process (as it runs, on another node, in a cluster), one Node and
+ * pool, and the agent's pod IPAM serving `socketPath` in this process.
+ */
 async function realAgent(socketPath: string): Promise<{ socketPath: string; stop(): Promise<void> }> {
   const cp = await startControlPlane({ name: 'cni-bench' });
   const log = logFile('cni-bench');
-  const op = inProcessOperator(cp, log);
+  const client = createKubeClient({ source: { kubeconfigPath: cp.kubeconfigPath }, fieldManager: 'tabby-agent' });
+  let operator: OperatorProcess | undefined;
   let ipam: PodIpam | undefined;
+  const stop = async () => {
+    await ipam?.stop();
+    await operator?.stop();
+    client.close();
+    await cp.stop();
+  };
   try {
     await installCrds(cp);
-    await op.client.nodes().create(nodeObject({ name: 'bench-node', ipv4: '10.0.0.11/24' }) as never);
-    await rawClients(op.client).pools.create(poolObject('bench-pool', '10.78.0.0/16'));
-    await op.operator.start();
+    await client.nodes().create(nodeObject({ name: 'bench-node', ipv4: '10.0.0.11/24' }) as never);
+    await rawClients(client).pools.create(poolObject('bench-pool', '10.78.0.0/16'));
+    operator = spawnOperator({
+      kubeconfig: cp.kubeconfigPath,
+      identity: 'cni-bench-operator',
+      metricsPort: await freePort(),
+    });
     ipam = createPodIpam({
-      client: op.client,
+      client,
       nodeName: 'bench-node',
       socketPath,
       logger: fileLogger(log),
       desired: () => undefined,
     });
     await ipam.start();
+    // A node has its first block from the operator when it joins, long before its pods: time pods, not the join.
+    await eventually('the node to have a block', async () => {
+      const out = await cp.kubectl(['get', 'ipamblocks.projectcalico.org', '-o', 'jsonpath={.items[*].spec.affinity}']);
+      return out.stdout.split(' ').includes('host:bench-node');
+    });
   } catch (e) {
-    await ipam?.stop();
-    await op.stop();
-    await cp.stop();
+    await stop();
     throw e;
   }
-  return {
-    socketPath,
-    async stop() {
-      await ipam?.stop();
-      await op.stop();
-      await cp.stop();
-    },
-  };
+  return { socketPath, stop };
 }
 
 export default async function run(): Promise<void> {
