@@ -181,12 +181,14 @@ function readBundle(dir: string): { name: string; files: { name: string; content
 function installBundle(runtimeDir: string, bundleDir: string): InstalledFile & { name: string } {
   const bundle = readBundle(bundleDir);
   const target = `${runtimeDir}/${bundle.name}`;
-  if (bundle.files.every((f) => existsSync(`${target}/${f.name}`))) return { path: target, changed: false, ...bundle };
+  // The name is the content's hash, and a folder appears only by rename: present files are the right ones.
+  if (bundle.files.every((f) => existsSync(`${target}/${f.name}`)))
+    return { path: target, changed: false, name: bundle.name };
   const tmp = tempName(target);
   try {
     mkdirSync(tmp);
     for (const f of bundle.files) writeFileAtomic(`${tmp}/${f.name}`, f.content, 0o644);
-    rmSync(target, { recursive: true, force: true }); // an incomplete folder from an interrupted older install
+    rmSync(target, { recursive: true, force: true }); // a folder someone emptied by hand
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
