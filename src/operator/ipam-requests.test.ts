@@ -109,6 +109,19 @@ describe('operator: IPAM requests from node agents', () => {
     expect(await allocations()).toEqual([]);
   });
 
+  it('answers a request that throws as an error, and serves the others', async () => {
+    const { server, annotations, written, store } = setup();
+    const list = store.blocks.list.bind(store.blocks);
+    let calls = 0;
+    store.blocks.list = async () => {
+      if (calls++ === 0) throw new Error('etcd is down');
+      return list();
+    };
+    await server.serve('n2', annotations(borrow('b1', 'h2'), { id: 'r2', kind: 'block', family: 4, pools: ['tiny'] }));
+    expect(written).toEqual([['n2', '{"b1":"error"}']]);
+    expect((await store.blocks.list()).map((b) => b.value.affinity)).toEqual(['host:n2']);
+  });
+
   it('ignores a malformed annotation', async () => {
     const { server, store } = setup();
     const bad = { [IPAM_REQUEST_ANNOTATION]: '[{"id":"r1","kind":"claim"}]' };

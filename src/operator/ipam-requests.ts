@@ -7,7 +7,8 @@
 // - An agent acts only for its node: borrowed addresses carry `node: <that node>`, and releases touch only
 //   allocations whose owner attribute names the requesting node (anything else is skipped and logged), so the
 //   channel gives an agent no more power over other nodes' pods than its RBAC does.
-// - A bad annotation is logged once per value and ignored; it never fails the node's reconcile.
+// - A bad annotation is logged once per value and ignored, and a request that throws is answered as `error`:
+//   neither fails the node's reconcile (its block claims and tunnel addresses go on).
 // - Requests it cannot serve are answered on the Node (IPAM_REQUEST_RESULT_ANNOTATION) while they are open, so the
 //   agent fails the pod's ADD at once instead of after its full wait; answers for withdrawn requests are removed.
 import {
@@ -143,7 +144,15 @@ export function createIpamRequestServer(deps: {
       for (const id of failed.keys()) if (!open.has(id)) failed.delete(id);
       for (const r of requests) {
         if (done.has(r.id)) continue;
-        const { warn, ...result } = await serveOne(node, r);
+        let outcome: Record<string, unknown>;
+        try {
+          outcome = await serveOne(node, r);
+        } catch (e) {
+          // Answered, not retried here: one bad request must not hold up the node's other IPAM work, and the
+          // agent's retry (the runtime's next ADD) comes as a new request.
+          outcome = { outcome: 'error', err: (e as Error).message, warn: true };
+        }
+        const { warn, ...result } = outcome;
         done.add(r.id);
         const fields = { node, request: r.id, kind: r.kind, ...result };
         if (warn === true) {
