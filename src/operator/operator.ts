@@ -69,6 +69,8 @@ const CONTROLLERS = ['plan', 'ippool', 'ipam'] as const;
 const IPAM_SETTLE_MAX_MS = 1000;
 const PLAN_KEY = 'cluster';
 const POOLS_KEY = 'pools';
+/** How long a block change waits for others before pool usage is written again. */
+const POOL_USAGE_COALESCE_MS = 1000;
 
 export function createOperator(opts: OperatorOptions): Operator {
   const log = opts.logger;
@@ -272,7 +274,10 @@ export function createOperator(opts: OperatorOptions): Operator {
     // Our own outputs (NodeDataplane, RouteTable) changing, or edited by someone, only needs a re-check.
     if (cache !== 'nodeDataplanes' && cache !== 'routeTables') firstUnplannedChange ??= now();
     t.plan.enqueueAfter(PLAN_KEY, planDelay());
-    if (cache === 'ippools' || cache === 'ipamBlocks') t.pool.enqueueAfter(POOLS_KEY, 50);
+    // A pool edit shows in its conditions at once; usage (USED) follows block changes at most once a second, so a
+    // node starting pods does not cost one IPPool status write per pod.
+    if (cache === 'ippools') t.pool.enqueueAfter(POOLS_KEY, 50);
+    if (cache === 'ipamBlocks') t.pool.enqueueAfter(POOLS_KEY, POOL_USAGE_COALESCE_MS);
     if (cache === 'nodes') {
       // A deleted Node's tunnel addresses, affinities and blocks go back now, not at the next periodic GC pass
       // (calico: kube-controllers node controller runs IPAM GC on node deletion).
