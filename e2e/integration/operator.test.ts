@@ -259,6 +259,34 @@ describe('operator against a real apiserver', () => {
     expect(ipamProblems(after)).toEqual([]);
   });
 
+  it('a pool edited into an invalid selector is reported, while its blocks and routes stay as last valid; fixed, it is Valid again', async () => {
+    const pools = rawClients(client).pools;
+    const before = await readCluster(client);
+    await pools.mergePatch(POOL, { spec: { nodeSelector: 'has(zone' } });
+    const { value: s } = await eventually('Valid=False on the edited pool', async () => {
+      const x = await readCluster(client);
+      return condition(x.pools.get(POOL), 'Valid')?.status === 'False' ? x : undefined;
+    });
+    expect(condition(s.pools.get(POOL), 'Valid')?.reason).toBe('InvalidSelector');
+    expect(String(condition(s.pools.get(POOL), 'Ready')?.message)).toMatch(
+      /its blocks and routes stay as in the last valid version \(resourceVersion \d+\)/,
+    );
+    // Nothing was taken away: same blocks, and every node's planned routes are still those of the pool.
+    const kept = (await routesConverge(client, ['node-a', 'node-b'], [POOL], 10_000)).state;
+    for (const n of ['node-a', 'node-b']) expect(blocksOf(kept, n)).toEqual(blocksOf(before, n));
+    expect(kept.blocks).toHaveLength(before.blocks.length);
+    expect(ipamProblems(kept)).toEqual([]);
+
+    await pools.mergePatch(POOL, { spec: { nodeSelector: 'all()' } });
+    await eventually('Valid=True again', async () => {
+      const x = await readCluster(client);
+      return condition(x.pools.get(POOL), 'Valid')?.status === 'True' &&
+        condition(x.pools.get(POOL), 'Ready')?.status === 'True'
+        ? true
+        : undefined;
+    });
+  });
+
   it('a restarted operator re-allocates nothing and rewrites nothing', async () => {
     const versions = (s: ClusterState) => ({
       nodes: [...s.nodes.values()].map((n) => [n.metadata.name, n.metadata.resourceVersion]),

@@ -64,6 +64,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
       .listWatch(),
     schema: IPPoolSchema,
     logger: log,
+    keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
   });
   const configs: Informer<IPAMConfiguration> = createInformer({
     name: 'ipamconfigurations',
@@ -80,6 +81,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
       .listWatch(),
     schema: IPAMConfigurationKind.schema as never,
     logger: log,
+    keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
   });
   const node: Informer<Node> = createInformer({
     name: 'node',
@@ -87,6 +89,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     source: opts.client.nodes().listWatch({ fieldSelector: `metadata.name=${opts.nodeName}` }),
     schema: NodeSchema,
     logger: log,
+    keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
   });
   const view: IpamView = {
     pools: () =>

@@ -16,7 +16,7 @@ type Pool = z.infer<typeof PoolSchema>;
 
 const pool = (name: string, cidr: string, node = 'n1') => ({ metadata: { name }, spec: { cidr, node } });
 
-function setup(opts: { resyncPeriodMs?: number } = {}) {
+function setup(opts: { resyncPeriodMs?: number; keepLastValid?: boolean } = {}) {
   const src = new FakeListWatch();
   const clock = new FakeClock(0);
   const log: string[] = [];
@@ -39,6 +39,7 @@ function setup(opts: { resyncPeriodMs?: number } = {}) {
     random: () => 0.5,
     backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 },
     ...(opts.resyncPeriodMs ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),
+    ...(opts.keepLastValid ? { keepLastValid: true } : {}),
   });
   return { src, clock, log, inf };
 }
@@ -94,6 +95,42 @@ describe('informer', () => {
       'delete good (was invalid)',
     ]);
     expect(inf.stats().invalid).toBe(0);
+    await inf.stop();
+  });
+
+  it('keepLastValid: a bad edit is reported while the last valid version stays, across relists, until fixed or deleted', async () => {
+    const { src, clock, log, inf } = setup({ keepLastValid: true });
+    src.put(pool('good', '10.0.0.0/24'));
+    src.put(pool('new-bad', 'nope'));
+    inf.start();
+    await inf.waitForSync();
+    // Never valid: nothing to keep.
+    expect(inf.store.get('new-bad')).toBeUndefined();
+
+    src.put(pool('good', 'broken'));
+    await flushPromises();
+    expect(inf.store.get('good')?.spec.cidr).toBe('10.0.0.0/24');
+    expect(inf.store.invalid('good')?.issues[0]?.path).toEqual(['spec', 'cidr']);
+    // A relist (history expired) keeps it too, and reports nothing new.
+    log.length = 0;
+    src.expire();
+    await clock.advance(1000);
+    expect(inf.store.get('good')?.spec.cidr).toBe('10.0.0.0/24');
+    expect(log).toEqual([]);
+
+    src.put(pool('good', '10.0.7.0/24'));
+    await flushPromises();
+    expect(inf.store.invalid('good')).toBeUndefined();
+    src.put(pool('good', 'broken again'));
+    src.remove('good');
+    await flushPromises();
+    expect(log).toEqual([
+      'update good 10.0.0.0/24->10.0.7.0/24',
+      'invalid good spec.cidr: must be a CIDR (got "broken again")',
+      'delete good',
+    ]);
+    expect(inf.store.get('good')).toBeUndefined();
+    expect(inf.store.invalid('good')).toBeUndefined();
     await inf.stop();
   });
 

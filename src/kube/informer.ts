@@ -9,6 +9,9 @@
 // - Every object is parsed with the schema; one that fails is kept out of the typed cache, recorded in
 //   `store.invalid(key)` with its issues and reported to `onInvalid` (so a reconciler can set a condition instead
 //   of treating it as deleted). An invalid object, a throwing handler or a failing server never stops the loop.
+// - With `keepLastValid`, an object that turns invalid keeps its last valid version in the typed cache (also across
+//   relists) next to the invalid entry: a user's bad edit is reported, and what depends on the object goes on from
+//   its last good spec instead of acting as if it were deleted (Calico's own API server would have refused the edit).
 // - Handlers run after the store is updated, so they read the new state; they should only enqueue keys.
 import type { z } from 'zod';
 import { issuesFromZod, type Issue } from '../api/errors.js';
@@ -50,6 +53,8 @@ export interface InformerOptions<T> {
   random?: () => number;
   backoff?: BackoffPolicy;
   pageSize?: number;
+  /** Keep an object's last valid version in the typed cache when an update fails the schema (see the header). */
+  keepLastValid?: boolean;
   watchTimeoutSeconds?: { min: number; max: number };
   logger?: Logger;
   metrics?: InformerMetrics;
@@ -150,12 +155,18 @@ export function createInformer<T>(opts: InformerOptions<T>): Informer<T> {
       else if (rvOf(prev) !== p.rv || p.rv === undefined) each((h) => h.onUpdate?.(prev, p.obj, p.key));
     } else {
       const before = store.invalid(p.key);
-      writer.markInvalid(p.entry);
+      writer.markInvalid(p.entry, opts.keepLastValid === true);
       if (before?.resourceVersion !== p.entry.resourceVersion || before === undefined) reportInvalid(p.entry);
     }
   }
 
   function swap(objects: Map<string, T>, invalid: Map<string, InvalidObject>): void {
+    if (opts.keepLastValid === true) {
+      for (const key of invalid.keys()) {
+        const lastGood = store.get(key);
+        if (lastGood !== undefined && !objects.has(key)) objects.set(key, lastGood);
+      }
+    }
     const prev = writer.replace(objects, invalid);
     for (const [key, old] of prev.objects) {
       if (!objects.has(key) && !invalid.has(key)) each((h) => h.onDelete?.(old, key));

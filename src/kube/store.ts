@@ -1,7 +1,8 @@
 // The typed cache behind an informer. Inputs: writes from exactly one writer (the informer: upsert, remove,
 // markInvalid, replace). Outputs: reads by key (`name`, or `namespace/name`), full lists, secondary indexes, and the
 // objects that failed validation (kept apart, with their issues, so a reconciler can tell "invalid" from "gone").
-// Invariants: one writer (`claimWriter` works once); a key is either valid (typed) or invalid, never both; index
+// Invariants: one writer (`claimWriter` works once); a key is valid (typed), invalid, or — when the writer keeps the
+// last valid version of an object that turned invalid (`markInvalid(entry, true)`) — both; index
 // entries always match the current objects; `replace` swaps the whole content in one step, so readers never see a
 // half-filled cache; lists come out sorted by key, so callers iterate deterministically.
 import type { Issue } from '../api/errors.js';
@@ -37,7 +38,8 @@ export interface StoreWriter<T> {
   /** Stores `obj` under `key` (clearing any invalid entry); returns the object it replaced. */
   upsert(key: string, obj: T): T | undefined;
   /** Keeps `entry` as invalid, dropping the valid object under its key; returns that object. */
-  markInvalid(entry: InvalidObject): T | undefined;
+  /** `keepValid`: the typed object stays (the last valid version) next to the invalid entry. */
+  markInvalid(entry: InvalidObject, keepValid?: boolean): T | undefined;
   /** Removes both kinds of entry; returns what was there. */
   remove(key: string): { obj: T | undefined; invalid: InvalidObject | undefined };
   /** Swaps in a complete new content; returns the previous one. */
@@ -66,8 +68,8 @@ export class Store<T> implements ObjectReader<T> {
     this.writerClaimed = true;
     return {
       upsert: (key, obj) => this.upsert(key, obj),
-      markInvalid: (entry) => {
-        const prev = this.removeValid(entry.key);
+      markInvalid: (entry, keepValid = false) => {
+        const prev = keepValid ? this.objects.get(entry.key) : this.removeValid(entry.key);
         this.invalids.set(entry.key, entry);
         return prev;
       },

@@ -78,12 +78,17 @@ export function resourceOf(kind: KindDefinition) {
 }
 
 export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all: Informer<unknown>[] } {
+  // What users and other components write keeps its last valid version when an edit fails our schema (a selector
+  // that does not parse, a field out of range): acting as if the object were deleted would take a pool's routes, a
+  // node's plan or an IPAM block's allocations away over a typo. Our own outputs are simply rewritten.
+  const keepLastValid = (cache: CacheName) => cache !== 'nodeDataplanes' && cache !== 'routeTables';
   const make = <T>(cache: CacheName, kind: string, source: ListWatchSource, schema: z.ZodType<T>): Informer<T> =>
     createInformer<T>({
       name: cache,
       kind,
       source,
       schema,
+      keepLastValid: keepLastValid(cache),
       logger: opts.logger,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.resyncPeriodMs ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),

@@ -98,6 +98,9 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
     const nowIso = new Date(deps.now()).toISOString();
     for (const pool of all) {
       const name = pool.metadata.name;
+      // Edited into something invalid: reported from the object as stored (below), while IPAM and the planner go on
+      // with this last valid version.
+      if (deps.caches.ippools.store.invalid(name) !== undefined) continue;
       const generation = typeof pool.metadata.generation === 'number' ? pool.metadata.generation : undefined;
       const gen = generation !== undefined ? { observedGeneration: generation } : {};
       const existing = (pool.status?.conditions ?? []) as Condition[];
@@ -231,9 +234,10 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
   }
 
   /**
-   * A pool that fails its schema (a selector that does not parse, a bad field the CRD lets through) never reaches
-   * the typed cache, so it is judged here from the object as stored: Valid=False naming each field, not
-   * Allocatable, not Ready, and a Warning Event when it turns invalid. IPAM and the planner never see it.
+   * A pool that fails its schema (a selector that does not parse, a bad field the CRD lets through) is judged here
+   * from the object as stored: Valid=False naming each field, not Allocatable, not Ready, and a Warning Event when
+   * it turns invalid. A pool that never was valid is not seen by IPAM and the planner; one edited into an invalid
+   * state is used as it last was valid (the cache keeps that version), and Ready's message says so.
    */
   async function reportInvalid(entry: InvalidObject, nowIso: string): Promise<void> {
     const raw = entry.raw as {
@@ -248,13 +252,22 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
     const message = issues.map(formatIssue).join('; ');
     const selectorsOnly = issues.every((i) => i.path[0] === 'spec' && /Selector$/.test(String(i.path[1])));
     const reason = selectorsOnly ? 'InvalidSelector' : 'InvalidField';
+    const lastGood = deps.caches.ippools.store.get(name)?.metadata.resourceVersion;
+    const kept =
+      lastGood === undefined
+        ? ''
+        : `; its blocks and routes stay as in the last valid version (resourceVersion ${lastGood}) until this is fixed`;
     const conditions = [
       setCondition(
         existing,
         { type: 'Allocatable', status: 'False', reason: 'InvalidSpec', message: 'see the Valid condition', ...gen },
         nowIso,
       ),
-      setCondition(existing, { type: 'Ready', status: 'False', reason: 'Invalid', message, ...gen }, nowIso),
+      setCondition(
+        existing,
+        { type: 'Ready', status: 'False', reason: 'Invalid', message: message + kept, ...gen },
+        nowIso,
+      ),
       setCondition(existing, { type: 'Valid', status: 'False', reason, message, ...gen }, nowIso),
     ];
     if (existing.find((c) => c.type === 'Valid')?.status !== 'False') {
