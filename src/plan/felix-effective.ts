@@ -165,30 +165,27 @@ export function tunnelDevices(node: NodeFacts, felix: EffectiveFelix, mtu: Mtu) 
   } else {
     removeTunnels.push('tunl0');
   }
-  if (felix.vxlanEnabled) {
-    const d: TunnelDevice = { name: 'vxlan.calico', type: 'vxlan', family: 4 };
-    if (node.vxlanTunnelAddress !== undefined) d.address = node.vxlanTunnelAddress;
-    if (mtu.vxlan) d.mtu = mtu.vxlan;
+  // VXLAN is the same device per family: its own name, tunnel address, MTU, VTEP MAC and parent address.
+  const vxlan = (family: 4 | 6, enabled: boolean): void => {
+    const name = family === 4 ? 'vxlan.calico' : 'vxlan-v6.calico';
+    if (!enabled) {
+      removeTunnels.push(name);
+      return;
+    }
+    const d: TunnelDevice = { name, type: 'vxlan', family };
+    const address = family === 4 ? node.vxlanTunnelAddress : node.vxlanTunnelAddressV6;
+    if (address !== undefined) d.address = address;
+    const deviceMtu = family === 4 ? mtu.vxlan : mtu.vxlanV6;
+    if (deviceMtu) d.mtu = deviceMtu;
     d.vni = felix.vxlanVNI;
     d.port = felix.vxlanPort;
-    d.mac = node.vtep4?.mac ?? vxlanMacOf(node.record, 4);
-    if (node.v4?.bgp) d.parentAddress = node.v4.text;
+    d.mac = (family === 4 ? node.vtep4 : node.vtep6)?.mac ?? vxlanMacOf(node.record, family);
+    const parent = family === 4 ? node.v4 : node.v6;
+    if (parent?.bgp) d.parentAddress = parent.text;
     tunnels.push(d);
-  } else {
-    removeTunnels.push('vxlan.calico');
-  }
-  if (felix.vxlanEnabledV6) {
-    const d: TunnelDevice = { name: 'vxlan-v6.calico', type: 'vxlan', family: 6 };
-    if (node.vxlanTunnelAddressV6 !== undefined) d.address = node.vxlanTunnelAddressV6;
-    if (mtu.vxlanV6) d.mtu = mtu.vxlanV6;
-    d.vni = felix.vxlanVNI;
-    d.port = felix.vxlanPort;
-    d.mac = node.vtep6?.mac ?? vxlanMacOf(node.record, 6);
-    if (node.v6?.bgp) d.parentAddress = node.v6.text;
-    tunnels.push(d);
-  } else {
-    removeTunnels.push('vxlan-v6.calico');
-  }
+  };
+  vxlan(4, felix.vxlanEnabled);
+  vxlan(6, felix.vxlanEnabledV6);
   tunnels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   removeTunnels.sort();
   return { tunnels, removeTunnels };
