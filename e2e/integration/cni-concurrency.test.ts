@@ -1,46 +1,17 @@
 // Many plugin executions at once, as a node starting and stopping pods sees them: the runtime runs ADD and DEL for
 // different containers in parallel (SPEC.md section 3). Ends by checking the invariants: every live pod has its own
 // address, IPAM holds exactly the live pods' addresses, and nothing is left after the last DEL.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allocationsOf } from '../../src/ipam/index.js';
 import { workloadInterfaceName } from '../../src/net/index.js';
-import {
-  type CniDirs,
-  type TestAgent,
-  addNetns,
-  cleanup,
-  hostLinks,
-  hostRoutes,
-  installPlugin,
-  makeCniDirs,
-  pluginConfig,
-  prerequisitesMissing,
-  runPlugin,
-  startTestAgent,
-  uniquePrefix,
-} from './cni-support.js';
+import { addNetns, hostLinks, hostRoutes, pluginConfig, runPlugin } from './cni-support.js';
+import { useCniFixture } from './cni-fixture.js';
 
-const prefix = uniquePrefix('k');
-const hostIfs = new Set<string>();
-let dirs: CniDirs;
-let agent: TestAgent;
-
-beforeAll(async () => {
-  const missing = prerequisitesMissing();
-  if (missing !== undefined) throw new Error(`CNI integration tests: ${missing}`);
-  dirs = makeCniDirs(prefix);
+const cni = useCniFixture('k', {
   // Small blocks so that the run claims several of them while pods come and go.
-  agent = await startTestAgent({
-    socketPath: dirs.socketPath,
-    node: 'node-a',
-    pools: [{ name: 'pool', cidr: '10.221.0.0/24', blockSize: 28 }],
-  });
-  installPlugin(dirs);
+  pools: [{ name: 'pool', cidr: '10.221.0.0/24', blockSize: 28 }],
 });
-
-afterAll(async () => {
-  await cleanup({ hostIfs, netnsPrefix: prefix, dirs, agent });
-});
+const { prefix, hostIfs } = cni;
 
 interface Pod {
   i: number;
@@ -65,20 +36,20 @@ async function makePod(i: number): Promise<Pod> {
 }
 
 async function add(p: Pod): Promise<string> {
-  const r = await runPlugin(dirs, { ...p.env, CNI_COMMAND: 'ADD' }, pluginConfig(dirs.socketPath));
+  const r = await runPlugin(cni.dirs, { ...p.env, CNI_COMMAND: 'ADD' }, pluginConfig(cni.dirs.socketPath));
   expect(r.code, r.stdout).toBe(0);
   return (r.json?.ips as { address: string }[])[0]!.address.split('/')[0]!;
 }
 
 async function del(p: Pod): Promise<void> {
-  const r = await runPlugin(dirs, { ...p.env, CNI_COMMAND: 'DEL' }, pluginConfig(dirs.socketPath));
+  const r = await runPlugin(cni.dirs, { ...p.env, CNI_COMMAND: 'DEL' }, pluginConfig(cni.dirs.socketPath));
   expect(r.code, r.stdout).toBe(0);
 }
 
 async function expectLive(live: Map<number, string>, pods: Pod[]): Promise<void> {
   const addresses = [...live.values()];
   expect(new Set(addresses).size).toBe(addresses.length);
-  const allocs = (await agent.store.blocks.list()).flatMap((b) => allocationsOf(b.value));
+  const allocs = (await cni.agent.store.blocks.list()).flatMap((b) => allocationsOf(b.value));
   expect(allocs.map((a) => a.address).sort()).toEqual([...addresses].sort());
   const links = new Map((await hostLinks()).map((l) => [l.ifname, l]));
   const routes = new Map((await hostRoutes(4)).map((r) => [r.dst, r.dev]));

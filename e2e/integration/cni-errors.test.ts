@@ -1,11 +1,9 @@
 // Bad input against the real plugin, kernel and allocator: each case gets a CNI error with the spec's JSON, a code
 // that says whether retrying helps, a message naming what is wrong — and leaves no interface, route or address.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allocationsOf } from '../../src/ipam/index.js';
 import { workloadInterfaceName } from '../../src/net/index.js';
 import {
-  type CniDirs,
-  type TestAgent,
   addNetns,
   cleanup,
   cnitool,
@@ -15,34 +13,16 @@ import {
   makeCniDirs,
   nsLinks,
   pluginConfig,
-  prerequisitesMissing,
   runPlugin,
   sh,
-  startTestAgent,
-  uniquePrefix,
 } from './cni-support.js';
+import { useCniFixture } from './cni-fixture.js';
 
-const prefix = uniquePrefix('e');
-const hostIfs = new Set<string>();
-let dirs: CniDirs;
-let agent: TestAgent;
-
-beforeAll(async () => {
-  const missing = prerequisitesMissing();
-  if (missing !== undefined) throw new Error(`CNI integration tests: ${missing}`);
-  dirs = makeCniDirs(prefix);
+const cni = useCniFixture('e', {
   // Four addresses in all: the fifth pod finds the pool exhausted.
-  agent = await startTestAgent({
-    socketPath: dirs.socketPath,
-    node: 'node-a',
-    pools: [{ name: 'tiny', cidr: '10.211.0.0/30', blockSize: 30 }],
-  });
-  installPlugin(dirs);
+  pools: [{ name: 'tiny', cidr: '10.211.0.0/30', blockSize: 30 }],
 });
-
-afterAll(async () => {
-  await cleanup({ hostIfs, netnsPrefix: prefix, dirs, agent });
-});
+const { prefix, hostIfs } = cni;
 
 let n = 0;
 async function freshPod(): Promise<{
@@ -74,7 +54,7 @@ async function freshPod(): Promise<{
 }
 
 async function allocations() {
-  return (await agent.store.blocks.list()).flatMap((b) => allocationsOf(b.value));
+  return (await cni.agent.store.blocks.list()).flatMap((b) => allocationsOf(b.value));
 }
 
 async function nothingLeft(p: { cali: string; ns: string; env: Record<string, string> }) {
@@ -86,7 +66,7 @@ async function nothingLeft(p: { cali: string; ns: string; env: Record<string, st
 describe('bad input', () => {
   it('malformed config JSON → 6', async () => {
     const p = await freshPod();
-    const r = await runPlugin(dirs, p.env, '{"cniVersion": "1.0.0", "name": ');
+    const r = await runPlugin(cni.dirs, p.env, '{"cniVersion": "1.0.0", "name": ');
     expect(r.code).toBe(1);
     expect(r.json).toMatchObject({
       cniVersion: '1.1.0',
@@ -100,13 +80,13 @@ describe('bad input', () => {
     const p = await freshPod();
     const bad = makeCniDirs(`${prefix}b`);
     try {
-      installPlugin(bad, { agentSocket: dirs.socketPath, mtu: 70000 });
+      installPlugin(bad, { agentSocket: cni.dirs.socketPath, mtu: 70000 });
       const r = await cnitool(bad, 'add', p.netns, { namespace: 'errs', name: p.name });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain(
         'network config "k8s-pod-network": mtu: Too big: expected number to be <=65535 (got 70000)',
       );
-      const direct = await runPlugin(dirs, p.env, pluginConfig(dirs.socketPath, { mtu: 70000 }));
+      const direct = await runPlugin(cni.dirs, p.env, pluginConfig(cni.dirs.socketPath, { mtu: 70000 }));
       expect(direct.json).toMatchObject({ code: 7 });
     } finally {
       await cleanup({ hostIfs: [], netnsPrefix: 'none', dirs: bad });
@@ -116,7 +96,7 @@ describe('bad input', () => {
 
   it('missing CNI_NETNS → 4 naming the variable', async () => {
     const p = await freshPod();
-    const r = await runPlugin(dirs, { ...p.env, CNI_NETNS: undefined }, pluginConfig(dirs.socketPath));
+    const r = await runPlugin(cni.dirs, { ...p.env, CNI_NETNS: undefined }, pluginConfig(cni.dirs.socketPath));
     expect(r.json).toMatchObject({ code: 4, msg: 'invalid CNI_NETNS', details: 'CNI_NETNS: not set' });
     await nothingLeft(p);
   });
@@ -124,9 +104,9 @@ describe('bad input', () => {
   it('a namespace that does not exist → 3, no address taken', async () => {
     const p = await freshPod();
     const r = await runPlugin(
-      dirs,
+      cni.dirs,
       { ...p.env, CNI_NETNS: `/var/run/netns/${prefix}-missing` },
-      pluginConfig(dirs.socketPath),
+      pluginConfig(cni.dirs.socketPath),
     );
     expect(r.json).toMatchObject({ code: 3, msg: `network namespace /var/run/netns/${prefix}-missing does not exist` });
     await nothingLeft(p);
@@ -134,21 +114,25 @@ describe('bad input', () => {
 
   it('unreachable agent → 11 (try again later) with the socket and the reason', async () => {
     const p = await freshPod();
-    const r = await runPlugin(dirs, p.env, pluginConfig(`${dirs.root}/no-agent.sock`));
+    const r = await runPlugin(cni.dirs, p.env, pluginConfig(`${cni.dirs.root}/no-agent.sock`));
     expect(r.json).toMatchObject({
       code: 11,
       msg: 'IPAM assignment failed: the tabby agent is not reachable, try again later',
-      details: `cannot reach the tabby agent at ${dirs.root}/no-agent.sock: the socket does not exist (is the tabby agent running on this node?)`,
+      details: `cannot reach the tabby agent at ${cni.dirs.root}/no-agent.sock: the socket does not exist (is the tabby agent running on this node?)`,
     });
     await nothingLeft(p);
-    const del = await runPlugin(dirs, { ...p.env, CNI_COMMAND: 'DEL' }, pluginConfig(`${dirs.root}/no-agent.sock`));
+    const del = await runPlugin(
+      cni.dirs,
+      { ...p.env, CNI_COMMAND: 'DEL' },
+      pluginConfig(`${cni.dirs.root}/no-agent.sock`),
+    );
     expect(del.json).toMatchObject({ code: 11 });
   });
 
   it('the pod already has the interface → error, our veth undone and the address released', async () => {
     const p = await freshPod();
     await sh('ip', ['-n', p.ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0']);
-    const r = await runPlugin(dirs, p.env, pluginConfig(dirs.socketPath));
+    const r = await runPlugin(cni.dirs, p.env, pluginConfig(cni.dirs.socketPath));
     expect(r.json).toMatchObject({ code: 102, msg: `interface "eth0" already exists in ${p.netns}` });
     expect(await hostLink(p.cali)).toBeUndefined();
     expect((await allocations()).filter((a) => a.handleId === `k8s-pod-network.${p.env.CNI_CONTAINERID}`)).toEqual([]);
@@ -164,9 +148,9 @@ describe('bad input', () => {
     await sh('ip', ['route', 'add', '10.211.0.3/32', 'dev', dummy]);
     try {
       const r = await runPlugin(
-        dirs,
+        cni.dirs,
         { ...p.env, CNI_ARGS: `${p.env.CNI_ARGS};IP=10.211.0.3` },
-        pluginConfig(dirs.socketPath),
+        pluginConfig(cni.dirs.socketPath),
       );
       expect(r.json).toMatchObject({ code: 102, msg: 'failed to plumb the pod (host side)' });
       expect(r.json?.details).toContain('"ip route add 10.211.0.3/32 dev');
@@ -184,12 +168,12 @@ describe('bad input', () => {
     const pods = [];
     for (let i = 0; i < 4; i++) {
       const p = await freshPod();
-      const r = await runPlugin(dirs, p.env, pluginConfig(dirs.socketPath));
+      const r = await runPlugin(cni.dirs, p.env, pluginConfig(cni.dirs.socketPath));
       expect(r.code, r.stdout).toBe(0);
       pods.push(p);
     }
     const last = await freshPod();
-    const r = await runPlugin(dirs, last.env, pluginConfig(dirs.socketPath));
+    const r = await runPlugin(cni.dirs, last.env, pluginConfig(cni.dirs.socketPath));
     expect(r.json).toMatchObject({ code: 100, msg: 'IPAM assignment failed: no free address' });
     expect(String(r.json?.details)).toMatch(
       /No IPs available in pools: \[10\.211\.0\.0\/30\]|Assigned 0 out of 1 requested IPv4 addresses/,
@@ -197,7 +181,9 @@ describe('bad input', () => {
     await nothingLeft(last);
     for (const p of pods) expect((await hostLink(p.cali))?.address).toBe('ee:ee:ee:ee:ee:ee');
     for (const p of pods)
-      expect((await runPlugin(dirs, { ...p.env, CNI_COMMAND: 'DEL' }, pluginConfig(dirs.socketPath))).code).toBe(0);
+      expect(
+        (await runPlugin(cni.dirs, { ...p.env, CNI_COMMAND: 'DEL' }, pluginConfig(cni.dirs.socketPath))).code,
+      ).toBe(0);
     for (const p of pods) await nothingLeft(p);
     expect(await allocations()).toEqual([]);
   });

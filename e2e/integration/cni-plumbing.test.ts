@@ -24,12 +24,11 @@ import {
   nsRoutes,
   nsSysctl,
   parseJson,
-  prerequisitesMissing,
   readSysctl,
   sh,
   startTestAgent,
-  uniquePrefix,
 } from './cni-support.js';
+import { useCniFixture } from './cni-fixture.js';
 
 interface Result {
   cniVersion: string;
@@ -38,33 +37,21 @@ interface Result {
   routes?: { dst: string; gw?: string }[];
 }
 
-const prefix = uniquePrefix('p');
-const hostIfs = new Set<string>();
-let dirs: CniDirs;
-let agent: TestAgent;
-
-beforeAll(async () => {
-  const missing = prerequisitesMissing();
-  if (missing !== undefined) throw new Error(`CNI integration tests: ${missing}`);
-  dirs = makeCniDirs(prefix);
-  agent = await startTestAgent({
-    socketPath: dirs.socketPath,
-    node: 'node-a',
+const cni = useCniFixture(
+  'p',
+  {
     pools: [
       { name: 'pool-v4', cidr: '10.201.0.0/16', blockSize: 26 },
       { name: 'pool-v6', cidr: 'fd00:201::/48', blockSize: 122 },
     ],
     mtu: 1440,
-  });
-  installPlugin(dirs, { nodeName: 'node-a' });
-});
-
-afterAll(async () => {
-  await cleanup({ hostIfs, netnsPrefix: prefix, dirs, agent });
-});
+  },
+  { nodeName: 'node-a' },
+);
+const { prefix, hostIfs } = cni;
 
 async function podAllocations(): Promise<ReturnType<typeof allocationsOf>> {
-  return (await agent.store.blocks.list()).flatMap((b) => allocationsOf(b.value));
+  return (await cni.agent.store.blocks.list()).flatMap((b) => allocationsOf(b.value));
 }
 
 describe('one pod: ADD, CHECK, ADD again, DEL, DEL again', () => {
@@ -81,7 +68,7 @@ describe('one pod: ADD, CHECK, ADD again, DEL, DEL again', () => {
   });
 
   it('ADD returns a spec result naming the cali veth and the pod eth0', async () => {
-    const r = await cnitool(dirs, 'add', netns, pod);
+    const r = await cnitool(cni.dirs, 'add', netns, pod);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     result = parseJson<Result>(r.stdout);
@@ -154,17 +141,17 @@ describe('one pod: ADD, CHECK, ADD again, DEL, DEL again', () => {
   });
 
   it('CHECK passes, and fails naming what broke when proxy_arp is turned off', async () => {
-    expect(await cnitool(dirs, 'check', netns, pod)).toMatchObject({ code: 0, stderr: '' });
+    expect(await cnitool(cni.dirs, 'check', netns, pod)).toMatchObject({ code: 0, stderr: '' });
     await sh('sysctl', ['-qw', `net.ipv4.conf.${cali}.proxy_arp=0`]);
-    const broken = await cnitool(dirs, 'check', netns, pod);
+    const broken = await cnitool(cni.dirs, 'check', netns, pod);
     await sh('sysctl', ['-qw', `net.ipv4.conf.${cali}.proxy_arp=1`]);
     expect(broken.code).not.toBe(0);
     expect(broken.stderr).toContain(`/proc/sys/net/ipv4/conf/${cali}/proxy_arp is 0, expected 1`);
-    expect(await cnitool(dirs, 'check', netns, pod)).toMatchObject({ code: 0 });
+    expect(await cnitool(cni.dirs, 'check', netns, pod)).toMatchObject({ code: 0 });
   });
 
   it('a second ADD for the same container returns the same address, with one veth and one route', async () => {
-    const r = await cnitool(dirs, 'add', netns, pod);
+    const r = await cnitool(cni.dirs, 'add', netns, pod);
     expect(r.code).toBe(0);
     expect(parseJson<Result>(r.stdout).ips[0]?.address).toBe(`${ip}/32`);
     expect((await hostRoutes(4)).filter((x) => x.dst === ip)).toHaveLength(1);
@@ -173,7 +160,7 @@ describe('one pod: ADD, CHECK, ADD again, DEL, DEL again', () => {
   });
 
   it('DEL removes the veth pair, the route and the address', async () => {
-    const r = await cnitool(dirs, 'del', netns, pod);
+    const r = await cnitool(cni.dirs, 'del', netns, pod);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(await hostLink(cali)).toBeUndefined();
     expect((await hostRoutes(4)).filter((x) => x.dst === ip)).toEqual([]);
@@ -182,16 +169,16 @@ describe('one pod: ADD, CHECK, ADD again, DEL, DEL again', () => {
   });
 
   it('DEL again succeeds (idempotent)', async () => {
-    expect(await cnitool(dirs, 'del', netns, pod)).toMatchObject({ code: 0, stderr: '' });
+    expect(await cnitool(cni.dirs, 'del', netns, pod)).toMatchObject({ code: 0, stderr: '' });
   });
 
   it('DEL after the namespace is gone still releases the address', async () => {
-    const r = await cnitool(dirs, 'add', netns, pod);
+    const r = await cnitool(cni.dirs, 'add', netns, pod);
     expect(r.code).toBe(0);
     const again = parseJson<Result>(r.stdout).ips[0]!.address.split('/')[0]!;
     // The kernel destroys the pair with the namespace, in the background: DEL must work before and after that.
     await deleteNetns(ns);
-    expect(await cnitool(dirs, 'del', netns, pod)).toMatchObject({ code: 0 });
+    expect(await cnitool(cni.dirs, 'del', netns, pod)).toMatchObject({ code: 0 });
     expect(await hostLink(cali)).toBeUndefined();
     expect((await podAllocations()).filter((a) => a.address === again)).toEqual([]);
   });
@@ -276,11 +263,11 @@ describe('outside Kubernetes (no CNI_ARGS)', () => {
     const netns = await addNetns(`${prefix}-plain`);
     const cali = `cali${(await cnitoolContainerId(netns)).slice(0, 11)}`;
     hostIfs.add(cali);
-    const r = await cnitool(dirs, 'add', netns);
+    const r = await cnitool(cni.dirs, 'add', netns);
     expect(r.stderr).toBe('');
     expect(parseJson<Result>(r.stdout).interfaces[0]?.name).toBe(cali);
     expect((await hostLink(cali))?.address).toBe('ee:ee:ee:ee:ee:ee');
-    expect(await cnitool(dirs, 'del', netns)).toMatchObject({ code: 0 });
+    expect(await cnitool(cni.dirs, 'del', netns)).toMatchObject({ code: 0 });
     expect(await hostLink(cali)).toBeUndefined();
   });
 });
