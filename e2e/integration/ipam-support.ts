@@ -31,7 +31,7 @@ import {
   type GcMemory,
   type IPAMBlockData,
   type IPAMHandleData,
-  type PodInfo,
+  podInfos,
 } from '../../src/ipam/index.js';
 import { clusterResource, createKubeClient, type KubeClient, type KubeObject } from '../../src/kube/index.js';
 import { runCommand, type ControlPlane, type ExecResult } from '../harness/index.js';
@@ -358,16 +358,7 @@ export async function gcPass(
   leakGracePeriodMs: number,
 ): Promise<GcPassResult> {
   const [nodes, podList] = await Promise.all([client.nodes().list(), client.pods().list()]);
-  const pods = new Map<string, PodInfo>();
-  for (const p of podList.items) {
-    const ns = p.metadata.namespace ?? 'default';
-    pods.set(`${ns}/${p.metadata.name}`, {
-      namespace: ns,
-      name: p.metadata.name,
-      node: p.spec?.nodeName,
-      ips: (p.status?.podIPs ?? []).map((x: { ip: string }) => x.ip),
-    });
-  }
+  const pods = podInfos(podList.items);
   const plan = planGc(
     {
       blocks: await store.blocks.list(),

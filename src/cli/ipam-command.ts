@@ -13,7 +13,7 @@ import {
   type IPAMHandle,
   type IPPool,
 } from '../api/index.js';
-import { checkIpam, inUseCount, ipamPoolFrom, type IpamPool, type PodInfo } from '../ipam/index.js';
+import { checkIpam, inUseCount, ipamPoolFrom, podInfos, type IpamPool } from '../ipam/index.js';
 import { affinityFromSpec, blockFromSpec, handleFromSpec } from '../ipam/spec-mapping.js';
 import { clusterResource, createKubeClient, type KubeClient } from '../kube/index.js';
 import { cidrContainsCidr, parseCidr } from '../net/index.js';
@@ -49,16 +49,7 @@ async function readIpam(client: KubeClient) {
       process.stderr.write(`warning: ${(err as Error).message}\n`);
     }
   }
-  const podInfo = new Map<string, PodInfo>();
-  for (const p of pods.items) {
-    const ns = p.metadata.namespace ?? 'default';
-    podInfo.set(`${ns}/${p.metadata.name}`, {
-      namespace: ns,
-      name: p.metadata.name,
-      node: p.spec?.nodeName,
-      ips: (p.status?.podIPs ?? []).map((x: { ip: string }) => x.ip),
-    });
-  }
+  const podInfo = podInfos(pods.items);
   return {
     pools,
     ipamPools,

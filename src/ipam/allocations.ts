@@ -87,6 +87,29 @@ export function podKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
+/** The fields of a core Pod that IPAM reads (structural, so this layer needs no kube types). */
+export interface PodFields {
+  metadata: { name: string; namespace?: string | undefined };
+  spec?: { nodeName?: string | undefined } | undefined;
+  status?: { phase?: string | undefined; reason?: string | undefined; podIPs?: readonly { ip: string }[] } | undefined;
+}
+
+/** Pods by `namespace/name`, as GC and the consistency check judge allocations against them. */
+export function podInfos(pods: Iterable<PodFields>): Map<string, PodInfo> {
+  const out = new Map<string, PodInfo>();
+  for (const p of pods) {
+    const namespace = p.metadata.namespace ?? 'default';
+    out.set(podKey(namespace, p.metadata.name), {
+      namespace,
+      name: p.metadata.name,
+      node: p.spec?.nodeName,
+      ips: (p.status?.podIPs ?? []).map((x) => x.ip),
+      evictedFailed: p.status?.phase === 'Failed' && p.status?.reason === 'Evicted',
+    });
+  }
+  return out;
+}
+
 export type Validity = 'valid' | 'invalid' | 'unknown';
 
 /**

@@ -16,7 +16,7 @@ import {
   type IpamPool,
   type IpamView,
   type NodeInfo,
-  type PodInfo,
+  podInfos,
 } from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
 import { IPAM_REQUEST_RESULT_ANNOTATION, requestedPools } from '../api/ipam-request.js';
@@ -165,18 +165,7 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
   }
 
   async function gc(): Promise<{ requeueAfterMs?: number }> {
-    const pods = new Map<string, PodInfo>();
-    for (const p of caches.pods.store.list()) {
-      const ns = p.metadata.namespace ?? 'default';
-      const ips = (p.status?.podIPs ?? []).map((x: { ip: string }) => x.ip);
-      pods.set(`${ns}/${p.metadata.name}`, {
-        namespace: ns,
-        name: p.metadata.name,
-        node: p.spec?.nodeName,
-        ips,
-        evictedFailed: p.status?.phase === 'Failed' && p.status?.reason === 'Evicted',
-      });
-    }
+    const pods = podInfos(caches.pods.store.list());
     const plan = planGc(
       {
         blocks: await store.blocks.list(),
