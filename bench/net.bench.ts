@@ -2,6 +2,7 @@
 // the same operations (the representation choice documented in src/net/ip.ts), and compiled selector evaluation on
 // 1,000 nodes x 50 selectors against a straightforward AST interpreter. Prints figures; asserts nothing.
 import { performance } from 'node:perf_hooks';
+import { seededRandom } from '../src/ipam/test-fixtures.js';
 import {
   type Cidr,
   type IP,
@@ -92,23 +93,11 @@ function fmt(n: number): string {
   return `${n.toFixed(0)} /s`;
 }
 
-/** Deterministic PRNG (mulberry32) so every run measures the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---- block arithmetic ---------------------------------------------------------------------------------------------
 
 function benchBlocks(): void {
   const N = 10_000;
-  const rnd = prng(1);
+  const rnd = seededRandom(1);
   const cases = [
     { name: 'IPv4 10.244.0.0/16, /26 blocks', pool: parseCidr('10.244.0.0/16'), blockSize: 26 },
     { name: 'IPv4 192.168.0.0/16, /26 blocks', pool: parseCidr('192.168.0.0/16'), blockSize: 26 },
@@ -262,7 +251,7 @@ function interpret(n: SelectorNode, l: Readonly<Record<string, string>>): boolea
 }
 
 function benchSelectors(): void {
-  const rnd = prng(2);
+  const rnd = seededRandom(2);
   const nodes = makeNodes(1000, rnd);
   const texts = makeSelectors(50, rnd);
   const selectors = texts.map(parseSelector);

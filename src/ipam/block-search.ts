@@ -35,7 +35,7 @@ export function fnv32(text: string): number {
 }
 
 /** A small seeded PRNG (mulberry32) giving 32-bit words; enough for a start index, not for secrets. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -3,6 +3,7 @@
 import { AddressAssigner } from './address-assigner.js';
 import type { IpAllocator, IpamView } from './allocator.js';
 import { BlockClaimer } from './block-claimer.js';
+import { mulberry32 } from './block-search.js';
 import { CalicoStyleAllocator } from './calico-style-allocator.js';
 import { InMemoryBlockStore } from './in-memory-block-store.js';
 import { DEFAULT_IPAM_CONFIG, type IpamConfig, type NodeInfo } from './model.js';
@@ -55,14 +56,8 @@ export class ManualClock {
 
 /** Deterministic uniform [0, 1) source (mulberry32). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 0x100000000;
 }
 
 export type AllocatorMode = 'calico' | 'split';
