@@ -100,33 +100,27 @@ class MemoryCollection<T extends { deleted: boolean }> implements CasCollection<
     return this.put(key, value);
   }
 
+  /** CAS precondition of update and delete: the item exists and is still at `version`. */
+  private precondition(key: string, version: Version): { ok: false; reason: 'notFound' | 'conflict' } | undefined {
+    const existing = this.items.get(key);
+    if (existing !== undefined && !existing.value.deleted && existing.version === version) return undefined;
+    this.store.stats.conflicts++;
+    return { ok: false, reason: existing === undefined || existing.value.deleted ? 'notFound' : 'conflict' };
+  }
+
   async update(value: T, version: Version): Promise<WriteResult<T>> {
     const key = this.key(value);
     await this.store.enter('update', this.name, key);
-    const existing = this.items.get(key);
-    if (existing === undefined || existing.value.deleted) {
-      this.store.stats.conflicts++;
-      return { ok: false, reason: 'notFound' };
-    }
-    if (existing.version !== version) {
-      this.store.stats.conflicts++;
-      return { ok: false, reason: 'conflict' };
-    }
+    const refused = this.precondition(key, version);
+    if (refused !== undefined) return refused;
     this.store.stats.updates++;
     return this.put(key, value);
   }
 
   async delete(key: string, version: Version): Promise<DeleteResult> {
     await this.store.enter('delete', this.name, key);
-    const existing = this.items.get(key);
-    if (existing === undefined || existing.value.deleted) {
-      this.store.stats.conflicts++;
-      return { ok: false, reason: 'notFound' };
-    }
-    if (existing.version !== version) {
-      this.store.stats.conflicts++;
-      return { ok: false, reason: 'conflict' };
-    }
+    const refused = this.precondition(key, version);
+    if (refused !== undefined) return refused;
     this.store.stats.deletes++;
     this.items.delete(key);
     return { ok: true };
