@@ -1,7 +1,8 @@
 // BIRD 2 driven by the agent on this machine: two node namespaces, one BIRD each with the config the agent renders
 // (node-to-node mesh), sessions Established, blocks learned over BGP, nothing of the pools in the kernel from BIRD,
 // reloads without session loss. Every rendered variant of the table tests is also checked by `bird -p`.
-// Needs root and bird2 (scripts/setup.sh installs it); skipped otherwise. BIRDs started here are stopped by pid.
+// Needs root and bird2 (scripts/setup.sh installs it); without them the suite fails (in beforeAll) rather than
+// skipping. BIRDs started here are stopped by pid.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,8 +26,12 @@ import { buildNodeDesired, buildShard } from '../../src/agent/desired-builder.js
 import { type Lab, createLab } from '../../src/agent/linux/netns-lab.js';
 
 const runner = createProcessRunner();
-const isRoot = process.getuid?.() === 0;
-const hasBird = isRoot && (await runner.run(['sh', '-c', 'command -v bird && command -v birdc'])).code === 0;
+const missing =
+  process.getuid?.() !== 0
+    ? 'needs root (network namespaces, BIRD sockets)'
+    : (await runner.run(['sh', '-c', 'command -v bird && command -v birdc'])).code !== 0
+      ? 'bird and birdc (BIRD 2) not on PATH; run scripts/setup.sh'
+      : undefined;
 
 const POOL = '10.214.0.0/16';
 const nodes = [
@@ -82,7 +87,7 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
   }
 }
 
-describe.skipIf(!hasBird)('agent with BIRD 2 (network namespaces)', () => {
+describe('agent with BIRD 2 (network namespaces)', () => {
   let lab: Lab;
   let dir: string;
   const ns: string[] = [];
@@ -91,6 +96,7 @@ describe.skipIf(!hasBird)('agent with BIRD 2 (network namespaces)', () => {
   const birds: ChildProcess[] = [];
 
   beforeAll(async () => {
+    if (missing !== undefined) throw new Error(`agent BIRD integration tests: ${missing}`);
     lab = await createLab();
     dir = await mkdtemp(join(tmpdir(), 'tabby-bird-'));
     ns.push(await lab.namespace('bgp-a'), await lab.namespace('bgp-b'));
