@@ -217,7 +217,7 @@ describe('runAgentLoop', () => {
     await done;
   });
 
-  it('retries failed syncs with doubling backoff, survives a throwing sync and callback, and resets on success', async () => {
+  it('retries failed syncs with doubling backoff, survives a throwing sync, and resets on success', async () => {
     const src = source<SyncInput>();
     const t = manualTimers();
     const f = fakeSyncer(async (input, _o, n) => {
@@ -230,9 +230,6 @@ describe('runAgentLoop', () => {
       snapshots: src,
       timers: t.timers,
       backoff: { initialMs: 100, maxMs: 1000 },
-      onReport: () => {
-        throw new Error('status write failed');
-      },
     });
     src.push(snap('r1'));
     await tick();
@@ -246,6 +243,89 @@ describe('runAgentLoop', () => {
     t.advance(1);
     await tick();
     expect(f.calls).toHaveLength(3);
+    expect(t.pendingCount()).toBe(0);
+    src.end();
+    await done;
+  });
+
+  it('retries a failed status write with doubling backoff, without re-syncing, until it succeeds', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    const f = fakeSyncer(async (input) => report('same', { revision: input.desired.revision }));
+    // Each delivery: [revision, statusChanged, time on the fake clock]; the first three writes fail.
+    const deliveries: [string, boolean, number][] = [];
+    let now = 0;
+    const advance = async (ms: number) => {
+      now += ms;
+      t.advance(ms);
+      await tick();
+    };
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: t.timers,
+      backoff: { initialMs: 100, maxMs: 250 },
+      onReport: (r, info) => {
+        deliveries.push([r.revision, info.statusChanged, now]);
+        if (deliveries.length <= 3) throw new Error('status write failed');
+      },
+    });
+    src.push(snap('r1'));
+    await tick();
+    expect(deliveries).toEqual([['r1', true, 0]]);
+    await advance(99);
+    expect(deliveries).toHaveLength(1);
+    await advance(1); // 100 ms after the first failure
+    await advance(199);
+    expect(deliveries).toHaveLength(2);
+    await advance(1); // 200 ms after the second
+    await advance(250); // capped at 250 ms after the third, which succeeds
+    expect(deliveries).toEqual([
+      ['r1', true, 0],
+      ['r1', true, 100],
+      ['r1', true, 300],
+      ['r1', true, 550],
+    ]);
+    // A status write is retried on its own: the kernel was programmed once.
+    expect(f.calls).toEqual([{ revision: 'r1', reread: false }]);
+    expect(t.pendingCount()).toBe(0);
+    await advance(10_000);
+    expect(deliveries).toHaveLength(4);
+    // Written now, so the next report with the same status is not a change.
+    src.push(snap('r2'));
+    await tick();
+    expect(deliveries.at(-1)).toEqual(['r2', false, 10_550]);
+    src.end();
+    await done;
+  });
+
+  it('a status write that failed is redone by the next report, even when that report is the same status', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    const f = fakeSyncer(async (input) => report('same', { revision: input.desired.revision }));
+    const changed: [string, boolean][] = [];
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: t.timers,
+      backoff: { initialMs: 100, maxMs: 1000 },
+      onReport: (r, info) => {
+        changed.push([r.revision, info.statusChanged]);
+        if (changed.length === 1) throw new Error('status write failed');
+      },
+    });
+    src.push(snap('a'));
+    await tick();
+    src.push(snap('b'));
+    await tick();
+    expect(changed).toEqual([
+      ['a', true],
+      ['b', true],
+    ]);
+    // b's write succeeded: the pending retry of a's is dropped, not replayed over it.
+    t.advance(10_000);
+    await tick();
+    expect(changed).toHaveLength(2);
     expect(t.pendingCount()).toBe(0);
     src.end();
     await done;

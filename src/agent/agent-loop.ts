@@ -5,9 +5,12 @@
 // Behaviour: a sync runs when there is a new snapshot, when the watcher saw drift (debounced, then the kernel is
 // reread), when the periodic resync is due (FelixConfiguration routeRefreshInterval, reread), or when a failed
 // sync's backoff expires. Snapshots that arrive during a sync collapse into the newest. Each report goes to
-// `onReport` with `statusChanged` telling whether status.applied / Programmed would change.
-// Invariants: one sync at a time; a throwing sync or callback never ends the loop; the loop ends when the signal
-// aborts, or when the source ends and its last snapshot has been synced.
+// `onReport` with `statusChanged` telling whether status.applied / Programmed would change since the last status
+// `onReport` completed without throwing. A throwing `onReport` (the status write failed) is called again with the
+// same report after a doubling backoff, without a new sync, until it succeeds or a newer report replaces it.
+// Invariants: one sync at a time; a throwing sync or callback never ends the loop; a status counts as written only
+// once `onReport` returned; the loop ends when the signal aborts, or when the source ends and its last snapshot has
+// been synced.
 import type { Logger } from '../log/logger.js';
 import type { AgentSyncer, SyncInput } from './agent-syncer.js';
 import { type ApplyReport, appliedStatusKey } from './apply-report.js';
@@ -25,7 +28,8 @@ export interface AgentLoopOptions {
   resyncIntervalMs?: number;
   /** Subscribes to kernel changes; returns an unsubscribe function. */
   watchKernel?: (onChange: () => void) => () => void;
-  onReport?: (report: ApplyReport, info: { statusChanged: boolean }) => void | Promise<void>;
+  /** Throwing means the status write failed: the loop calls again later (`retry: true`) with the same report. */
+  onReport?: (report: ApplyReport, info: { statusChanged: boolean; retry: boolean }) => void | Promise<void>;
   /** Quiet time after a kernel event before the sync (default 50 ms). */
   debounceMs?: number;
   backoff?: { initialMs: number; maxMs: number };
@@ -50,11 +54,21 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
   let kernelDirty = false;
   let resyncDue = false;
   let retryDue = false;
+  let reportDue = false;
   let sourceDone = false;
   let retryDelay = backoff.initialMs;
+  let reportDelay = backoff.initialMs;
+  /** Key of the last status onReport accepted; a failed write leaves it, so the next report counts as a change. */
   let lastStatusKey: string | undefined;
+  /** The report whose delivery failed, waiting for its retry. */
+  let unreported: ApplyReport | undefined;
   let wake: (() => void) | undefined;
-  const handles = { resync: undefined as unknown, retry: undefined as unknown, debounce: undefined as unknown };
+  const handles = {
+    resync: undefined as unknown,
+    retry: undefined as unknown,
+    debounce: undefined as unknown,
+    report: undefined as unknown,
+  };
 
   const poke = () => {
     const w = wake;
@@ -98,10 +112,36 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
 
   const resyncMs = () => options.resyncIntervalMs ?? (latest?.desired.felix.routeRefreshIntervalSeconds ?? 0) * 1000;
 
+  const deliver = async (report: ApplyReport, retry: boolean): Promise<void> => {
+    if (options.onReport === undefined) return;
+    clear('report');
+    unreported = undefined;
+    const key = appliedStatusKey(report);
+    try {
+      await options.onReport(report, { statusChanged: key !== lastStatusKey, retry });
+      lastStatusKey = key;
+      reportDelay = backoff.initialMs;
+    } catch (e) {
+      log?.error({ err: e, retryInMs: reportDelay }, 'agent report callback failed');
+      unreported = report;
+      handles.report = timers.setTimeout(() => {
+        handles.report = undefined;
+        reportDue = true;
+        poke();
+      }, reportDelay);
+      reportDelay = Math.min(reportDelay * 2, backoff.maxMs);
+    }
+  };
+
   try {
     while (!aborted()) {
       const input = latest;
       const due = input !== undefined && (inputSeq !== syncedSeq || kernelDirty || resyncDue || retryDue);
+      if (!due && reportDue) {
+        reportDue = false;
+        if (unreported !== undefined) await deliver(unreported, true);
+        continue;
+      }
       if (!due) {
         if (sourceDone && inputSeq === syncedSeq) break;
         await new Promise<void>((resolve) => {
@@ -141,21 +181,17 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
         }, every);
       }
 
-      if (report !== undefined && options.onReport !== undefined) {
-        const key = appliedStatusKey(report);
-        const statusChanged = key !== lastStatusKey;
-        lastStatusKey = key;
-        try {
-          await options.onReport(report, { statusChanged });
-        } catch (e) {
-          log?.error({ err: e }, 'agent report callback failed');
-        }
+      // A newer report supersedes one whose write is still waiting for its retry.
+      if (report !== undefined) {
+        reportDue = false;
+        await deliver(report, false);
       }
     }
   } finally {
     clear('resync');
     clear('retry');
     clear('debounce');
+    clear('report');
     unwatch?.();
     options.signal?.removeEventListener('abort', poke);
     if (!sourceDone) void iterator.return?.();

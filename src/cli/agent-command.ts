@@ -124,18 +124,21 @@ export function registerAgent(program: Command): void {
         watchKernel: (onChange) =>
           createKernelMonitor({ routeProtocol: source.desired()?.felix.clusterRouteProtocol ?? 80 }).watch(onChange),
         logger,
+        // A throw here (the status write failed) makes the loop call again with the same report after a backoff.
         onReport: async (report, info) => {
-          lastSync = report.time;
-          logger.info(
-            {
-              revision: report.revision,
-              programmed: report.programmed,
-              changed: report.changed,
-              ms: Math.round(report.durationMs),
-              routes: report.counts.routes,
-            },
-            'sync done',
-          );
+          if (!info.retry) {
+            lastSync = report.time;
+            logger.info(
+              {
+                revision: report.revision,
+                programmed: report.programmed,
+                changed: report.changed,
+                ms: Math.round(report.durationMs),
+                routes: report.counts.routes,
+              },
+              'sync done',
+            );
+          }
           if (info.statusChanged) await source.writeStatus(report);
         },
       });
