@@ -15,6 +15,24 @@ import { KINDS } from './kinds.js';
 type Json = Record<string, unknown>;
 const crds = KINDS.map((k) => [k.kind, generateCrd(k)] as const);
 
+/** The field schemas of a zod object, under its optional/default wrappers and on the input side of pipes. */
+function zodShape(schema: unknown): Record<string, unknown> {
+  let s = schema as { _zod: { def: ZodDef } };
+  for (;;) {
+    const d = s._zod.def;
+    if (d.innerType !== undefined) s = d.innerType;
+    else if (d.type === 'pipe' && d.in !== undefined) s = d.in;
+    else if (d.type === 'object' && d.shape !== undefined) return d.shape;
+    else throw new Error(`not a zod object: ${d.type}`);
+  }
+}
+interface ZodDef {
+  type: string;
+  innerType?: { _zod: { def: ZodDef } };
+  in?: { _zod: { def: ZodDef } };
+  shape?: Record<string, unknown>;
+}
+
 /** Every schema node with its dotted path. */
 function* nodes(schema: unknown, path = ''): Generator<[string, Json]> {
   if (typeof schema !== 'object' || schema === null) return;
@@ -46,13 +64,29 @@ describe('generated CRDs', () => {
     expect(crd.metadata.name).toBe(`${crd.spec.names.plural}.${crd.spec.group}`);
   });
 
-  it.each(crds)('%s documents every spec field for kubectl explain', (_kind, crd) => {
-    const spec = (crd.spec.versions[0]!.schema.openAPIV3Schema.properties as Json).spec as Json | undefined;
-    if (spec === undefined) return;
-    for (const [name, field] of Object.entries((spec.properties ?? {}) as Json)) {
-      expect((field as Json).description, `spec.${name}`).toEqual(expect.any(String));
-    }
-  });
+  it.each(KINDS.map((k) => [k.kind, k] as const))(
+    '%s carries every spec and status field of its zod schema, each documented for kubectl explain',
+    (_kind, def) => {
+      // Read from the zod object shapes directly, not through the JSON Schema conversion the generator uses: a CRD
+      // that lost its spec, its status or a field fails here.
+      const shape = zodShape(def.schema);
+      expect(Object.keys(shape)).toContain('spec'); // every kind of Calico's and ours has a spec
+      const props = generateCrd(def).spec.versions[0]!.schema.openAPIV3Schema.properties as Json;
+      for (const part of ['spec', 'status'] as const) {
+        if (shape[part] === undefined) {
+          expect(props[part], part).toBeUndefined();
+          continue;
+        }
+        const crdPart = props[part] as Json | undefined;
+        expect(crdPart, part).toMatchObject({ type: 'object' });
+        const fields = (crdPart!.properties ?? {}) as Json;
+        expect(Object.keys(fields).sort(), part).toEqual(Object.keys(zodShape(shape[part])).sort());
+        for (const [name, f] of Object.entries(fields)) {
+          expect((f as Json).description, `${part}.${name}`).toEqual(expect.any(String));
+        }
+      }
+    },
+  );
 
   it.each(crds)('%s bounds every string and list a CEL rule reads (CEL cost budget)', (_kind, crd) => {
     for (const [path, n] of nodes(crd.spec.versions[0]!.schema.openAPIV3Schema)) {
@@ -73,12 +107,18 @@ describe('generated CRDs', () => {
   });
 
   it('gives every rule message the field it is about', () => {
+    const kindsWithRules = new Set<string>();
     for (const [kind, crd] of crds) {
       for (const [path, n] of nodes(crd.spec.versions[0]!.schema.openAPIV3Schema)) {
         for (const r of (n['x-kubernetes-validations'] ?? []) as { message: string; fieldPath?: string }[]) {
+          kindsWithRules.add(kind);
           expect(r.message, `${kind} ${path}`).toMatch(/(spec|metadata)\.[a-zA-Z]+|^(min|max) /);
         }
       }
+    }
+    // These kinds carry CEL rules (our parse's checks, repeated for the apiserver): the loop must have seen them.
+    for (const kind of ['IPPool', 'BGPConfiguration', 'BGPPeer', 'FelixConfiguration', 'IPAMConfiguration']) {
+      expect(kindsWithRules, kind).toContain(kind);
     }
   });
 
@@ -141,11 +181,9 @@ describe('generated CRDs', () => {
     );
   });
 
-  it('keeps unknown Calico fields (preserve-unknown-fields on spec)', () => {
-    for (const [kind, crd] of crds) {
-      const spec = (crd.spec.versions[0]!.schema.openAPIV3Schema.properties as Json).spec as Json | undefined;
-      if (spec !== undefined) expect(spec['x-kubernetes-preserve-unknown-fields'], kind).toBe(true);
-    }
+  it.each(crds)('%s keeps unknown Calico fields (preserve-unknown-fields on spec)', (_kind, crd) => {
+    const spec = (crd.spec.versions[0]!.schema.openAPIV3Schema.properties as Json).spec as Json | undefined;
+    expect(spec?.['x-kubernetes-preserve-unknown-fields']).toBe(true);
   });
 
   it('makes IPPool cidr and blockSize immutable with transition rules', () => {
