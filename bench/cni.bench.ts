@@ -23,6 +23,7 @@ import {
 } from '../e2e/integration/cni-support.js';
 import { workloadInterfaceName } from '../src/net/index.js';
 import { createPodIpam, type PodIpam } from '../src/agent/pod-ipam.js';
+import { buildNodeDesired } from '../src/agent/desired-builder.js';
 import { freePort, startControlPlane } from '../e2e/harness/index.js';
 import {
   type OperatorProcess,
@@ -128,7 +129,9 @@ async function realAgent(socketPath: string): Promise<{ socketPath: string; stop
       nodeName: 'bench-node',
       socketPath,
       logger: fileLogger(log),
-      desired: () => undefined,
+      // A planned node without encapsulation on a 1500-byte host: pods get MTU 1500.
+      desired: () => buildNodeDesired(),
+      hostMtu: () => 1500,
     });
     await ipam.start();
     // A node has its first block from the operator when it joins, long before its pods: time pods, not the join.

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
+import { buildNodeDesired } from '../../src/agent/desired-builder.js';
 import { PROTOCOL_VERSION, type AssignedAddress } from '../../src/api/agent-ipam-protocol.js';
 import { IPAM_REQUEST_ANNOTATION } from '../../src/api/ipam-request.js';
 import { AgentRefusedError, createAgentClient } from '../../src/cni/agent-client.js';
@@ -118,7 +119,9 @@ describe("Calico's pod and namespace annotations, served by the agent", () => {
         nodeName,
         socketPath: socket(nodeName),
         logger: fileLogger(log),
-        desired: () => undefined,
+        // A planned node without encapsulation on a 1500-byte host: pods get MTU 1500.
+        desired: () => buildNodeDesired(),
+        hostMtu: () => 1500,
       });
       await ipam.start();
       ipams.push(ipam);

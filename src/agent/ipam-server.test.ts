@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AssignRequest, AssignedAddress } from '../api/agent-ipam-protocol.js';
 import { IpamError } from '../ipam/index.js';
+import { FakeClock, flushPromises } from '../kube/fake-clock.js';
 import {
   type IpamServer,
   type IpamServerOptions,
+  type PlannedMtu,
   type PodAddressAllocator,
   PodAllocationError,
   createIpamServer,
@@ -297,5 +299,68 @@ describe('ipam server', () => {
     await second.listen();
     servers.push(second);
     expect((await exchange(path, [JSON.stringify({ v: 1, op: 'status' })]))[0]).toMatchObject({ ok: true, mtu: 1500 });
+  });
+});
+
+describe('ipam server: the pod MTU before the node is planned', () => {
+  /** Lets the server take the request in, up to a generous number of turns, until `cond` holds. */
+  async function until(what: string, cond: () => boolean): Promise<void> {
+    for (let i = 0; i < 10_000 && !cond(); i++) await flushPromises();
+    if (!cond()) throw new Error(`${what}: not after 10000 turns`);
+  }
+  const noPlan = { unknown: 'no NodeDataplane node-a with status.desired yet' };
+
+  it('an ADD that arrives before the plan waits for it and answers with the planned MTU', async () => {
+    const clock = new FakeClock();
+    let mtu: PlannedMtu = noPlan;
+    const allocator = recordingAllocator();
+    const s = await start({ allocator, mtu: () => mtu, clock });
+    const answer = exchange(s.socketPath, [JSON.stringify(assign)]);
+    await until('the ADD waits for the MTU', () => clock.pendingTimers() === 1);
+    expect(allocator.rec.assigns).toEqual([]);
+    await clock.advance(4000);
+    mtu = 1430;
+    s.planChanged();
+    expect(await answer).toEqual([expect.objectContaining({ ok: true, op: 'assign', mtu: 1430 })]);
+    expect(allocator.rec.assigns).toHaveLength(1);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('an ADD whose plan never arrives gets unavailable naming the NodeDataplane, with nothing assigned', async () => {
+    const clock = new FakeClock();
+    const allocator = recordingAllocator();
+    const s = await start({ allocator, mtu: () => noPlan, clock, mtuWaitMs: 5000 });
+    const answer = exchange(s.socketPath, [JSON.stringify(assign)]);
+    await until('the ADD waits for the MTU', () => clock.pendingTimers() === 1);
+    s.planChanged(); // something else changed: still no plan, so it keeps waiting
+    await until('the ADD waits again', () => clock.pendingTimers() === 1);
+    await clock.advance(4999);
+    expect(allocator.rec.assigns).toEqual([]);
+    await clock.advance(1);
+    expect(await answer).toEqual([
+      {
+        ok: false,
+        error: {
+          code: 'unavailable',
+          message: "the pod's MTU is not known: no NodeDataplane node-a with status.desired yet (waited 5000 ms)",
+        },
+      },
+    ]);
+    expect(allocator.rec.assigns).toEqual([]);
+  });
+
+  it('STATUS does not wait: it says at once why the MTU is not known', async () => {
+    const clock = new FakeClock();
+    const s = await start({ allocator: recordingAllocator(), mtu: () => noPlan, clock });
+    expect(await exchange(s.socketPath, [JSON.stringify({ v: 1, op: 'status' })])).toEqual([
+      {
+        ok: false,
+        error: {
+          code: 'unavailable',
+          message: "the pod's MTU is not known: no NodeDataplane node-a with status.desired yet",
+        },
+      },
+    ]);
+    expect(clock.pendingTimers()).toBe(0);
   });
 });

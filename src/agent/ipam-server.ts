@@ -2,14 +2,17 @@
 // plugin asks for addresses (ADD), releases (DEL), reservations (CHECK) and liveness (STATUS).
 //
 // Inputs (injected, STYLE.md §13): a PodAddressAllocator (the node's src/ipam AddressAssigner behind
-// pod-address-allocator.ts), the node's planned MTU and Felix's deviceRouteProtocol as providers (they change with
-// the NodeDataplane), and optionally the pod's and namespace's annotations (Calico's ipv4pools/ipAddrs, applied with
-// the protocol's precedence rules).
+// pod-address-allocator.ts), the node's pod MTU and Felix's deviceRouteProtocol as providers (they change with
+// the NodeDataplane), optionally the pod's and namespace's annotations (Calico's ipv4pools/ipAddrs, applied with
+// the protocol's precedence rules), and a clock for the MTU wait.
 // Invariants:
 // - Requests for the same handle run one at a time, in arrival order: a retried ADD and a DEL racing for one pod
 //   cannot interleave (the allocator's idempotency check and its assignment are one step from the pod's view).
 // - Every request gets exactly one response line; a malformed one gets `badRequest` naming the field, never a
 //   dropped connection or a crashed agent.
+// - A pod is never plumbed with a guessed MTU: while the MTU is unknown (the node not planned yet) an ADD waits for
+//   `planChanged()`, at most `mtuWaitMs`, then gets `unavailable` saying what is missing — before anything is
+//   assigned.
 // - The socket file is the agent's: a stale one (left by a crash) is replaced, a live one (another agent answering)
 //   is an error, and close() removes it.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
@@ -31,6 +34,7 @@ import {
 } from '../api/agent-ipam-protocol.js';
 import { formatPath } from '../api/errors.js';
 import { isIpamError } from '../ipam/errors.js';
+import { type Clock, systemClock } from '../kube/clock.js';
 import type { Logger } from '../log/logger.js';
 
 /** What the server needs from IPAM; pod-address-allocator.ts adapts src/ipam to it. */
@@ -66,12 +70,20 @@ export interface PodAnnotations {
   namespace?: Annotations;
 }
 
+/** The pod MTU, or why it is not known yet (a sentence naming what is missing). */
+export type PlannedMtu = number | { unknown: string };
+
+export const DEFAULT_MTU_WAIT_MS = 5000;
+
 export interface IpamServerOptions {
   socketPath: string;
   node: string;
   allocator: PodAddressAllocator;
-  /** The node's planned pod MTU. */
-  mtu: () => number;
+  /** The node's pod MTU; look again after `planChanged()`. */
+  mtu: () => PlannedMtu;
+  /** How long an ADD waits for an unknown MTU before `unavailable` (default 5 s, well inside the plugin's 15 s). */
+  mtuWaitMs?: number;
+  clock?: Clock;
   /** Felix's deviceRouteProtocol for workload routes; undefined = kernel default. */
   deviceRouteProtocol?: () => number | undefined;
   /** The pod's and its namespace's annotations, from the agent's caches; undefined when unknown. */
@@ -83,6 +95,8 @@ export interface IpamServer {
   readonly socketPath: string;
   listen(): Promise<void>;
   close(): Promise<void>;
+  /** The MTU provider may answer differently now: waiting ADDs look again. */
+  planChanged(): void;
 }
 
 /** Maps anything the allocator throws to a protocol error code and message. */
@@ -121,6 +135,11 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
   const log = opts.log;
   const perHandle = new Map<string, Promise<unknown>>();
   const sockets = new Set<Socket>();
+  const clock = opts.clock ?? systemClock;
+  const mtuWaitMs = opts.mtuWaitMs ?? DEFAULT_MTU_WAIT_MS;
+  /** ADDs waiting for the MTU, each woken by planChanged() (or close). */
+  const mtuWaiters = new Set<() => void>();
+  let closed = false;
   let server: Server | undefined;
 
   /** Runs `fn` after every earlier request of the same handle has finished. */
@@ -136,12 +155,34 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
   }
 
   /** The provider's MTU, checked: a plugin must never be told to plumb a pod with an impossible MTU. */
-  function plannedMtu(): number {
-    const mtu = opts.mtu();
+  function checkedMtu(mtu: number): number {
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
       throw new PodAllocationError('unavailable', `the node's planned MTU is not known yet (got ${mtu})`);
     }
     return mtu;
+  }
+
+  /** The MTU now, or (`wait`) once it is known, at most mtuWaitMs from now. */
+  async function plannedMtu(wait: boolean): Promise<number> {
+    const deadline = clock.now() + mtuWaitMs;
+    for (;;) {
+      const mtu = opts.mtu();
+      if (typeof mtu === 'number') return checkedMtu(mtu);
+      const left = deadline - clock.now();
+      if (!wait || left <= 0 || closed) {
+        const waited = wait ? ` (waited ${mtuWaitMs} ms)` : '';
+        throw new PodAllocationError('unavailable', `the pod's MTU is not known: ${mtu.unknown}${waited}`);
+      }
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          timer.cancel();
+          mtuWaiters.delete(wake);
+          resolve();
+        };
+        const timer = clock.setTimer(wake, left);
+        mtuWaiters.add(wake);
+      });
+    }
   }
 
   async function assign(req: AssignRequest): Promise<AgentResponse> {
@@ -153,7 +194,7 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
       );
     }
     // Before assigning: an answer the plugin cannot use must not leave an address taken.
-    const mtu = plannedMtu();
+    const mtu = await plannedMtu(true);
     const proto = opts.deviceRouteProtocol?.();
     if (proto !== undefined && (!Number.isInteger(proto) || proto < 0 || proto > 255)) {
       return errorResponse('internal', `deviceRouteProtocol ${proto} is not a route protocol number (0-255)`);
@@ -201,7 +242,7 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
         return { ok: true, op: 'addresses', addresses };
       }
       case 'status':
-        return { ok: true, op: 'status', node: opts.node, mtu: plannedMtu() };
+        return { ok: true, op: 'status', node: opts.node, mtu: await plannedMtu(false) };
     }
   }
 
@@ -267,6 +308,9 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
 
   return {
     socketPath: opts.socketPath,
+    planChanged() {
+      for (const wake of [...mtuWaiters]) wake();
+    },
     async listen() {
       mkdirSync(dirname(opts.socketPath), { recursive: true, mode: 0o755 });
       let stale = false;
@@ -293,12 +337,15 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
       // Only root (the runtime executing the plugin) may ask for addresses.
       chmodSync(opts.socketPath, 0o600);
       server = s;
+      closed = false;
       log?.info({ socket: opts.socketPath }, 'ipam server listening');
     },
     async close() {
       const s = server;
       server = undefined;
       if (s === undefined) return;
+      closed = true;
+      for (const wake of [...mtuWaiters]) wake();
       await new Promise<void>((resolve) => {
         s.close(() => resolve());
         for (const sock of sockets) sock.destroy();

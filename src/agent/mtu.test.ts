@@ -1,6 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { buildNodeDesired } from './desired-builder.js';
 import type { HostInterface } from './kernel-model.js';
-import { DEFAULT_MTU_IFACE_PATTERN, FALLBACK_HOST_MTU, compileIfacePattern, findHostMtu, tunnelMtu } from './mtu.js';
+import {
+  DEFAULT_MTU_IFACE_PATTERN,
+  FALLBACK_HOST_MTU,
+  compileIfacePattern,
+  findHostMtu,
+  podMtu,
+  podMtuOf,
+  tunnelMtu,
+} from './mtu.js';
 
 const iface = (name: string, mtu: number, up = true): HostInterface => ({ name, mtu, up, addresses: [] });
 const pattern = new RegExp(DEFAULT_MTU_IFACE_PATTERN);
@@ -45,5 +55,78 @@ describe('compileIfacePattern', () => {
     const r = compileIfacePattern('[');
     expect(r.pattern.source).toBe(DEFAULT_MTU_IFACE_PATTERN);
     expect(r.error).toMatch(/^"\[" is not a valid regular expression/);
+  });
+});
+
+describe('podMtu (Felix determinePodMTU)', () => {
+  // Expected values by hand from calico-reference.md §4.8: the smallest enabled encapsulation's MTU (configured, else
+  // host MTU − 20 IPIP / − 50 VXLAN / − 70 VXLAN v6); no encapsulation ⇒ the host MTU; a configured pod MTU wins.
+  const desired = (
+    felix: { ipipEnabled?: boolean; vxlanEnabled?: boolean; vxlanEnabledV6?: boolean },
+    mtu: { workload?: number; ipip?: number; vxlan?: number; vxlanV6?: number } = {},
+  ) =>
+    buildNodeDesired({
+      felix: { ipipEnabled: false, vxlanEnabled: false, vxlanEnabledV6: false, ...felix },
+      mtu,
+    });
+  it.each([
+    { name: 'IPIP on a 1500 host', felix: { ipipEnabled: true }, host: 1500, want: 1480 },
+    { name: 'VXLAN on a 1500 host', felix: { vxlanEnabled: true }, host: 1500, want: 1450 },
+    { name: 'VXLAN v6 on a 1500 host', felix: { vxlanEnabledV6: true }, host: 1500, want: 1430 },
+    { name: 'VXLAN on a 9000 host (jumbo frames)', felix: { vxlanEnabled: true }, host: 9000, want: 8950 },
+    { name: 'VXLAN on a 1362 host', felix: { vxlanEnabled: true }, host: 1362, want: 1312 },
+    { name: 'IPIP and VXLAN: the smaller', felix: { ipipEnabled: true, vxlanEnabled: true }, host: 1500, want: 1450 },
+    { name: 'no encapsulation: the host MTU', felix: {}, host: 9001, want: 9001 },
+    { name: 'no encapsulation, no matching interface', felix: {}, host: FALLBACK_HOST_MTU, want: 1460 },
+    {
+      name: 'configured vxlanMTU',
+      felix: { vxlanEnabled: true },
+      mtu: { vxlan: 1400 },
+      host: 1500,
+      want: 1400,
+    },
+    {
+      name: 'a configured MTU of a disabled encapsulation does not count',
+      felix: { vxlanEnabled: true },
+      mtu: { ipip: 1300 },
+      host: 1500,
+      want: 1450,
+    },
+    {
+      name: 'configured pod MTU wins',
+      felix: { vxlanEnabled: true },
+      mtu: { workload: 1380 },
+      host: 1500,
+      want: 1380,
+    },
+  ])('$name → $want', ({ felix, mtu, host, want }) => {
+    expect(podMtu(desired(felix, mtu), host)).toBe(want);
+  });
+});
+
+describe('podMtuOf', () => {
+  it('names the missing NodeDataplane instead of guessing while the node is not planned', () => {
+    expect(podMtuOf('node-a', undefined, 1500)).toEqual({
+      unknown: 'NodeDataplane node-a has no status.desired yet (the operator has not planned this node)',
+    });
+  });
+  it('waits for the host MTU the first sync reads, instead of assuming 1500', () => {
+    expect(podMtuOf('node-a', buildNodeDesired({ felix: { vxlanEnabled: true } }), undefined)).toEqual({
+      unknown: "the host MTU of node node-a is read by the agent's first sync, which has not finished",
+    });
+    expect(podMtuOf('node-a', buildNodeDesired({ felix: { vxlanEnabled: true } }), 9000)).toBe(8950);
+  });
+  it('property: with no configured MTU, the host MTU minus the largest enabled overhead', () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 1280, max: 65535 }), fc.boolean(), fc.boolean(), fc.boolean(), (host, a, b, c) => {
+        runs++;
+        const overhead = Math.max(0, a ? 20 : 0, b ? 50 : 0, c ? 70 : 0);
+        const d = buildNodeDesired({ felix: { ipipEnabled: a, vxlanEnabled: b, vxlanEnabledV6: c } });
+        expect(podMtuOf('n', d, host)).toBe(host - overhead);
+      }),
+      { seed: 19, numRuns: 500 },
+    );
+    expect(runs).toBe(500);
   });
 });

@@ -1,10 +1,12 @@
 // Host MTU and tunnel device MTUs, as Felix derives them.
 //
 // Inputs: the host's interfaces (name, up, MTU), FelixConfiguration mtuIfacePattern, and the configured MTUs.
-// Outputs: the host MTU (smallest MTU among up interfaces matching the pattern, 1460 when none match) and each
-// tunnel's MTU (configured value, else host MTU minus the encapsulation overhead).
-// Matches calico: felix/dataplane/linux/int_dataplane.go (findHostMTU, ConfigureDefaultMTUs) and the defaults in
-// felix/config/config_params.go (MTUIfacePattern).
+// Outputs: the host MTU (smallest MTU among up interfaces matching the pattern, 1460 when none match), each
+// tunnel's MTU (configured value, else host MTU minus the encapsulation overhead), and the pod MTU.
+// Matches calico: felix/dataplane/linux/int_dataplane.go (findHostMTU, ConfigureDefaultMTUs, determinePodMTU) and
+// the defaults in felix/config/config_params.go (MTUIfacePattern).
+import type { NodeDesired } from '../api/node-dataplane.js';
+import type { PlannedMtu } from './ipam-server.js';
 import type { HostInterface, TunnelName } from './kernel-model.js';
 
 /** Felix's default `mtuIfacePattern`. */
@@ -53,4 +55,29 @@ export function compileIfacePattern(source: string | undefined): { pattern: RegE
 export function tunnelMtu(name: TunnelName, hostMtu: number, ...configured: (number | undefined)[]): number {
   for (const c of configured) if (c !== undefined && c > 0) return c;
   return hostMtu - ENCAP_OVERHEAD[name];
+}
+
+/**
+ * The pod (veth) MTU: the configured one, else the smallest MTU among the enabled encapsulations (each as its device
+ * gets it), else the host MTU — what Felix writes to /var/lib/calico/mtu for the CNI plugin.
+ */
+export function podMtu(desired: Pick<NodeDesired, 'mtu' | 'felix'>, hostMtu: number): number {
+  const { mtu, felix } = desired;
+  if (mtu.workload) return mtu.workload;
+  const enabled: number[] = [];
+  if (felix.ipipEnabled) enabled.push(tunnelMtu('tunl0', hostMtu, mtu.ipip));
+  if (felix.vxlanEnabled) enabled.push(tunnelMtu('vxlan.calico', hostMtu, mtu.vxlan));
+  if (felix.vxlanEnabledV6) enabled.push(tunnelMtu('vxlan-v6.calico', hostMtu, mtu.vxlanV6));
+  return enabled.length > 0 ? Math.min(...enabled) : hostMtu;
+}
+
+/** The pod MTU from the node's plan and its host MTU, or what is still missing (never a guess). */
+export function podMtuOf(node: string, desired: NodeDesired | undefined, hostMtu: number | undefined): PlannedMtu {
+  if (desired === undefined) {
+    return { unknown: `NodeDataplane ${node} has no status.desired yet (the operator has not planned this node)` };
+  }
+  if (hostMtu === undefined) {
+    return { unknown: `the host MTU of node ${node} is read by the agent's first sync, which has not finished` };
+  }
+  return podMtu(desired, hostMtu);
 }

@@ -24,6 +24,7 @@ import {
 import { createKubeBlockStore } from '../kube/kube-block-store.js';
 import type { Logger } from '../log/logger.js';
 import { createIpamServer, type IpamServer } from './ipam-server.js';
+import { podMtuOf } from './mtu.js';
 import { createNodeOperatorRequests } from './operator-requests.js';
 import { createOperatorBlockSource } from './operator-block-source.js';
 import { createPodAnnotationSource } from './pod-annotations.js';
@@ -36,22 +37,16 @@ export interface PodIpamOptions {
   logger: Logger;
   /** The node's current plan (for the pod MTU and the workload route protocol). */
   desired: () => NodeDesired | undefined;
+  /** The host MTU as the last sync read it from the interfaces; undefined before the first sync. */
+  hostMtu: () => number | undefined;
 }
 
 export interface PodIpam {
   start(): Promise<void>;
   stop(): Promise<void>;
   ready(): string | undefined;
-}
-
-/** Pod MTU as Calico derives it: configured, else host MTU (1500 assumed) minus the largest enabled overhead. */
-function podMtu(d: NodeDesired | undefined): number {
-  if (!d) return 1450;
-  if (d.mtu.workload) return d.mtu.workload;
-  const host = 1500;
-  const felix = d.felix;
-  const overheads = [felix.vxlanEnabledV6 ? 70 : 0, felix.vxlanEnabled ? 50 : 0, felix.ipipEnabled ? 20 : 0];
-  return host - Math.max(0, ...overheads);
+  /** The plan or the host MTU changed: ADDs waiting for the pod MTU look again. */
+  planChanged(): void;
 }
 
 export function createPodIpam(opts: PodIpamOptions): PodIpam {
@@ -125,7 +120,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     socketPath: opts.socketPath,
     node: opts.nodeName,
     allocator,
-    mtu: () => podMtu(opts.desired()),
+    mtu: () => podMtuOf(opts.nodeName, opts.desired(), opts.hostMtu()),
     deviceRouteProtocol: () => opts.desired()?.felix.deviceRouteProtocol,
     annotations: createPodAnnotationSource(opts.client, log),
     log,
@@ -144,5 +139,6 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
       await Promise.all(all.map((i) => i.stop()));
     },
     ready: () => (all.every((i) => i.hasSynced()) ? undefined : 'pod IPAM caches not synced'),
+    planChanged: () => server.planChanged(),
   };
 }

@@ -87,6 +87,12 @@ export function registerAgent(program: Command): void {
           'CNI plugin installed',
         );
       }
+      const syncer = createAgentSyncer({
+        nodeName: node,
+        dataplane: createLinuxDataplane(),
+        ...(bird ? { bird } : {}),
+        logger,
+      });
       const podIpam = flags.ipam
         ? createPodIpam({
             client,
@@ -94,14 +100,10 @@ export function registerAgent(program: Command): void {
             socketPath: flags.ipamSocket,
             logger,
             desired: () => source.desired(),
+            // The same host MTU the tunnel devices got, from the interfaces the last sync read.
+            hostMtu: () => syncer.lastTarget()?.hostMtu,
           })
         : undefined;
-      const syncer = createAgentSyncer({
-        nodeName: node,
-        dataplane: createLinuxDataplane(),
-        ...(bird ? { bird } : {}),
-        logger,
-      });
       let lastSync: string | undefined;
       const health = await startHealthServer({
         host: flags.metricsHost,
@@ -126,6 +128,7 @@ export function registerAgent(program: Command): void {
         logger,
         // A throw here (the status write failed) makes the loop call again with the same report after a backoff.
         onReport: async (report, info) => {
+          podIpam?.planChanged();
           if (!info.retry) {
             lastSync = report.time;
             logger.info(
