@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Lease } from './core-kinds.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, TransientError } from './errors.js';
+import { sleep } from './clock.js';
 import { FakeClock, flushPromises } from './fake-clock.js';
 import { createLeaderElector, type LeaseClient, type LeaderElector } from './leader-election.js';
 
@@ -132,6 +133,46 @@ describe('leader election', () => {
     expect(b.isLeader()).toBe(true);
     expect(log).toEqual(['0 a start', '30000 a stop', '46000 b start']);
     expect(store.lease()?.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    await b.stop();
+  });
+
+  it('counts the lease duration from when a read returned, not from when it was sent', async () => {
+    // b's first read is sent at 1 s, before a's renewal at 2 s, and answered at 2.5 s with that renewal in it; a then
+    // dies. The renewal may be up to 2.5 s old when b sees it, but b must still wait a whole lease duration after it
+    // saw it: taking over at 16.5 s (15 s after the read was *sent*) would cut a's lease, valid until 17 s, short.
+    const { clock, store, make } = setup();
+    const a = make('a');
+    a.start();
+    await flushPromises();
+    await clock.advance(1_000);
+    let slowReads = 1;
+    const slowClient: LeaseClient = {
+      ...store.client,
+      async get(name, o) {
+        if (slowReads-- > 0) await sleep(clock, 1_500);
+        return store.client.get(name, o);
+      },
+    };
+    const b = createLeaderElector({
+      leases: slowClient,
+      namespace: 'kube-system',
+      name: 'tabby',
+      identity: 'b',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      clock,
+      random: () => 0,
+    });
+    b.start();
+    await clock.advance(1_000);
+    const lastRenewal = store.lease()?.spec?.renewTime;
+    expect(lastRenewal).toBe('2023-11-14T22:13:22.000000Z');
+    await a.stop({ release: false });
+    await clock.advance(30_000);
+    expect(b.isLeader()).toBe(true);
+    const acquired = Date.parse(store.lease()?.spec?.acquireTime ?? '');
+    expect(acquired - Date.parse(lastRenewal!)).toBeGreaterThanOrEqual(15_000);
     await b.stop();
   });
 

@@ -102,7 +102,6 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
   }
 
   async function tryAcquireOrRenew(signal: AbortSignal): Promise<Attempt> {
-    const now = clock.now();
     let current: Lease;
     try {
       current = await opts.leases.get(opts.name, { namespace: opts.namespace, signal });
@@ -111,6 +110,7 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
         log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lease read failed');
         return 'failed';
       }
+      const now = clock.now();
       try {
         const created = await opts.leases.create(
           {
@@ -134,6 +134,9 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
         return 'failed';
       }
     }
+    // The holder's record is as old as the read's answer, not its request: a renewal that happened while the read
+    // was in flight is seen now, and the lease duration runs from here (client-go observes after Get returns too).
+    const now = clock.now();
     observe(current, now);
     const spec = current.spec ?? {};
     const holder = spec.holderIdentity ?? '';
