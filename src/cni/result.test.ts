@@ -69,6 +69,7 @@ describe('ADD result', () => {
   it('every ips[].interface indexes interfaces, and the container interface has the sandbox', () => {
     for (const v of SUPPORTED_VERSIONS) {
       const r = printed(v) as { interfaces: { sandbox?: string }[]; ips: { interface: number }[] };
+      expect(r.ips).toHaveLength(2);
       for (const ip of r.ips) expect(r.interfaces[ip.interface]?.sandbox).toBe('/var/run/netns/blue');
     }
   });

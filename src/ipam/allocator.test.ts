@@ -291,6 +291,7 @@ describe.each(modes)('release (%s mode)', (mode) => {
     const rel = await h.allocator('n1').releaseIPs(r.v4!.ips.map((ip) => ({ address: ip.split('/')[0]! })));
     expect(rel.unallocated).toEqual([]);
     const s = h.store.snapshot();
+    expect(s.blocks).toHaveLength(2); // affine blocks stay when their last address is released, as in Calico
     for (const b of s.blocks) expect(b.value.unallocated).toHaveLength(64);
     expect(s.handles).toHaveLength(0);
     expect((await quiescentCheck(h)).summary.errors).toBe(0);
