@@ -460,8 +460,15 @@ describe('agent identity: least privilege with RBAC + ValidatingAdmissionPolicy'
     expect(await can(['create', 'ipamblocks.projectcalico.org'])).toBe('no');
     expect(await can(['get', 'namespaces'])).toBe('yes');
     expect(await can(['list', 'namespaces'])).toBe('no');
-    expect(await can(['get', 'secrets', '-n', NS])).toBe('yes');
-    expect(await can(['get', 'secrets', '-n', 'default'])).toBe('no');
+    // BGP password Secrets: watched by name in the agent's own namespace, nothing else.
+    expect(await can(['list', 'secrets', '-n', NS])).toBe('yes');
+    expect(await can(['watch', 'secrets', '-n', NS])).toBe('yes');
+    expect(await can(['get', 'secrets', '-n', NS])).toBe('no');
+    expect(await can(['watch', 'secrets', '-n', 'default'])).toBe('no');
     expect(await can(['list', 'secrets', '--all-namespaces'])).toBe('no');
+    // The list the agent's Secret watch starts with, with its token.
+    expectOk(
+      await run('a', ['get', 'secrets', '-n', NS, '--field-selector', 'metadata.name=bgp-secrets', '-o', 'name']),
+    );
   });
 });

@@ -325,7 +325,9 @@ describe('helm template with the default values', () => {
       }
     }
     for (const name of ['tabby-agent', 'tabby-operator']) {
-      expect(allows(mustFind<RoleObject>(objs, 'ClusterRole', name).rules, 'get', '', 'secrets')).toBe(false);
+      for (const verb of ['get', 'list', 'watch']) {
+        expect(allows(mustFind<RoleObject>(objs, 'ClusterRole', name).rules, verb, '', 'secrets')).toBe(false);
+      }
     }
   });
 
@@ -364,7 +366,10 @@ describe('helm template with the default values', () => {
     { who: 'agent', verb: 'create', group: 'projectcalico.org', resource: 'ipamhandles', granted: true },
     { who: 'agent', verb: 'patch', group: 'projectcalico.org', resource: 'ipamconfigurations', granted: false },
     { who: 'agent', verb: 'create', group: 'projectcalico.org', resource: 'bgppeers', granted: false },
-    { who: 'agent', verb: 'get', group: '', resource: 'secrets', ns: true, granted: true },
+    // BGP password Secrets are watched by name, never fetched one by one.
+    { who: 'agent', verb: 'list', group: '', resource: 'secrets', ns: true, granted: true },
+    { who: 'agent', verb: 'watch', group: '', resource: 'secrets', ns: true, granted: true },
+    { who: 'agent', verb: 'get', group: '', resource: 'secrets', ns: true, granted: false },
     { who: 'agent', verb: 'create', group: '', resource: 'secrets', ns: true, granted: false },
     { who: 'operator', verb: 'list', group: '', resource: 'nodes', granted: true },
     { who: 'operator', verb: 'patch', group: '', resource: 'nodes', granted: true },

@@ -1,8 +1,11 @@
 // The agent's Kubernetes side: it watches only its own NodeDataplane (field selector on the name) and the
 // RouteTable shards of its view (label selector, re-made when the view changes), turns them into the SyncInput
 // snapshots the sync loop consumes, and writes status.applied + the Programmed condition back (field manager
-// tabby-agent, only when they change). BGP passwords are read from the Secrets the plan refers to, in the agent's
-// namespace unless a reference names another.
+// tabby-agent, only when they change). BGP passwords come from the Secrets the plan refers to, in the agent's
+// namespace unless a reference names another: each referenced Secret is watched by name (list+watch with a field
+// selector, as calico-node's secret watcher does), so a Secret created, changed or deleted after the plan named it
+// reaches BIRD without an agent restart. A first read of a new Secret is awaited at most SECRET_SYNC_WAIT_MS before
+// the snapshot goes out without it (routes never wait on a password).
 import type { Condition } from '../api/common.js';
 import {
   NodeDataplaneKind,
@@ -15,7 +18,7 @@ import {
   type RouteTable,
 } from '../api/index.js';
 import {
-  NotFoundError,
+  SecretSchema,
   clusterResource,
   createInformer,
   createStatusWriter,
@@ -23,6 +26,7 @@ import {
   type KubeClient,
   type Metrics,
   type ResourceClient,
+  type Secret,
 } from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
 import type { SyncInput } from './agent-syncer.js';
@@ -30,6 +34,8 @@ import { programmedCondition, toNodeApplied, type ApplyReport } from './apply-re
 import { secretRefKey } from './bird/bird-config.js';
 
 export const AGENT_FIELD_MANAGER = 'tabby-agent';
+/** How long a snapshot waits for the first read of a newly referenced Secret. */
+export const SECRET_SYNC_WAIT_MS = 10_000;
 
 export interface AgentKubeSourceOptions {
   client: KubeClient;
@@ -106,8 +112,11 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
 
   let routeTables: Informer<RouteTable> | undefined;
   let watchedViews = '';
-  let passwords = new Map<string, string>();
-  let passwordsFor = '';
+  /** One informer per referenced Secret, by `<namespace>/<name>`. */
+  const secretWatches = new Map<string, Informer<Secret>>();
+  /** What was last logged about each referenced Secret key, so a problem is logged when it starts, not per sync. */
+  const secretStates = new Map<string, string>();
+  let stopped = false;
 
   const ndp = createInformer<NodeDataplane>({
     name: 'nodedataplane',
@@ -155,43 +164,88 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
     log.info({ views: key }, 'watching route views');
   }
 
-  async function loadPasswords(d: NodeDesired): Promise<void> {
-    const refs = secretRefs(d);
-    const key = JSON.stringify(refs);
-    if (key === passwordsFor) return;
-    const next = new Map<string, string>();
-    for (const ref of refs) {
-      const ns = ref.namespace ?? opts.namespace;
-      try {
-        const secret = await opts.client.secrets().get(ref.name, { namespace: ns });
-        const value = (secret.data as Record<string, string> | undefined)?.[ref.key];
-        if (value !== undefined) next.set(secretRefKey(ref), Buffer.from(value, 'base64').toString('utf8'));
-        else log.warn({ kind: 'Secret', name: `${ns}/${ref.name}`, key: ref.key }, 'BGP password key missing');
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-        log.warn({ kind: 'Secret', name: `${ns}/${ref.name}` }, 'BGP password Secret not found');
-      }
+  const secretName = (ref: SecretRefLike) => `${ref.namespace ?? opts.namespace}/${ref.name}`;
+
+  /** Watches exactly the Secrets `d` refers to; returns the ones whose first list has not arrived yet. */
+  function ensureSecretWatches(d: NodeDesired): Informer<Secret>[] {
+    const wanted = new Set(secretRefs(d).map(secretName));
+    for (const [name, informer] of secretWatches) {
+      if (wanted.has(name)) continue;
+      secretWatches.delete(name);
+      void informer.stop();
     }
-    passwords = next;
-    passwordsFor = key;
+    for (const name of wanted) {
+      if (secretWatches.has(name)) continue;
+      const [namespace, secret] = name.split('/') as [string, string];
+      const informer = createInformer<Secret>({
+        name: `secret ${name}`,
+        kind: 'Secret',
+        source: opts.client.secrets().listWatch({ namespace, fieldSelector: `metadata.name=${secret}` }),
+        schema: SecretSchema,
+        logger: log,
+        ...(opts.metrics ? { metrics: opts.metrics } : {}),
+        handlers: {
+          onSynced: () => void changed(),
+          onAdd: () => void changed(),
+          onUpdate: () => void changed(),
+          onDelete: () => void changed(),
+        },
+      });
+      secretWatches.set(name, informer);
+      informer.start();
+    }
+    return [...secretWatches.values()].filter((i) => !i.hasSynced());
+  }
+
+  /** The passwords the watched Secrets hold now, keyed by secretRefKey. */
+  function passwords(d: NodeDesired): Map<string, string> {
+    const out = new Map<string, string>();
+    const states = new Map<string, string>();
+    for (const ref of secretRefs(d)) {
+      const name = secretName(ref);
+      const informer = secretWatches.get(name);
+      const secret = informer?.hasSynced() === true ? informer.store.list()[0] : undefined;
+      const value = secret?.data?.[ref.key];
+      const state =
+        informer?.hasSynced() !== true
+          ? 'BGP password Secret not read yet; BIRD goes without it until it is'
+          : secret === undefined
+            ? 'BGP password Secret not found; BIRD goes without it until it is created'
+            : value === undefined
+              ? 'BGP password key missing'
+              : 'read';
+      const id = `${name}/${ref.key}`;
+      states.set(id, state);
+      if (state !== 'read' && secretStates.get(id) !== state) log.warn({ kind: 'Secret', name, key: ref.key }, state);
+      if (value !== undefined) out.set(secretRefKey(ref), Buffer.from(value, 'base64').toString('utf8'));
+    }
+    secretStates.clear();
+    for (const [id, state] of states) secretStates.set(id, state);
+    return out;
   }
 
   async function changed(): Promise<void> {
-    const d = desired();
-    if (!d) return;
-    ensureRouteTableWatch(d);
+    const first = desired();
+    if (!first) return;
+    ensureRouteTableWatch(first);
     if (!routeTables?.hasSynced()) return;
-    try {
-      await loadPasswords(d);
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'reading BGP passwords failed; retrying on the next change');
+    const unread = ensureSecretWatches(first);
+    if (unread.length > 0) {
+      // Each of these calls changed() again when its list arrives; waiting here only keeps a first snapshot from
+      // going out without a password that is one list away.
+      const signal = AbortSignal.timeout(SECRET_SYNC_WAIT_MS);
+      await Promise.all(unread.map((i) => i.waitForSync(signal)));
     }
+    // Read everything again after the wait: a newer change may have landed meanwhile, and the newest must win.
+    const d = desired();
+    if (!d || stopped || !routeTables.hasSynced()) return;
+    ensureSecretWatches(d);
     push({
       desired: d,
       shards: routeTables.store
         .list()
         .flatMap((rt) => (rt.status ? [{ name: rt.metadata.name, status: rt.status }] : [])),
-      passwords,
+      passwords: passwords(d),
     });
   }
 
@@ -200,9 +254,12 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
     start: () => ndp.start(),
     async stop() {
       closed = true;
+      stopped = true;
       waiter?.({ value: undefined, done: true });
       await ndp.stop();
       await routeTables?.stop();
+      await Promise.all([...secretWatches.values()].map((i) => i.stop()));
+      secretWatches.clear();
     },
     async writeStatus(report) {
       const obj = ndp.store.get(opts.nodeName);
