@@ -58,7 +58,7 @@ describe('operator across a kube-apiserver restart', () => {
 
   it('converges on changes made after the apiserver restarted', async () => {
     const names = NODES.map((n) => n.name);
-    const before = (await routesConverge(op.client, names, [POOL], 30_000)).state;
+    const before = (await routesConverge(op.client, names, [POOL], 120_000)).state;
     expect(op.operator.isLeader()).toBe(true);
 
     let steppedDown = false;
@@ -71,7 +71,7 @@ describe('operator across a kube-apiserver restart', () => {
     const changedAt = Date.now();
     await op.client.nodes().create(nodeObject({ name: 'node-c', ipv4: '10.0.0.13/24' }) as never);
     await rawClients(op.client).pools.mergePatch(POOL, { spec: { ipipMode: 'Never', vxlanMode: 'CrossSubnet' } });
-    const { state } = await routesConverge(op.client, [...names, 'node-c'], [POOL], 30_000, (s) =>
+    const { state } = await routesConverge(op.client, [...names, 'node-c'], [POOL], 120_000, (s) =>
       [...names, 'node-c'].every((n) => s.dataplanes.get(n)?.status?.desired?.tunnels?.[0]?.name === 'vxlan.calico'),
     );
     clearInterval(sampler);

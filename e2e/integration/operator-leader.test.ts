@@ -76,13 +76,13 @@ describe('operator processes with leader election', () => {
   const metricsOf = async (p: OperatorProcess) => (await httpGet(p.metricsPort, '/metrics')).body;
 
   it('elects one leader that plans; both serve /healthz, /readyz and /metrics', async () => {
-    const { value: leader } = await eventually('a lease holder', holder, { timeoutMs: 30_000 });
+    const { value: leader } = await eventually('a lease holder', holder, { timeoutMs: 120_000 });
     expect(procs.map((p) => p.identity)).toContain(leader);
     await routesConverge(
       client,
       NODES.map((n) => n.name),
       [POOL],
-      30_000,
+      120_000,
     );
 
     for (const p of procs) {
@@ -142,7 +142,7 @@ describe('operator processes with leader election', () => {
         client,
         NODES.map((n) => n.name),
         [POOL],
-        10_000,
+        120_000,
       )
     ).state;
 
@@ -174,7 +174,7 @@ describe('operator processes with leader election', () => {
     const joinedAt = Date.now();
     await client.nodes().create(nodeObject({ name: 'node-d', ipv4: '10.0.1.14/24' }) as never);
     const names = [...NODES.map((n) => n.name), 'node-d'];
-    const { state } = await routesConverge(client, names, [POOL], 15_000);
+    const { state } = await routesConverge(client, names, [POOL], 120_000);
     console.log(`node-d planned by the new leader ${Date.now() - joinedAt} ms after it joined`);
     expect(blocksOf(state, 'node-d')).toHaveLength(1);
     for (const n of NODES) expect(blocksOf(state, n.name)).toEqual(blocksOf(before, n.name));

@@ -11,7 +11,7 @@ import {
   type IPAMConfiguration,
   type NodeDesired,
 } from '../api/index.js';
-import { AddressAssigner, ipamPoolFrom, type IpamPool, type IpamView } from '../ipam/index.js';
+import { AddressAssigner, ipamPoolsFrom, type IpamView } from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
 import {
   NodeSchema,
@@ -87,14 +87,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
   });
   const view: IpamView = {
-    pools: () =>
-      pools.store.list().flatMap((p): IpamPool[] => {
-        try {
-          return [ipamPoolFrom(p)];
-        } catch {
-          return [];
-        }
-      }),
+    pools: () => ipamPoolsFrom(pools.store.list()).pools,
     config: () => ipamConfigFromSpec(configs.store.get('default')?.spec),
     node: (name) => {
       const n = node.store.get(name);

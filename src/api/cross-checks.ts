@@ -20,12 +20,18 @@ export interface PoolOverlap {
   issue: Issue;
 }
 
-function created(p: IPPool): string {
+/** What the overlap rule reads of a pool (an `IPPool` fits). */
+export interface OverlapPool {
+  metadata: { name: string; creationTimestamp?: unknown; deletionTimestamp?: unknown };
+  spec: { cidr: string };
+}
+
+function created(p: OverlapPool): string {
   return typeof p.metadata.creationTimestamp === 'string' ? p.metadata.creationTimestamp : '';
 }
 
 /** Orders pools oldest first; pools without a timestamp (not yet created) come last, then by name. */
-function olderFirst(a: IPPool, b: IPPool): number {
+function olderFirst(a: OverlapPool, b: OverlapPool): number {
   const ta = created(a);
   const tb = created(b);
   if (ta !== tb) {
@@ -41,7 +47,7 @@ function olderFirst(a: IPPool, b: IPPool): number {
  * Terminating instead). Sorting by network lets each pool be compared only with the run of pools that can still
  * contain it, so the common case (disjoint pools) is O(n log n).
  */
-export function findPoolOverlaps(pools: readonly IPPool[]): PoolOverlap[] {
+export function findPoolOverlaps(pools: readonly OverlapPool[]): PoolOverlap[] {
   const live = pools.filter((p) => p.metadata.deletionTimestamp == null);
   const rank = new Map([...live].sort(olderFirst).map((p, i) => [p.metadata.name, i]));
   const entries = live
@@ -49,7 +55,7 @@ export function findPoolOverlaps(pools: readonly IPPool[]): PoolOverlap[] {
     .sort((a, b) => compareCidr(a.cidr, b.cidr));
   const losers = new Map<string, Set<string>>();
   // Sweep: `open` holds earlier entries that may still overlap later ones (their range reaches this far).
-  const open: { pool: IPPool; cidr: Cidr }[] = [];
+  const open: { pool: OverlapPool; cidr: Cidr }[] = [];
   for (const cur of entries) {
     for (let i = open.length - 1; i >= 0; i--) {
       const prev = open[i];

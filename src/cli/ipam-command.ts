@@ -13,26 +13,32 @@ import {
   type IPAMHandle,
   type IPPool,
 } from '../api/index.js';
-import { checkIpam, inUseCount, ipamPoolFrom, podInfos, type IpamPool } from '../ipam/index.js';
+import { checkIpam, inUseCount, ipamPoolsFrom, podInfos } from '../ipam/index.js';
 import { affinityFromSpec, blockFromSpec, handleFromSpec } from '../ipam/spec-mapping.js';
-import { clusterResource, createKubeClient, type KubeClient } from '../kube/index.js';
+import { clusterResource, createKubeClient, type KubeClient, type ObjectList, type Pod } from '../kube/index.js';
 import { cidrContainsCidr, parseCidr } from '../net/index.js';
 import { addKubeFlags, kubeSource, type KubeFlags } from './kube-options.js';
 
-async function listKind<T>(
-  client: KubeClient,
-  kind: { group: string; version: string; plural: string; kind: string; schema: unknown },
-): Promise<T[]> {
-  const r = await client
-    .resource(clusterResource(kind.group, kind.version, kind.plural, kind.kind), kind.schema as never)
-    .list();
-  for (const bad of r.invalid) {
-    process.stderr.write(`warning: ${bad.issues.map(formatIssue).join('; ')}\n`);
-  }
-  return r.items as T[];
+/** Everything `ipam show` and `ipam check` read, as the apiserver listed it (objects failing their schema apart). */
+export interface IpamLists {
+  pools: ObjectList<IPPool>;
+  blocks: ObjectList<IPAMBlock>;
+  affinities: ObjectList<BlockAffinity>;
+  handles: ObjectList<IPAMHandle>;
+  nodes: readonly { metadata: { name: string } }[];
+  pods: readonly Pod[];
 }
 
-async function readIpam(client: KubeClient) {
+function listKind<T>(
+  client: KubeClient,
+  kind: { group: string; version: string; plural: string; kind: string; schema: unknown },
+): Promise<ObjectList<T>> {
+  return client
+    .resource(clusterResource(kind.group, kind.version, kind.plural, kind.kind), kind.schema as never)
+    .list() as Promise<ObjectList<T>>;
+}
+
+async function listIpam(client: KubeClient): Promise<IpamLists> {
   const [pools, blocks, affinities, handles, nodes, pods] = await Promise.all([
     listKind<IPPool>(client, IPPoolKind),
     listKind<IPAMBlock>(client, IPAMBlockKind),
@@ -41,24 +47,45 @@ async function readIpam(client: KubeClient) {
     client.nodes().list(),
     client.pods().list(),
   ]);
-  const ipamPools: IpamPool[] = [];
-  for (const p of pools) {
-    try {
-      ipamPools.push(ipamPoolFrom(p));
-    } catch (err) {
-      process.stderr.write(`warning: ${(err as Error).message}\n`);
-    }
+  return { pools, blocks, affinities, handles, nodes: nodes.items, pods: pods.items };
+}
+
+/** The lists in IPAM's own terms; `problems` says what could not be used. */
+function ipamState(l: IpamLists) {
+  const problems: string[] = [];
+  for (const list of [l.pools, l.blocks, l.affinities, l.handles]) {
+    for (const bad of list.invalid) problems.push(bad.issues.map(formatIssue).join('; '));
   }
-  const podInfo = podInfos(pods.items);
+  const { pools: ipamPools, invalid } = ipamPoolsFrom(l.pools.items);
+  for (const err of invalid) problems.push(err.message);
   return {
-    pools,
+    problems,
+    pools: l.pools.items,
     ipamPools,
-    blocks: blocks.map((b) => blockFromSpec(b.spec)),
-    affinities: affinities.map((a) => affinityFromSpec(a.spec)),
-    handles: handles.map((h) => handleFromSpec(h.spec)),
-    nodes: new Set(nodes.items.map((n) => n.metadata.name)),
-    pods: podInfo,
+    blocks: l.blocks.items.map((b) => blockFromSpec(b.spec)),
+    affinities: l.affinities.items.map((a) => affinityFromSpec(a.spec)),
+    handles: l.handles.items.map((h) => handleFromSpec(h.spec)),
+    nodes: new Set(l.nodes.map((n) => n.metadata.name)),
+    pods: podInfos(l.pods),
   };
+}
+
+/** `ipam check` on what was listed: the text it prints and its exit code. */
+export function ipamCheckReport(l: IpamLists): { stdout: string; stderr: string; code: number } {
+  const s = ipamState(l);
+  const r = checkIpam({
+    blocks: s.blocks,
+    affinities: s.affinities,
+    handles: s.handles,
+    nodes: s.nodes,
+    pods: s.pods,
+    pools: s.ipamPools,
+  });
+  let stdout = '';
+  for (const f of r.findings) stdout += `${f.severity}: ${formatIssue(f)}\n`;
+  const sum = r.summary;
+  stdout += `checked ${sum.blocks} blocks, ${sum.affinities} affinities, ${sum.handles} handles, ${sum.allocations} allocations: ${sum.errors} errors, ${sum.warnings} warnings\n`;
+  return { stdout, stderr: s.problems.map((p) => `warning: ${p}\n`).join(''), code: sum.errors > 0 ? 1 : 0 };
 }
 
 function table(rows: string[][]): string {
@@ -83,7 +110,8 @@ export function registerIpam(program: Command): void {
     .action(async (opts: KubeFlags & { pool?: string; node?: string }) => {
       const client = createKubeClient({ source: kubeSource(opts) });
       try {
-        const s = await readIpam(client);
+        const s = ipamState(await listIpam(client));
+        for (const p of s.problems) process.stderr.write(`warning: ${p}\n`);
         const poolRows = [['POOL', 'CIDR', 'BLOCKS', 'IN USE', 'SIZE']];
         for (const p of s.pools) {
           if (opts.pool && p.metadata.name !== opts.pool) continue;
@@ -126,21 +154,10 @@ export function registerIpam(program: Command): void {
   ).action(async (opts: KubeFlags) => {
     const client = createKubeClient({ source: kubeSource(opts) });
     try {
-      const s = await readIpam(client);
-      const r = checkIpam({
-        blocks: s.blocks,
-        affinities: s.affinities,
-        handles: s.handles,
-        nodes: s.nodes,
-        pods: s.pods,
-        pools: s.ipamPools,
-      });
-      for (const f of r.findings) process.stdout.write(`${f.severity}: ${formatIssue(f)}\n`);
-      const sum = r.summary;
-      process.stdout.write(
-        `checked ${sum.blocks} blocks, ${sum.affinities} affinities, ${sum.handles} handles, ${sum.allocations} allocations: ${sum.errors} errors, ${sum.warnings} warnings\n`,
-      );
-      if (sum.errors > 0) process.exitCode = 1;
+      const r = ipamCheckReport(await listIpam(client));
+      process.stderr.write(r.stderr);
+      process.stdout.write(r.stdout);
+      process.exitCode = r.code;
     } finally {
       client.close();
     }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { IPPoolSchema } from '../api/index.js';
 import { isIpamError } from './errors.js';
-import { choosePools, enabledPools, ipamPoolFrom } from './pools.js';
+import { choosePools, enabledPools, ipamPoolFrom, ipamPoolsFrom } from './pools.js';
 import { testPool } from './test-fixtures.js';
 
 const node = (labels: Record<string, string> = {}) => ({ name: 'n1', labels });
@@ -57,14 +57,30 @@ describe('ipamPoolFrom', () => {
     }
   });
 
-  it('treats Allocatable=False and a deletion timestamp as not enabled', () => {
+  it('treats a pool overlapping an older one and a deletion timestamp as not enabled', () => {
     const closing = testPool('closing', '10.1.0.0/16', {}, true);
-    const overlap = ipamPoolFrom({
-      metadata: { name: 'overlap' },
-      spec: { cidr: '10.2.0.0/16' },
-      status: { conditions: [{ type: 'Allocatable', status: 'False' }] },
-    });
+    const overlap = ipamPoolFrom(
+      { metadata: { name: 'overlap' }, spec: { cidr: '10.2.0.0/16' } },
+      { overlapsOlderPool: true },
+    );
     expect(enabledPools([closing, overlap, testPool('ok', '10.3.0.0/16')], 4).map((p) => p.name)).toEqual(['ok']);
+  });
+
+  it('ipamPoolsFrom: of two overlapping pools the later-created one is not allocatable, whatever their status says', () => {
+    const { pools, invalid } = ipamPoolsFrom([
+      // A stale status must not decide (it lags the spec): only creation order does, as Calico's API server refuses
+      // the later pool and v3.32 marks it Allocatable=False.
+      { metadata: { name: 'later', creationTimestamp: '2026-01-02T00:00:00Z' }, spec: { cidr: '10.0.128.0/17' } },
+      { metadata: { name: 'earlier', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { cidr: '10.0.0.0/16' } },
+      { metadata: { name: 'apart', creationTimestamp: '2026-01-03T00:00:00Z' }, spec: { cidr: '10.9.0.0/16' } },
+      { metadata: { name: 'broken' }, spec: { cidr: '10.9.0.0/16', nodeSelector: 'has(' } },
+    ]);
+    expect(pools.map((p) => [p.name, p.allocatable])).toEqual([
+      ['later', false],
+      ['earlier', true],
+      ['apart', true],
+    ]);
+    expect(invalid.map((e) => [e.object.name, e.issues[0]?.path])).toEqual([['broken', ['spec', 'nodeSelector']]]);
   });
 });
 

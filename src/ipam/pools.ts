@@ -5,7 +5,11 @@
 // namespace's labels, the address family, the intended use and optionally pools the caller named.
 // Output: the usable pools in name order, or an IpamError saying why there are none.
 // Rules, in Calico's order:
-// 1. Enabled = this family, not disabled, not being deleted, not `Allocatable=False`. None ⇒ noQualifiedPool.
+// 1. Enabled = this family, not disabled, not being deleted, not overlapping an older pool (the pool Calico v3.32
+//    marks `Allocatable=False/CIDROverlap`). None ⇒ noQualifiedPool. Decided from the pools' specs here, never from
+//    that status condition: the condition is written after the spec changes, so reading it back would act on a stale
+//    verdict (seen: a pool whose bad edit was fixed still read `Allocatable=False` for a moment, and every empty
+//    block of it was released).
 // 2. Named pools must each be enabled ("the given pool (X) does not exist, or is not enabled") and are then used as
 //    given, ignoring node/namespace selectors and assignmentMode.
 // 3. Otherwise: Automatic pools whose nodeSelector matches the node and whose namespaceSelector (if any) matches
@@ -22,6 +26,7 @@ import {
   parseCidr,
   parseSelector,
 } from '../net/index.js';
+import { findPoolOverlaps } from '../api/cross-checks.js';
 import { IpamError, nodeRef, poolRef } from './errors.js';
 import type { IntendedUse, NodeInfo } from './model.js';
 
@@ -37,7 +42,7 @@ export interface IpamPool {
   disabled: boolean;
   /** metadata.deletionTimestamp is set. */
   deleting: boolean;
-  /** False when status carries `Allocatable=False` (overlap, terminating, disabled). */
+  /** False when the pool overlaps an older live pool (which keeps the range). */
   allocatable: boolean;
   nodeSelector: Selector;
   /** Undefined when the pool has none (any namespace). */
@@ -50,7 +55,11 @@ export interface IpamPool {
 
 /** The IPPool fields IPAM reads, as written in YAML (`src/api`'s IPPool type fits). */
 export interface IPPoolLike {
-  metadata: { name: string; deletionTimestamp?: string | null };
+  metadata: {
+    name: string;
+    creationTimestamp?: string | null | undefined;
+    deletionTimestamp?: string | null | undefined;
+  };
   spec: {
     cidr: string;
     blockSize?: number | undefined;
@@ -62,7 +71,6 @@ export interface IPPoolLike {
     ipipMode?: string | undefined;
     vxlanMode?: string | undefined;
   };
-  status?: { conditions?: readonly { type: string; status: string }[] | undefined } | undefined;
 }
 
 function encap(v: string | undefined): EncapMode {
@@ -74,7 +82,7 @@ function encap(v: string | undefined): EncapMode {
  * blockSize 26/122, nodeSelector all(), allowedUses [Workload, Tunnel], assignmentMode Automatic, modes Never.
  * Throws IpamError (invalid) naming the pool and field when the CIDR or a selector does not parse.
  */
-export function ipamPoolFrom(p: IPPoolLike): IpamPool {
+export function ipamPoolFrom(p: IPPoolLike, opts: { overlapsOlderPool?: boolean } = {}): IpamPool {
   const name = p.metadata.name;
   let cidr: Cidr;
   try {
@@ -96,7 +104,6 @@ export function ipamPoolFrom(p: IPPoolLike): IpamPool {
   const uses = (p.spec.allowedUses ?? []).filter(
     (u): u is IntendedUse => u === 'Workload' || u === 'Tunnel' || u === 'LoadBalancer',
   );
-  const allocatableFalse = (p.status?.conditions ?? []).some((c) => c.type === 'Allocatable' && c.status === 'False');
   return {
     name,
     cidr,
@@ -105,7 +112,7 @@ export function ipamPoolFrom(p: IPPoolLike): IpamPool {
     blockSize,
     disabled: p.spec.disabled === true,
     deleting: p.metadata.deletionTimestamp !== undefined && p.metadata.deletionTimestamp !== null,
-    allocatable: !allocatableFalse,
+    allocatable: opts.overlapsOlderPool !== true,
     nodeSelector: selector(p.spec.nodeSelector, 'nodeSelector') ?? parseSelector('all()'),
     namespaceSelector: selector(p.spec.namespaceSelector, 'namespaceSelector'),
     allowedUses: uses.length > 0 ? uses : ['Workload', 'Tunnel'],
@@ -120,6 +127,33 @@ export function sortPools(pools: readonly IpamPool[]): IpamPool[] {
 }
 
 /** Pools IPAM may allocate from at all (rule 1), in name order. */
+/**
+ * Every pool as the allocator sees it, the overlap rule applied across them (`src/api/cross-checks.ts`, the same rule
+ * the IPPool status reports). A pool that does not parse is left out and returned in `invalid`, naming its field.
+ */
+export function ipamPoolsFrom(pools: readonly IPPoolLike[]): { pools: IpamPool[]; invalid: IpamError[] } {
+  const out: IpamPool[] = [];
+  const invalid: IpamError[] = [];
+  const parsed = pools.filter((p) => {
+    try {
+      parseCidr(p.spec.cidr);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const losers = new Set(findPoolOverlaps(parsed).map((o) => o.pool));
+  for (const p of pools) {
+    try {
+      out.push(ipamPoolFrom(p, { overlapsOlderPool: losers.has(p.metadata.name) }));
+    } catch (err) {
+      if (!(err instanceof IpamError)) throw err;
+      invalid.push(err);
+    }
+  }
+  return { pools: out, invalid };
+}
+
 export function enabledPools(pools: readonly IpamPool[], family: IPFamily): IpamPool[] {
   return sortPools(pools.filter((p) => p.family === family && !p.disabled && !p.deleting && p.allocatable));
 }

@@ -76,6 +76,8 @@ export interface Controller {
   stop(opts?: { drain?: boolean }): Promise<void>;
   /** Keys waiting to run. */
   readonly depth: number;
+  /** Keys waiting (also those delayed) or running. */
+  keys(): string[];
   /** Resolves when no key is ready or running. */
   idle(): Promise<void>;
   failures(key: string): number;
@@ -148,6 +150,7 @@ export function createController(opts: ControllerOptions): Controller {
     enqueueAfter: (key, delayMs) => queue.add(key, delayMs),
     start: () => queue.start(),
     stop: (o) => queue.shutdown(o),
+    keys: () => queue.keys(),
     get depth() {
       return queue.depth;
     },

@@ -150,6 +150,11 @@ export class WorkQueue<K extends string = string> {
     this.failureCounts.delete(key);
   }
 
+  /** Every key waiting (ready or delayed) or running. */
+  keys(): K[] {
+    return [...this.entries.keys()];
+  }
+
   /** Keys waiting to run (ready or delayed), not counting running ones. */
   get depth(): number {
     return this.entries.size - this.running;

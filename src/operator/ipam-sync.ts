@@ -8,7 +8,7 @@ import {
   CalicoStyleAllocator,
   emptyGcMemory,
   executeGc,
-  ipamPoolFrom,
+  ipamPoolsFrom,
   lookupAddress,
   planGc,
   reconcileTunnelAddresses,
@@ -80,16 +80,11 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
   }
 
   function pools(): IpamPool[] {
-    const out: IpamPool[] = [];
-    for (const p of caches.ippools.store.list()) {
-      try {
-        out.push(ipamPoolFrom(p));
-      } catch (err) {
-        // An invalid pool is reported on its own status by the pool controller; IPAM just does not use it.
-        log.debug({ kind: 'IPPool', name: p.metadata.name, err: (err as Error).message }, 'pool skipped by IPAM');
-      }
-    }
-    return out;
+    const { pools: usable, invalid } = ipamPoolsFrom(caches.ippools.store.list());
+    // An invalid pool is reported on its own status by the pool controller; IPAM just does not use it.
+    for (const err of invalid)
+      log.debug({ kind: 'IPPool', name: err.object.name, err: err.message }, 'pool skipped by IPAM');
+    return usable;
   }
 
   const view: IpamView = {

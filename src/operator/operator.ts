@@ -54,6 +54,12 @@ export interface Operator {
   isLeader(): boolean;
   /** Resolves when no controller has work queued or running. */
   idle(): Promise<void>;
+  /**
+   * Resolves once the operator has nothing left to do for what it has seen: no key waiting, delayed or running in any
+   * controller (periodic passes aside) and every IPAM write shown by the caches (so no event of its own is still on
+   * its way to start more work). For tests, benchmarks and the chaos run: "converged" without guessing a duration.
+   */
+  settled(opts?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /**
@@ -69,6 +75,8 @@ const CONTROLLERS = ['plan', 'ippool', 'ipam'] as const;
 const IPAM_SETTLE_MAX_MS = 1000;
 const PLAN_KEY = 'cluster';
 const POOLS_KEY = 'pools';
+/** How often `settled()` looks again (it has no event to wait for: "nothing queued" is the absence of one). */
+const SETTLED_POLL_MS = 10;
 /** How long a block change waits for others before pool usage is written again. */
 const POOL_USAGE_COALESCE_MS = 1000;
 
@@ -368,6 +376,16 @@ export function createOperator(opts: OperatorOptions): Operator {
     async idle() {
       for (let i = 0; i < 3; i++) {
         await Promise.all((term?.all ?? []).map((c) => c.idle()));
+      }
+    },
+    async settled(o = {}) {
+      const quiet = (t: Term) =>
+        t.all.every((c) => c.keys().every((k) => k === t.ipamSync.GC_KEY)) && t.ipamSync.caughtUp();
+      for (;;) {
+        o.signal?.throwIfAborted();
+        const t = term;
+        if (t !== undefined && quiet(t)) return;
+        await new Promise((r) => setTimeout(r, SETTLED_POLL_MS));
       }
     },
   };
