@@ -247,10 +247,6 @@ export const NodeDesiredSchema = z.looseObject({
     z.array(BorrowedAddressSchema),
     "Addresses this node uses from other nodes' (or un-affine) blocks. Sorted by cidr.",
   ),
-  workloadRoutes: field(
-    z.array(WorkloadRouteSchema).optional(),
-    'Local pod routes when planned centrally; normally the CNI plugin programs them. Sorted by cidr.',
-  ),
   tunnels: field(
     z.array(TunnelDeviceSchema),
     'Tunnel devices to create or keep. Sorted by name.',

@@ -11,7 +11,7 @@
 //   VXLAN          `<dst> via <VTEP IP> dev vxlan.calico onlink` (vxlan-v6.calico for IPv6)
 // Single addresses print without their /32 (/128), as iproute2 does.
 // This is the one place that builds N routes for a node; it is for render and tests, never for the operator's state.
-import type { NodeDesired, PlannedBgp, PlannedBgpPeer } from '../api/node-dataplane.js';
+import type { NodeDesired, PlannedBgp, PlannedBgpPeer, WorkloadRoute } from '../api/node-dataplane.js';
 import type { RouteEntry, RouteTableStatus, ViewNode } from '../api/route-table.js';
 import { type IPFamily, parseCidr, parseIP } from '../net/index.js';
 import { cidrSortKey, compareStrings, ipSortKey } from './facts.js';
@@ -90,9 +90,10 @@ export function materialiseNode(
   desired: NodeDesired,
   v4Shards: readonly ShardInput[],
   v6Shards: readonly ShardInput[],
+  workloadRoutes: readonly WorkloadRoute[] = [],
 ): MaterialisedNode {
   const lines: (RouteLine & { key: string })[] = [];
-  for (const w of desired.workloadRoutes ?? []) {
+  for (const w of workloadRoutes) {
     const dst = routeDestination(w.cidr);
     const explain: RouteExplain = { rule: 'local-workload', node };
     if (w.namespace !== undefined && w.pod !== undefined) explain.pod = `${w.namespace}/${w.pod}`;

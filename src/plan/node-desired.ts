@@ -1,6 +1,8 @@
 // One node's `NodeDataplane.status.desired`: everything particular to that node (ARCHITECTURE.md "The NodeDataplane
-// contract") — its views, own blocks, borrowed addresses, local workload routes, tunnel devices, MTU, NAT-outgoing
-// inputs, BGP speaker settings and explicit peers, effective FelixConfiguration — plus the content-hash revision.
+// contract") — its views, own blocks, borrowed addresses, tunnel devices, MTU, NAT-outgoing inputs, BGP speaker
+// settings and explicit peers, effective FelixConfiguration — plus the content-hash revision. A pod's own /32 is not
+// here: the CNI plugin programs it on its node and nobody else needs it (`localWorkloadRoutes` derives those lines for
+// `tabby render` from the pods in its input).
 // Inputs: node facts and a context giving the cluster-wide pieces. Output: `NodeDesired`.
 // Invariants: every list sorted by its key; no field depends on another node's blocks or pods, so a node join does
 // not change this object for any other node (except BGP peers that select the joining node — Calico's semantics).
@@ -73,7 +75,6 @@ export const REVISION_FIELDS = [
   'nodeAddress',
   'blocks',
   'borrowed',
-  'workloadRoutes',
   'tunnels',
   'removeTunnels',
   'bgp',
@@ -147,7 +148,6 @@ export function buildNodeDesired(n: NodeFacts, ctx: NodeDesiredContext): NodeDes
     if (n.v6?.bgp) nodeAddress.ipv6 = n.v6.interfaceText;
     desired.nodeAddress = nodeAddress;
   }
-  desired.workloadRoutes = workloadRoutes(idx, n);
   desired.removeTunnels = removeTunnels;
   const bgp = bgpSection(n, ctx, blocks, blockKeys, borrowed, borrowedKeys);
   if (bgp) desired.bgp = bgp;
@@ -159,9 +159,10 @@ export function buildNodeDesired(n: NodeFacts, ctx: NodeDesiredContext): NodeDes
   return desired;
 }
 
-function workloadRoutes(idx: ClusterIndex, n: NodeFacts): WorkloadRoute[] {
+/** The routes the CNI plugin gives `node`'s pods (`<ip> dev cali… scope link`), for materialising its table. */
+export function localWorkloadRoutes(idx: ClusterIndex, node: string): WorkloadRoute[] {
   const out: (WorkloadRoute & { key: string })[] = [];
-  for (const pod of idx.podsOf(n.name)) {
+  for (const pod of idx.podsOf(node)) {
     const iface = workloadInterfaceName(pod.namespace, pod.name);
     for (const text of pod.ips) {
       const ip = parseIP(text);

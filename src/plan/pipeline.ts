@@ -11,16 +11,18 @@
 //                  │    route-views.ts ──── per view (subnet, or "cluster"): pick the variant for the view,
 //                  │                        shard by fnv1a(owner) ──► RouteTable.status (entries + node records)
 //                  │
-//                  └──► node-desired.ts ─── per node: blocks, borrowed, pods, tunnels/MTU/NAT (felix-effective.ts),
+//                  └──► node-desired.ts ─── per node: blocks, borrowed, tunnels/MTU/NAT (felix-effective.ts),
 //                                           BGP speaker + explicit peers (bgp-peers.ts) ──► NodeDataplane desired
 //
-//   materialise.ts: NodeDesired + the node's view shards ──► the node's full `ip route` table, mesh, neighbours.
+//   materialise.ts: NodeDesired + the node's view shards (+ its pods' CNI routes, for render) ──► the node's full
+//                   `ip route` table, mesh, neighbours.
 //
 // plan-state.ts holds the state and dirty sets; `planCluster` runs it once from scratch, IncrementalPlanner keeps it
 // and applies changes. Inputs: a snapshot. Outputs: `ClusterPlan`. Pure: no I/O, no clock, no randomness.
 import type { NodeDesired } from '../api/node-dataplane.js';
 import type { RouteTableStatus } from '../api/route-table.js';
 import { type MaterialisedNode, materialiseNode } from './materialise.js';
+import { localWorkloadRoutes } from './node-desired.js';
 import { type PlanOptions, PlanState } from './plan-state.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
@@ -52,7 +54,7 @@ export function planFromState(state: PlanState): ClusterPlan {
       if (!desired) return undefined;
       const v4 = state.shardsOfView(desired.view);
       const v6 = desired.viewV6 !== undefined ? state.shardsOfView(desired.viewV6) : v4;
-      return materialiseNode(node, desired, v4, v6);
+      return materialiseNode(node, desired, v4, v6, localWorkloadRoutes(state.idx, node));
     },
   };
 }

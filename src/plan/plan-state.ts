@@ -133,12 +133,10 @@ export class PlanState {
         return this.applyPool(change.name, change.pool);
       case 'block':
         return this.applyBlock(change.cidr, change.block);
-      case 'pod': {
-        const old = this.idx.setPod(podKey(change), change.pod);
-        if (old) this.dirtyNodes.add(old.node);
-        if (change.pod) this.dirtyNodes.add(change.pod.node);
+      case 'pod':
+        // Pods only feed `tabby render`'s local routes (materialise): no node plan or shard reads them.
+        this.idx.setPod(podKey(change), change.pod);
         return;
-      }
       case 'bgpPeer':
         return this.applyPeer(change.name, change.peer);
       case 'bgpConfiguration':
