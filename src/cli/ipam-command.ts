@@ -1,6 +1,7 @@
 // `tabby ipam show [--pool P] [--node N]` and `tabby ipam check`: IPAM as the cluster holds it, read once with LISTs
 // (a command, not a controller). `check` exits 1 when it finds an error (duplicate allocations, affinities without
-// blocks, blocks of deleted nodes, handles that disagree with blocks, leaked addresses), naming each object.
+// blocks, blocks of deleted nodes, handles that disagree with blocks, leaked addresses, a block, affinity or handle
+// that fails its schema), naming each object and field.
 import type { Command } from 'commander';
 import { formatIssue } from '../api/errors.js';
 import {
@@ -57,9 +58,11 @@ function ipamState(l: IpamLists) {
     for (const bad of list.invalid) problems.push(bad.issues.map(formatIssue).join('; '));
   }
   const { pools: ipamPools, invalid } = ipamPoolsFrom(l.pools.items);
-  for (const err of invalid) problems.push(err.message);
+  const poolErrors = invalid.map((err) => err.message);
+  problems.push(...poolErrors);
   return {
     problems,
+    poolErrors,
     pools: l.pools.items,
     ipamPools,
     blocks: l.blocks.items.map((b) => blockFromSpec(b.spec)),
@@ -70,8 +73,12 @@ function ipamState(l: IpamLists) {
   };
 }
 
-/** `ipam check` on what was listed: the text it prints and its exit code. */
-export function ipamCheckReport(l: IpamLists): { stdout: string; stderr: string; code: number } {
+/**
+ * `ipam check` on what was listed: the text it prints and its exit code. A block, affinity or handle that fails its
+ * schema is an error — the check cannot vouch for what it cannot read — reported per field; a pool that does, a
+ * warning (pools are configuration, and the operator reports them on the IPPool).
+ */
+export function ipamCheckReport(l: IpamLists): { stdout: string; code: number } {
   const s = ipamState(l);
   const r = checkIpam({
     blocks: s.blocks,
@@ -81,11 +88,20 @@ export function ipamCheckReport(l: IpamLists): { stdout: string; stderr: string;
     pods: s.pods,
     pools: s.ipamPools,
   });
+  const unreadable = [l.blocks, l.affinities, l.handles].flatMap((list) => list.invalid.flatMap((o) => o.issues));
+  const poolProblems = [...l.pools.invalid.flatMap((o) => o.issues.map(formatIssue)), ...s.poolErrors];
   let stdout = '';
+  for (const i of unreadable) stdout += `error: ${formatIssue(i)}\n`;
+  for (const p of poolProblems) stdout += `warning: ${p}\n`;
   for (const f of r.findings) stdout += `${f.severity}: ${formatIssue(f)}\n`;
   const sum = r.summary;
-  stdout += `checked ${sum.blocks} blocks, ${sum.affinities} affinities, ${sum.handles} handles, ${sum.allocations} allocations: ${sum.errors} errors, ${sum.warnings} warnings\n`;
-  return { stdout, stderr: s.problems.map((p) => `warning: ${p}\n`).join(''), code: sum.errors > 0 ? 1 : 0 };
+  const errors = sum.errors + unreadable.length;
+  const warnings = sum.warnings + poolProblems.length;
+  const blocks = sum.blocks + l.blocks.invalid.length;
+  const affinities = sum.affinities + l.affinities.invalid.length;
+  const handles = sum.handles + l.handles.invalid.length;
+  stdout += `checked ${blocks} blocks, ${affinities} affinities, ${handles} handles, ${sum.allocations} allocations: ${errors} errors, ${warnings} warnings\n`;
+  return { stdout, code: errors > 0 ? 1 : 0 };
 }
 
 function table(rows: string[][]): string {
@@ -155,7 +171,6 @@ export function registerIpam(program: Command): void {
     const client = createKubeClient({ source: kubeSource(opts) });
     try {
       const r = ipamCheckReport(await listIpam(client));
-      process.stderr.write(r.stderr);
       process.stdout.write(r.stdout);
       process.exitCode = r.code;
     } finally {
