@@ -3,11 +3,9 @@
 // exactly the BIRD 2 configuration the node's agent would write (the agent's own renderer; BGP passwords from the
 // Secrets in the input, in `--secrets-namespace` (Calico's manifest namespace, kube-system) unless a peer names one).
 // I/O sits here (reading files, printing); reading, snapshotting and planning are the pure api and plan layers.
-// Bad input — YAML errors, invalid objects, kinds render does not read, nodes without an address, blocks outside
-// every pool, an unknown --node — prints every problem with file, object and field, and exits 1 without printing
-// any table: output is complete or absent.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// Bad input — files that cannot be read (with the system's reason), YAML errors, invalid objects, kinds render does
+// not read, nodes without an address, blocks outside every pool, an unknown --node — prints every problem with file,
+// object and field, and exits 1 without printing any table: output is complete or absent.
 import type { Command } from 'commander';
 import yaml from 'js-yaml';
 import { formatIssue } from '../api/errors.js';
@@ -19,6 +17,7 @@ import { planCluster } from '../plan/pipeline.js';
 import { type InputKindObject, snapshotFromObjects } from '../plan/snapshot-from-objects.js';
 import { withSyntheticIpam } from '../plan/synthetic-ipam.js';
 import { renderBirdConfig, secretRefKey } from '../agent/bird/bird-config.js';
+import { readInputFiles } from './read-inputs.js';
 import type { NodeDesired } from '../api/node-dataplane.js';
 
 export interface RenderOptions {
@@ -64,28 +63,6 @@ export interface RenderOutput {
 
 /** Kinds render reads from core v1; every projectcalico.org/v3 kind the api layer knows is read too. */
 const CORE_KINDS_READ = new Set(['Node', 'Pod', 'Namespace', 'Secret']);
-
-function inputFiles(paths: readonly string[]): { files: InputFile[]; errors: string[] } {
-  const files: InputFile[] = [];
-  const errors: string[] = [];
-  for (const p of paths) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      errors.push(`${p}: no such file or directory`);
-      continue;
-    }
-    const names = st.isDirectory()
-      ? readdirSync(p)
-          .filter((f) => /\.(ya?ml|json)$/.test(f))
-          .sort()
-          .map((f) => join(p, f))
-      : [p];
-    for (const name of names) files.push({ name, content: readFileSync(name, 'utf8') });
-  }
-  return { files, errors };
-}
 
 /** The whole command as a function of file contents: testable without a process. */
 export function renderFiles(files: readonly InputFile[], opts: Omit<RenderOptions, 'file'>): RenderOutput {
@@ -222,7 +199,7 @@ export function registerRender(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const { files, errors } = inputFiles(opts.file);
+      const { files, errors } = readInputFiles(opts.file);
       if (errors.length > 0) {
         process.stderr.write(errors.map((e) => `error: ${e}\n`).join(''));
         process.exitCode = 1;
