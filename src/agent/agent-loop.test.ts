@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SyncInput, SyncOptions } from './agent-syncer.js';
-import { runAgentLoop, type Timers } from './agent-loop.js';
+import { runAgentLoop, type SyncTrigger, type Timers } from './agent-loop.js';
 import type { ApplyReport } from './apply-report.js';
 import { buildNodeDesired } from './desired-builder.js';
 
@@ -327,6 +327,117 @@ describe('runAgentLoop', () => {
     await tick();
     expect(changed).toHaveLength(2);
     expect(t.pendingCount()).toBe(0);
+    src.end();
+    await done;
+  });
+
+  it('names what made each sync run and whether it scheduled a retry', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    let notify: (() => void) | undefined;
+    // Sync 3 waits until released; syncs 4 and 5 fail (fatal, then asking for a retry); the rest succeed.
+    let release: (() => void) | undefined;
+    const f = fakeSyncer(async (input, o, n) => {
+      if (n === 3) await new Promise<void>((r) => (release = r));
+      return report(input.desired.revision, {
+        reread: o.reread === true,
+        ...(n === 4 ? { fatal: true, programmed: false } : {}),
+        ...(n === 5 ? { retry: true, programmed: false } : {}),
+      });
+    });
+    const seen: [string, SyncTrigger[], number | undefined][] = [];
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: t.timers,
+      debounceMs: 50,
+      backoff: { initialMs: 100, maxMs: 1000 },
+      watchKernel: (cb) => {
+        notify = cb;
+        return () => (notify = undefined);
+      },
+      onReport: (r, info) => void seen.push([r.revision, info.triggers, info.retryInMs]),
+    });
+    src.push(snap('r1', 90));
+    await tick();
+    notify?.();
+    t.advance(50);
+    await tick();
+    t.advance(90_000); // the period runs from the last kernel read (the kernel sync)
+    await tick();
+    // Kernel drift and a snapshot that arrive during a sync make one sync with both causes.
+    expect(f.calls).toHaveLength(3);
+    notify?.();
+    t.advance(50);
+    src.push(snap('r2', 90));
+    await tick();
+    release?.();
+    await tick();
+    t.advance(100);
+    await tick();
+    t.advance(200);
+    await tick();
+    expect(seen).toEqual([
+      ['r1', ['snapshot'], undefined],
+      ['r1', ['kernel'], undefined],
+      ['r1', ['resync'], undefined],
+      ['r2', ['snapshot', 'kernel'], 100],
+      ['r2', ['retry'], 200],
+      ['r2', ['retry'], undefined],
+    ]);
+    src.end();
+    await done;
+  });
+
+  it('a sync that threw reports nothing, and the retry it scheduled says so', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    const f = fakeSyncer(async (input, _o, n) => {
+      if (n === 1) throw new Error('boom');
+      return report(input.desired.revision);
+    });
+    const seen: [SyncTrigger[], number | undefined][] = [];
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: t.timers,
+      backoff: { initialMs: 100, maxMs: 1000 },
+      onReport: (_r, info) => void seen.push([info.triggers, info.retryInMs]),
+    });
+    src.push(snap('r1'));
+    await tick();
+    expect(seen).toEqual([]);
+    t.advance(100);
+    await tick();
+    expect(seen).toEqual([[['retry'], undefined]]);
+    src.end();
+    await done;
+  });
+
+  it('a repeated status delivery carries the triggers of the sync it reports', async () => {
+    const src = source<SyncInput>();
+    const t = manualTimers();
+    const f = fakeSyncer(async (input) => report(input.desired.revision));
+    const seen: [boolean, SyncTrigger[], number | undefined][] = [];
+    const done = runAgentLoop({
+      syncer: f.syncer,
+      snapshots: src,
+      timers: t.timers,
+      backoff: { initialMs: 100, maxMs: 1000 },
+      onReport: (_r, info) => {
+        seen.push([info.retry, info.triggers, info.retryInMs]);
+        if (seen.length === 1) throw new Error('status write failed');
+      },
+    });
+    src.push(snap('r1'));
+    await tick();
+    t.advance(100);
+    await tick();
+    expect(seen).toEqual([
+      [false, ['snapshot'], undefined],
+      [true, ['snapshot'], undefined],
+    ]);
+    expect(f.calls).toHaveLength(1);
     src.end();
     await done;
   });

@@ -6,8 +6,11 @@
 // reread), when the periodic resync is due (FelixConfiguration routeRefreshInterval, reread), or when a failed
 // sync's backoff expires. Snapshots that arrive during a sync collapse into the newest. Each report goes to
 // `onReport` with `statusChanged` telling whether status.applied / Programmed would change since the last status
-// `onReport` completed without throwing. A throwing `onReport` (the status write failed) is called again with the
-// same report after a doubling backoff, without a new sync, until it succeeds or a newer report replaces it.
+// `onReport` completed without throwing, `triggers` naming every cause that made this sync run, and `retryInMs` the
+// backoff after which a failed sync runs again (undefined: none scheduled): the log says why the agent looked at the
+// kernel and whether it will look again on its own, so nobody has to infer either from timing. A throwing `onReport`
+// (the status write failed) is called again with the same report after a doubling backoff, without a new sync, until
+// it succeeds or a newer report replaces it.
 // Invariants: one sync at a time; a throwing sync or callback never ends the loop; a status counts as written only
 // once `onReport` returned; the loop ends when the signal aborts, or when the source ends and its last snapshot has
 // been synced.
@@ -20,6 +23,23 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * Why a sync ran: a new snapshot, drift the kernel watcher saw, the periodic resync, or the backoff retry of a failed
+ * sync. Several can hold at once (they collapse into one sync).
+ */
+export type SyncTrigger = 'snapshot' | 'kernel' | 'resync' | 'retry';
+
+export interface ReportInfo {
+  /** Whether status.applied / Programmed would change since the last status onReport accepted. */
+  statusChanged: boolean;
+  /** A repeated delivery of the same report after onReport threw (no new sync ran). */
+  retry: boolean;
+  /** What made the sync behind this report run, in the order snapshot, kernel, resync, retry. */
+  triggers: SyncTrigger[];
+  /** The sync failed (fatal, asked for a retry, or threw) and runs again after this backoff; undefined otherwise. */
+  retryInMs: number | undefined;
+}
+
 export interface AgentLoopOptions {
   syncer: Pick<AgentSyncer, 'syncOnce' | 'invalidate'>;
   snapshots: AsyncIterable<SyncInput>;
@@ -29,13 +49,15 @@ export interface AgentLoopOptions {
   /** Subscribes to kernel changes; returns an unsubscribe function. */
   watchKernel?: (onChange: () => void) => () => void;
   /** Throwing means the status write failed: the loop calls again later (`retry: true`) with the same report. */
-  onReport?: (report: ApplyReport, info: { statusChanged: boolean; retry: boolean }) => void | Promise<void>;
+  onReport?: (report: ApplyReport, info: ReportInfo) => void | Promise<void>;
   /** Quiet time after a kernel event before the sync (default 50 ms). */
   debounceMs?: number;
   backoff?: { initialMs: number; maxMs: number };
   timers?: Timers;
   logger?: Logger;
 }
+
+type SyncFacts = Pick<ReportInfo, 'triggers' | 'retryInMs'>;
 
 const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -60,8 +82,8 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
   let reportDelay = backoff.initialMs;
   /** Key of the last status onReport accepted; a failed write leaves it, so the next report counts as a change. */
   let lastStatusKey: string | undefined;
-  /** The report whose delivery failed, waiting for its retry. */
-  let unreported: ApplyReport | undefined;
+  /** The report whose delivery failed, waiting for its retry, with what its sync said about itself. */
+  let unreported: { report: ApplyReport; about: SyncFacts } | undefined;
   let wake: (() => void) | undefined;
   const handles = {
     resync: undefined as unknown,
@@ -112,18 +134,18 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
 
   const resyncMs = () => options.resyncIntervalMs ?? (latest?.desired.felix.routeRefreshIntervalSeconds ?? 0) * 1000;
 
-  const deliver = async (report: ApplyReport, retry: boolean): Promise<void> => {
+  const deliver = async (report: ApplyReport, about: SyncFacts, retry: boolean): Promise<void> => {
     if (options.onReport === undefined) return;
     clear('report');
     unreported = undefined;
     const key = appliedStatusKey(report);
     try {
-      await options.onReport(report, { statusChanged: key !== lastStatusKey, retry });
+      await options.onReport(report, { statusChanged: key !== lastStatusKey, retry, ...about });
       lastStatusKey = key;
       reportDelay = backoff.initialMs;
     } catch (e) {
       log?.error({ err: e, retryInMs: reportDelay }, 'agent report callback failed');
-      unreported = report;
+      unreported = { report, about };
       handles.report = timers.setTimeout(() => {
         handles.report = undefined;
         reportDue = true;
@@ -139,7 +161,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
       const due = input !== undefined && (inputSeq !== syncedSeq || kernelDirty || resyncDue || retryDue);
       if (!due && reportDue) {
         reportDue = false;
-        if (unreported !== undefined) await deliver(unreported, true);
+        if (unreported !== undefined) await deliver(unreported.report, unreported.about, true);
         continue;
       }
       if (!due) {
@@ -150,6 +172,11 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
         continue;
       }
       const reread = kernelDirty || resyncDue;
+      const triggers: SyncTrigger[] = [];
+      if (inputSeq !== syncedSeq) triggers.push('snapshot');
+      if (kernelDirty) triggers.push('kernel');
+      if (resyncDue) triggers.push('resync');
+      if (retryDue) triggers.push('retry');
       kernelDirty = resyncDue = retryDue = false;
       const seq = inputSeq;
       let report: (ApplyReport & { retry?: boolean }) | undefined;
@@ -161,7 +188,9 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
       syncedSeq = seq;
 
       clear('retry');
+      let retryInMs: number | undefined;
       if (report === undefined || report.fatal || report.retry === true) {
+        retryInMs = retryDelay;
         handles.retry = timers.setTimeout(() => {
           handles.retry = undefined;
           retryDue = true;
@@ -184,7 +213,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<void> {
       // A newer report supersedes one whose write is still waiting for its retry.
       if (report !== undefined) {
         reportDue = false;
-        await deliver(report, false);
+        await deliver(report, { triggers, retryInMs }, false);
       }
     }
   } finally {

@@ -11,7 +11,7 @@ export {
   type SyncInput,
   type SyncOptions,
 } from './agent-syncer.js';
-export { runAgentLoop, type AgentLoopOptions, type Timers } from './agent-loop.js';
+export { runAgentLoop, type AgentLoopOptions, type ReportInfo, type SyncTrigger, type Timers } from './agent-loop.js';
 export {
   appliedStatusKey,
   programmedCondition,

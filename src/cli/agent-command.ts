@@ -136,6 +136,8 @@ export function registerAgent(program: Command): void {
                 revision: report.revision,
                 programmed: report.programmed,
                 changed: report.changed,
+                triggers: info.triggers,
+                retryInMs: info.retryInMs ?? null,
                 ms: Math.round(report.durationMs),
                 routes: report.counts.routes,
               },
