@@ -86,6 +86,16 @@ function exchange(path: string, lines: string[]): Promise<unknown[]> {
   });
 }
 
+/**
+ * Lets the server take requests in, up to a generous number of event-loop turns, until `cond` holds. A count of turns,
+ * not a time: a unix socket's data is ready in the kernel as soon as it is written, so how many turns the server needs
+ * does not depend on how loaded the machine is.
+ */
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 10_000 && !cond(); i++) await flushPromises();
+  if (!cond()) throw new Error(`${what}: not after 10000 turns`);
+}
+
 const assign = {
   v: 1,
   op: 'assign',
@@ -231,30 +241,52 @@ describe('ipam server', () => {
   });
 
   it('runs requests for one handle one at a time, other handles concurrently', async () => {
-    let active = 0;
-    let maxSameHandle = 0;
-    let maxOverall = 0;
-    const perHandle = new Map<string, number>();
-    const allocator = recordingAllocator(async (req) => {
-      active++;
-      perHandle.set(req.handleId, (perHandle.get(req.handleId) ?? 0) + 1);
-      maxSameHandle = Math.max(maxSameHandle, perHandle.get(req.handleId) ?? 0);
-      maxOverall = Math.max(maxOverall, active);
-      await new Promise((r) => setTimeout(r, 20));
-      perHandle.set(req.handleId, (perHandle.get(req.handleId) ?? 1) - 1);
-      active--;
-      return [{ address: '10.0.0.5', family: 4 }];
+    // Each assign stays in the allocator until the test releases it, so "at the same time" is a state, not a race. A
+    // handle holds its address only once its assign has returned, as with a real allocator.
+    const inside: string[] = [];
+    const gates: (() => void)[] = [];
+    const held = new Map<string, AssignedAddress[]>();
+    const assigned: string[] = [];
+    const allocator: PodAddressAllocator = {
+      assign: async (req) => {
+        inside.push(req.handleId);
+        await new Promise<void>((r) => gates.push(r));
+        inside.splice(inside.indexOf(req.handleId), 1);
+        const addrs = [{ address: req.handleId.endsWith('a') ? '10.0.0.5' : '10.0.0.6', family: 4 as const }];
+        held.set(req.handleId, addrs);
+        assigned.push(req.handleId);
+        return addrs;
+      },
+      releaseByHandle: async () => undefined,
+      addressesByHandle: async (h) => held.get(h) ?? [],
+    };
+    // Called right before a request takes its turn in the handle's queue (synchronously with it): counts arrivals.
+    let queued = 0;
+    const s = await start({
+      allocator,
+      deviceRouteProtocol: () => {
+        queued++;
+        return undefined;
+      },
     });
-    const s = await start({ allocator });
     const lines = (h: string) => [JSON.stringify({ ...assign, handleId: h })];
-    await Promise.all([
+    const answers = Promise.all([
       exchange(s.socketPath, lines('k8s-pod-network.a')),
       exchange(s.socketPath, lines('k8s-pod-network.a')),
       exchange(s.socketPath, lines('k8s-pod-network.a')),
       exchange(s.socketPath, lines('k8s-pod-network.b')),
     ]);
-    expect(maxSameHandle).toBe(1);
-    expect(maxOverall).toBe(2);
+    await until('all four requests queued and two allocations running', () => queued === 4 && inside.length >= 2);
+    // Whatever else the server would start needs no I/O (the fakes answer from memory): let it run, then look.
+    await flushPromises();
+    expect([...inside].sort()).toEqual(['k8s-pod-network.a', 'k8s-pod-network.b']);
+    for (const release of gates.splice(0)) release();
+    const [a1, a2, a3, b] = await answers;
+    // The two later ADDs of handle a ran after the first had assigned, so they got its address back (idempotent).
+    for (const r of [a1, a2, a3])
+      expect(r).toEqual([expect.objectContaining({ ok: true, addresses: [{ address: '10.0.0.5', family: 4 }] })]);
+    expect(b).toEqual([expect.objectContaining({ ok: true, addresses: [{ address: '10.0.0.6', family: 4 }] })]);
+    expect(assigned.sort()).toEqual(['k8s-pod-network.a', 'k8s-pod-network.b']);
   });
 
   it("says so when the allocator cannot list a handle's addresses, and refuses to hand out an impossible MTU", async () => {
@@ -303,11 +335,6 @@ describe('ipam server', () => {
 });
 
 describe('ipam server: the pod MTU before the node is planned', () => {
-  /** Lets the server take the request in, up to a generous number of turns, until `cond` holds. */
-  async function until(what: string, cond: () => boolean): Promise<void> {
-    for (let i = 0; i < 10_000 && !cond(); i++) await flushPromises();
-    if (!cond()) throw new Error(`${what}: not after 10000 turns`);
-  }
   const noPlan = { unknown: 'no NodeDataplane node-a with status.desired yet' };
 
   it('an ADD that arrives before the plan waits for it and answers with the planned MTU', async () => {
