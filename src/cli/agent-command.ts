@@ -20,14 +20,23 @@ import { createKubeClient } from '../kube/index.js';
 import { createLogger } from '../log/logger.js';
 import { startHealthServer } from '../observe/health-server.js';
 import { createPromMetrics } from '../observe/prom-metrics.js';
+import {
+  fromEnv,
+  ipValue,
+  logLevelValue,
+  namespaceValue,
+  nodeNameValue,
+  portValue,
+  type LogLevel,
+} from './flag-values.js';
 import { addKubeFlags, kubeSource, type KubeFlags } from './kube-options.js';
 
 interface AgentFlags extends KubeFlags {
   node?: string;
-  namespace: string;
-  metricsPort: string;
+  namespace?: string;
+  metricsPort: number;
   metricsHost: string;
-  logLevel: string;
+  logLevel?: LogLevel;
   bird: boolean;
   runDir: string;
   ipam: boolean;
@@ -42,11 +51,24 @@ export function registerAgent(program: Command): void {
       .command('agent')
       .description("run the node agent: program this node's NodeDataplane into the kernel and BIRD"),
   )
-    .option('--node <name>', "this node's name (default: $NODE_NAME)")
-    .option('--namespace <ns>', 'namespace for BGP password Secrets', process.env.POD_NAMESPACE ?? 'kube-system')
-    .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', '9092')
-    .option('--metrics-host <ip>', 'address for the metrics server', '127.0.0.1')
-    .option('--log-level <level>', 'debug, info, warn or error', process.env.TABBY_LOG_LEVEL ?? 'info')
+    .option('--node <name>', "this node's name (default: $NODE_NAME)", nodeNameValue('--node'))
+    .option(
+      '--namespace <ns>',
+      'namespace for BGP password Secrets (default: $POD_NAMESPACE, else kube-system)',
+      namespaceValue('--namespace'),
+    )
+    .option(
+      '--metrics-port <port>',
+      'port for /metrics, /healthz, /readyz (1-65535)',
+      portValue('--metrics-port'),
+      9092,
+    )
+    .option('--metrics-host <ip>', 'address for the metrics server', ipValue('--metrics-host'), '127.0.0.1')
+    .option(
+      '--log-level <level>',
+      'debug, info, warn or error (default: $TABBY_LOG_LEVEL, else info)',
+      logLevelValue('--log-level'),
+    )
     .option('--no-bird', 'do not run BIRD (no BGP sessions)')
     .option('--run-dir <dir>', "where BIRD's config and control socket live", '/var/run/tabby')
     .option('--no-ipam', 'do not serve pod IPAM to the CNI plugin')
@@ -54,12 +76,15 @@ export function registerAgent(program: Command): void {
     .option('--cni-bin-dir <dir>', 'install the tabby-cni plugin here at start (e.g. /opt/cni/bin)')
     .option('--cni-conf-dir <dir>', 'install the 10-tabby.conflist here at start (e.g. /etc/cni/net.d)')
     .action(async (flags: AgentFlags) => {
-      const node = flags.node ?? process.env.NODE_NAME;
+      // The environment's values are checked like the flags', before anything starts.
+      const node = flags.node ?? fromEnv('NODE_NAME', nodeNameValue);
       if (!node) throw new Error('tabby agent: --node (or NODE_NAME) is required');
-      const logger = createLogger({ component: 'agent', level: flags.logLevel as 'info' }).child({ node });
+      const namespace = flags.namespace ?? fromEnv('POD_NAMESPACE', namespaceValue) ?? 'kube-system';
+      const level = flags.logLevel ?? fromEnv('TABBY_LOG_LEVEL', logLevelValue) ?? 'info';
+      const logger = createLogger({ component: 'agent', level }).child({ node });
       const metrics = createPromMetrics('agent');
       const client = createKubeClient({ source: kubeSource(flags), fieldManager: 'tabby-agent' });
-      const source = createAgentKubeSource({ client, nodeName: node, namespace: flags.namespace, logger, metrics });
+      const source = createAgentKubeSource({ client, nodeName: node, namespace, logger, metrics });
       mkdirSync(flags.runDir, { recursive: true });
       const birdPaths = { configPath: join(flags.runDir, 'bird.conf'), socketPath: join(flags.runDir, 'bird.ctl') };
       const bird = flags.bird
@@ -107,7 +132,7 @@ export function registerAgent(program: Command): void {
       let lastSync: string | undefined;
       const health = await startHealthServer({
         host: flags.metricsHost,
-        port: Number(flags.metricsPort),
+        port: flags.metricsPort,
         registry: metrics.registry,
         ready: () =>
           source.ready() ?? podIpam?.ready() ?? (lastSync === undefined ? 'nothing programmed yet' : undefined),

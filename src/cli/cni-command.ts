@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { renderConflist } from '../cni/conflist.js';
 import { installCni } from '../cni/install.js';
+import { fromEnv, nodeNameValue } from './flag-values.js';
 
 interface CniInstallFlags {
   binDir: string;
@@ -22,11 +23,15 @@ export function registerCni(program: Command): void {
     )
     .requiredOption('--bin-dir <dir>', 'CNI plugin folder (e.g. /opt/cni/bin)')
     .requiredOption('--conf-dir <dir>', 'CNI config folder (e.g. /etc/cni/net.d)')
-    .option('--node <name>', 'node name written into the conflist (default: $NODE_NAME; none: the agent decides)')
+    .option(
+      '--node <name>',
+      'node name written into the conflist (default: $NODE_NAME; none: the agent decides)',
+      nodeNameValue('--node'),
+    )
     .option('--agent-socket <path>', "the agent's IPAM socket", '/var/run/tabby/ipam.sock')
     .option('--no-copy-runtime', 'run node and the plugin from this installation instead of copies (a checkout)')
     .action((flags: CniInstallFlags) => {
-      const node = flags.node ?? process.env.NODE_NAME;
+      const node = flags.node ?? fromEnv('NODE_NAME', nodeNameValue);
       const r = installCni({
         binDir: flags.binDir,
         confDir: flags.confDir,

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { startControlPlane, type ControlPlane } from '../devcluster/control-plane.js';
 import { releaseProcesses } from '../devcluster/processes.js';
 import { loadClusterState, saveClusterState, stopDetached } from '../devcluster/state.js';
+import { clusterNameValue, ipValue } from './flag-values.js';
 
 const progress = (line: string): void => {
   process.stderr.write(`[dev-cluster] ${line}\n`);
@@ -40,9 +41,9 @@ export function registerDevCluster(program: Command): void {
   dev
     .command('up')
     .description('start a control plane; stays in the foreground until Ctrl-C unless --detach')
-    .option('--name <name>', 'cluster name', 'dev')
+    .option('--name <name>', 'cluster name', clusterNameValue('--name'), 'dev')
     .option('--detach', 'leave it running in the background (stop with `tabby dev-cluster down`)')
-    .option('--bind-address <ip>', 'address kube-apiserver listens on', '127.0.0.1')
+    .option('--bind-address <ip>', 'address kube-apiserver listens on', ipValue('--bind-address'), '127.0.0.1')
     .action(async (opts: { name: string; detach?: boolean; bindAddress: string }) => {
       const cp = await bringUp(opts.name, opts.detach === true, opts.bindAddress);
       process.stdout.write(`export KUBECONFIG=${cp.kubeconfigPath}\n`);
@@ -60,7 +61,7 @@ export function registerDevCluster(program: Command): void {
   dev
     .command('down')
     .description('stop a detached control plane and delete its data')
-    .option('--name <name>', 'cluster name', 'dev')
+    .option('--name <name>', 'cluster name', clusterNameValue('--name'), 'dev')
     .action(async (opts: { name: string }) => {
       const state = await loadClusterState(opts.name);
       if (!state) {
@@ -73,7 +74,7 @@ export function registerDevCluster(program: Command): void {
   dev
     .command('env')
     .description('print the shell line that points kubectl at a detached control plane')
-    .option('--name <name>', 'cluster name', 'dev')
+    .option('--name <name>', 'cluster name', clusterNameValue('--name'), 'dev')
     .action(async (opts: { name: string }) => {
       const state = await loadClusterState(opts.name);
       if (!state)

@@ -18,6 +18,7 @@ import { checkIpam, inUseCount, ipamPoolsFrom, podInfos } from '../ipam/index.js
 import { affinityFromSpec, blockFromSpec, handleFromSpec } from '../ipam/spec-mapping.js';
 import { clusterResource, createKubeClient, type KubeClient, type ObjectList, type Pod } from '../kube/index.js';
 import { cidrContainsCidr, parseCidr } from '../net/index.js';
+import { nodeNameValue, objectNameValue } from './flag-values.js';
 import { addKubeFlags, kubeSource, type KubeFlags } from './kube-options.js';
 
 /** Everything `ipam show` and `ipam check` read, as the apiserver listed it (objects failing their schema apart). */
@@ -121,8 +122,8 @@ function table(rows: string[][]): string {
 export function registerIpam(program: Command): void {
   const ipam = program.command('ipam').description('inspect and check IP address management in a cluster');
   addKubeFlags(ipam.command('show').description('usage per pool and per node, with blocks and affinities'))
-    .option('--pool <name>', 'only this pool')
-    .option('--node <name>', 'only this node')
+    .option('--pool <name>', 'only this pool', objectNameValue('--pool'))
+    .option('--node <name>', 'only this node', nodeNameValue('--node'))
     .action(async (opts: KubeFlags & { pool?: string; node?: string }) => {
       const client = createKubeClient({ source: kubeSource(opts) });
       try {

@@ -6,14 +6,24 @@ import { createLogger } from '../log/logger.js';
 import { startHealthServer } from '../observe/health-server.js';
 import { settingsFromEnv } from '../operator/config.js';
 import { createOperator } from '../operator/operator.js';
+import {
+  fromEnv,
+  invalidValue,
+  ipValue,
+  logLevelValue,
+  namespaceValue,
+  objectNameValue,
+  portValue,
+  type LogLevel,
+} from './flag-values.js';
 import { addKubeFlags, kubeSource, type KubeFlags } from './kube-options.js';
 
 interface OperatorFlags extends KubeFlags {
-  metricsPort: string;
+  metricsPort: number;
   metricsHost: string;
-  logLevel: string;
+  logLevel?: LogLevel;
   leaderElect?: boolean;
-  leaderElectionNamespace: string;
+  leaderElectionNamespace?: string;
   leaderElectionName: string;
   leaderElectLeaseDuration?: number;
   leaderElectRenewDeadline?: number;
@@ -23,9 +33,9 @@ interface OperatorFlags extends KubeFlags {
 /** A duration as kube-controller-manager's --leader-elect-* flags take it: `8s`, `1500ms`, `1m`, `2.5s`. */
 export function parseDurationMs(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
-  if (!m) throw new Error(`${flag} must be a duration such as 8s or 1500ms (got ${JSON.stringify(text)})`);
+  if (!m) throw invalidValue(`${flag} must be a duration such as 8s or 1500ms (got ${JSON.stringify(text)})`);
   const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
-  if (!(ms > 0)) throw new Error(`${flag} must be greater than zero (got ${JSON.stringify(text)})`);
+  if (!(ms > 0)) throw invalidValue(`${flag} must be greater than zero (got ${JSON.stringify(text)})`);
   return ms;
 }
 
@@ -37,16 +47,30 @@ export function registerOperator(program: Command): void {
         'run the Tabby operator: IPAM, planning and status for every node (Calico CALICO_IPV4POOL_* env vars set the default pool)',
       ),
   )
-    .option('--metrics-port <port>', 'port for /metrics, /healthz, /readyz', '9091')
-    .option('--metrics-host <ip>', 'address for the metrics server', '0.0.0.0')
-    .option('--log-level <level>', 'debug, info, warn or error', process.env.TABBY_LOG_LEVEL ?? 'info')
+    .option(
+      '--metrics-port <port>',
+      'port for /metrics, /healthz, /readyz (1-65535)',
+      portValue('--metrics-port'),
+      9091,
+    )
+    .option('--metrics-host <ip>', 'address for the metrics server', ipValue('--metrics-host'), '0.0.0.0')
+    .option(
+      '--log-level <level>',
+      'debug, info, warn or error (default: $TABBY_LOG_LEVEL, else info)',
+      logLevelValue('--log-level'),
+    )
     .option('--leader-elect', 'run only while holding the leader lease (for several replicas)')
     .option(
       '--leader-election-namespace <ns>',
-      'namespace of the leader lease',
-      process.env.POD_NAMESPACE ?? 'kube-system',
+      'namespace of the leader lease (default: $POD_NAMESPACE, else kube-system)',
+      namespaceValue('--leader-election-namespace'),
     )
-    .option('--leader-election-name <name>', 'name of the leader lease', 'tabby-operator')
+    .option(
+      '--leader-election-name <name>',
+      'name of the leader lease',
+      objectNameValue('--leader-election-name'),
+      'tabby-operator',
+    )
     .option('--leader-elect-lease-duration <duration>', 'how long a lease lasts unrenewed (default 8s)', (v: string) =>
       parseDurationMs(v, '--leader-elect-lease-duration'),
     )
@@ -59,7 +83,9 @@ export function registerOperator(program: Command): void {
       parseDurationMs(v, '--leader-elect-retry-period'),
     )
     .action(async (flags: OperatorFlags) => {
-      const logger = createLogger({ component: 'operator', level: flags.logLevel as 'info' });
+      const level = flags.logLevel ?? fromEnv('TABBY_LOG_LEVEL', logLevelValue) ?? 'info';
+      const leaseNamespace = flags.leaderElectionNamespace ?? fromEnv('POD_NAMESPACE', namespaceValue) ?? 'kube-system';
+      const logger = createLogger({ component: 'operator', level });
       const settings = settingsFromEnv(process.env);
       const client = createKubeClient({ source: kubeSource(flags), fieldManager: 'tabby-operator' });
       const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
@@ -70,7 +96,7 @@ export function registerOperator(program: Command): void {
         ...(flags.leaderElect
           ? {
               leaderElection: {
-                namespace: flags.leaderElectionNamespace,
+                namespace: leaseNamespace,
                 name: flags.leaderElectionName,
                 identity,
                 ...(flags.leaderElectLeaseDuration !== undefined
@@ -87,7 +113,7 @@ export function registerOperator(program: Command): void {
       let alive = true;
       const health = await startHealthServer({
         host: flags.metricsHost,
-        port: Number(flags.metricsPort),
+        port: flags.metricsPort,
         registry: operator.metrics.registry,
         live: () => (alive ? undefined : 'stopping'),
         ready: () => operator.ready(),

@@ -17,19 +17,20 @@ import { planCluster } from '../plan/pipeline.js';
 import { type InputKindObject, snapshotFromObjects } from '../plan/snapshot-from-objects.js';
 import { withSyntheticIpam } from '../plan/synthetic-ipam.js';
 import { renderBirdConfig, secretRefKey } from '../agent/bird/bird-config.js';
+import { choiceValue, namespaceValue, nodeNameValue } from './flag-values.js';
 import { readInputFiles } from './read-inputs.js';
 import type { NodeDesired } from '../api/node-dataplane.js';
 
 export interface RenderOptions {
   file: string[];
   node?: string;
-  format: 'routes' | 'json' | 'yaml' | 'bird';
+  format: (typeof FORMATS)[number];
   explain?: boolean;
   /** Where BGP password Secrets without a namespace are looked up (default kube-system). */
   secretsNamespace?: string;
 }
 
-const FORMATS = ['routes', 'json', 'yaml', 'bird'];
+const FORMATS = ['routes', 'json', 'yaml', 'bird'] as const;
 
 interface SecretLike {
   metadata: { name: string; namespace?: string };
@@ -187,18 +188,16 @@ export function registerRender(program: Command): void {
     .command('render')
     .description("plan a cluster offline from manifests or kubectl dumps and print each node's routes or desired state")
     .requiredOption('-f, --file <path...>', 'YAML/JSON files or directories (kubectl -o yaml dumps work)')
-    .option('--node <name>', 'only this node')
-    .option('--format <format>', 'routes | json | yaml | bird', 'routes')
-    .option('--secrets-namespace <ns>', 'namespace of BGP password Secrets in the input (--format bird)', 'kube-system')
+    .option('--node <name>', 'only this node', nodeNameValue('--node'))
+    .option('--format <format>', 'routes | json | yaml | bird', choiceValue('--format', FORMATS), 'routes')
+    .option(
+      '--secrets-namespace <ns>',
+      'namespace of BGP password Secrets in the input (--format bird)',
+      namespaceValue('--secrets-namespace'),
+      'kube-system',
+    )
     .option('--explain', 'add the reason (rule, pool, block, node) after each route')
     .action((opts: RenderOptions) => {
-      if (!FORMATS.includes(opts.format)) {
-        process.stderr.write(
-          `error: --format must be routes, json, yaml or bird (got ${JSON.stringify(opts.format)})\n`,
-        );
-        process.exitCode = 2;
-        return;
-      }
       const { files, errors } = readInputFiles(opts.file);
       if (errors.length > 0) {
         process.stderr.write(errors.map((e) => `error: ${e}\n`).join(''));
