@@ -391,3 +391,61 @@ describe('ipam server: the pod MTU before the node is planned', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 });
+
+describe('ipam server: framing of hostile input', () => {
+  /** Writes `bytes` on one connection (then half-closes when `end`), and collects every answer until the close. */
+  function raw(path: string, bytes: string, end: boolean): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      const c = createConnection(path);
+      let buf = '';
+      c.setEncoding('utf8');
+      c.on('connect', () => (end ? c.end(bytes) : c.write(bytes)));
+      c.on('data', (d: string) => (buf += d));
+      c.on('close', () =>
+        resolve(
+          buf
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l) as unknown),
+        ),
+      );
+      c.on('error', reject);
+    });
+  }
+  const tooLong = { ok: false, error: { code: 'badRequest', message: 'request longer than 65536 bytes' } };
+
+  it('a line over the limit is refused even when it is valid JSON that arrives whole, and is not served', async () => {
+    const allocator = recordingAllocator();
+    const s = await start({ allocator });
+    const padded = `{"v":1,"op":"release","handleId":"k8s-pod-network.x"${' '.repeat(100_000)}}\n`;
+    expect(await raw(s.socketPath, padded, false)).toEqual([tooLong]);
+    expect(allocator.rec.releases).toEqual([]);
+  });
+
+  it('after an over-long line nothing more on that connection is served', async () => {
+    const allocator = recordingAllocator();
+    const s = await start({ allocator });
+    const answers = await raw(s.socketPath, `${'x'.repeat(70_000)}\n${JSON.stringify(assign)}\n`, false);
+    expect(answers).toEqual([tooLong]);
+    expect(allocator.rec.assigns).toEqual([]);
+  });
+
+  it('requests before an over-long line are answered first, in order', async () => {
+    const s = await start({ allocator: recordingAllocator() });
+    const status = JSON.stringify({ v: 1, op: 'status' });
+    expect(await raw(s.socketPath, `${status}\n${status}\n${'y'.repeat(70_000)}`, false)).toEqual([
+      { ok: true, op: 'status', node: 'node-a', mtu: 1440 },
+      { ok: true, op: 'status', node: 'node-a', mtu: 1440 },
+      tooLong,
+    ]);
+  });
+
+  it('a last line without its newline, before the client half-closes, is answered (truncated JSON: badRequest)', async () => {
+    const s = await start({ allocator: recordingAllocator() });
+    expect(await raw(s.socketPath, JSON.stringify({ v: 1, op: 'status' }), true)).toEqual([
+      { ok: true, op: 'status', node: 'node-a', mtu: 1440 },
+    ]);
+    const [cut] = await raw(s.socketPath, '{"v":1,"op":"sta', true);
+    expect(cut).toMatchObject({ ok: false, error: { code: 'badRequest', message: /^request is not JSON/ } });
+  });
+});

@@ -9,7 +9,9 @@
 // - Requests for the same handle run one at a time, in arrival order: a retried ADD and a DEL racing for one pod
 //   cannot interleave (the allocator's idempotency check and its assignment are one step from the pod's view).
 // - Every request gets exactly one response line; a malformed one gets `badRequest` naming the field, never a
-//   dropped connection or a crashed agent.
+//   dropped connection or a crashed agent. A line over MAX_MESSAGE_BYTES is refused whole, after the lines before
+//   it are answered, and ends the connection: nothing after it is served. A last line without its newline (the
+//   client half-closed) is answered like the others.
 // - A pod is never plumbed with a guessed MTU: while the MTU is unknown (the node not planned yet) an ADD waits for
 //   `planChanged()`, at most `mtuWaitMs`, then gets `unavailable` saying what is missing — before anything is
 //   assigned.
@@ -25,14 +27,12 @@ import {
   type Annotations,
   type AssignRequest,
   type AssignedAddress,
-  AgentRequestSchema,
   AnnotationError,
   MAX_MESSAGE_BYTES,
-  PROTOCOL_VERSION,
   applyPodAnnotations,
   encodeMessage,
+  parseRequestLine,
 } from '../api/agent-ipam-protocol.js';
-import { formatPath } from '../api/errors.js';
 import { isIpamError } from '../ipam/errors.js';
 import { type Clock, systemClock } from '../kube/clock.js';
 import type { Logger } from '../log/logger.js';
@@ -113,22 +113,6 @@ export function classifyAllocatorError(e: unknown): { code: AgentErrorCode; mess
 
 function errorResponse(code: AgentErrorCode, message: string): AgentResponse {
   return { ok: false, error: { code, message: message.slice(0, MAX_MESSAGE_BYTES - 200) } };
-}
-
-/** `badRequest` text for a line that does not parse as a request: the first problems with their field paths. */
-function describeBadRequest(json: unknown): string {
-  const v = json !== null && typeof json === 'object' ? (json as { v?: unknown }).v : undefined;
-  if (v !== PROTOCOL_VERSION) {
-    return `protocol version ${JSON.stringify(v)} is not supported (this agent speaks ${PROTOCOL_VERSION}); upgrade the CNI plugin and the agent together`;
-  }
-  const parsed = AgentRequestSchema.safeParse(json);
-  if (parsed.success) return 'invalid request';
-  return parsed.error.issues
-    .slice(0, 3)
-    .map(
-      (i) => `${formatPath(i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))) || '(request)'}: ${i.message}`,
-    )
-    .join('; ');
 }
 
 export function createIpamServer(opts: IpamServerOptions): IpamServer {
@@ -247,15 +231,9 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
   }
 
   async function answer(line: string): Promise<AgentResponse> {
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      return errorResponse('badRequest', 'request is not JSON');
-    }
-    const parsed = AgentRequestSchema.safeParse(json);
-    if (!parsed.success) return errorResponse('badRequest', describeBadRequest(json));
-    const req = parsed.data;
+    const parsed = parseRequestLine(line);
+    if (!parsed.ok) return errorResponse('badRequest', parsed.message);
+    const req = parsed.request;
     const started = performance.now();
     try {
       const res = await handle(req);
@@ -273,22 +251,45 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
     sock.setEncoding('utf8');
     let buf = '';
     let chain = Promise.resolve();
+    /** A framing violation ended this connection: nothing more on it is read, let alone served. */
+    let refused = false;
+    const take = (line: string): void => {
+      if (line.trim() === '') return;
+      chain = chain.then(async () => {
+        const res = await answer(line);
+        if (!sock.destroyed) sock.write(encodeMessage(res));
+      });
+    };
+    // Answers what came before it, then says why and closes: a line's end can no longer be found reliably.
+    const refuseTooLong = (): void => {
+      refused = true;
+      buf = '';
+      chain = chain.then(() => {
+        if (!sock.destroyed) {
+          sock.end(encodeMessage(errorResponse('badRequest', `request longer than ${MAX_MESSAGE_BYTES} bytes`)));
+        }
+      });
+    };
     sock.on('data', (chunk: string) => {
+      if (refused) return;
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.trim() === '') continue;
-        chain = chain.then(async () => {
-          const res = await answer(line);
-          if (!sock.destroyed) sock.write(encodeMessage(res));
-        });
+        if (line.length > MAX_MESSAGE_BYTES) return refuseTooLong();
+        take(line);
       }
-      if (buf.length > MAX_MESSAGE_BYTES) {
-        buf = '';
-        sock.end(encodeMessage(errorResponse('badRequest', `request longer than ${MAX_MESSAGE_BYTES} bytes`)));
-      }
+      if (buf.length > MAX_MESSAGE_BYTES) refuseTooLong();
+    });
+    // The client half-closed: a last line without its newline is still a request; then this side ends too.
+    sock.on('end', () => {
+      if (refused) return;
+      take(buf);
+      buf = '';
+      chain = chain.then(() => {
+        if (!sock.destroyed) sock.end();
+      });
     });
     sock.on('error', () => undefined);
     sock.on('close', () => sockets.delete(sock));
@@ -326,7 +327,8 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
         }
         unlinkSync(opts.socketPath);
       }
-      const s = createServer(serve);
+      // Half-open: a client may end its side right after its request and still read the answer.
+      const s = createServer({ allowHalfOpen: true }, serve);
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(opts.socketPath, () => {

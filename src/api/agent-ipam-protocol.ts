@@ -26,6 +26,7 @@
 import { z } from 'zod';
 import { type IPFamily, parseIP, tryParseIP } from '../net/ip.js';
 import { tryParseCidr } from '../net/cidr.js';
+import { formatPath } from './errors.js';
 import { AGENT_ERROR_CODES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './agent-ipam-wire.js';
 
 export {
@@ -184,6 +185,39 @@ export type AgentResponse<Op extends AgentOp = AgentOp> = SuccessResponse<Op> | 
 /** The schema a response to a request of `op` must match: that op's success, or an error. */
 export function responseSchemaFor<Op extends AgentOp>(op: Op) {
   return z.union([SUCCESS_SCHEMAS[op], ErrorResponseSchema]) as unknown as z.ZodType<AgentResponse<Op>>;
+}
+
+/** One request line as the agent reads it: the request, or the `badRequest` text saying what is wrong with it. */
+export type ParsedRequestLine = { ok: true; request: AgentRequest } | { ok: false; message: string };
+
+/**
+ * Parses one protocol line. Never throws: a line that is not JSON says so (with the parser's reason), another
+ * protocol version says which, and a request the schema refuses names its first problems by field path
+ * (`families[0]: ...`, `(request): Unrecognized key: "x"`).
+ */
+export function parseRequestLine(line: string): ParsedRequestLine {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, message: `request is not JSON (${(e as Error).message})` };
+  }
+  const parsed = AgentRequestSchema.safeParse(json);
+  if (parsed.success) return { ok: true, request: parsed.data };
+  const v = json !== null && typeof json === 'object' ? (json as { v?: unknown }).v : undefined;
+  if (v !== PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      message: `protocol version ${JSON.stringify(v) ?? 'undefined'} is not supported (this agent speaks ${PROTOCOL_VERSION}); upgrade the CNI plugin and the agent together`,
+    };
+  }
+  const message = parsed.error.issues
+    .slice(0, 3)
+    .map(
+      (i) => `${formatPath(i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))) || '(request)'}: ${i.message}`,
+    )
+    .join('; ');
+  return { ok: false, message: message.slice(0, MAX_MESSAGE_BYTES - 200) };
 }
 
 // --- Calico's pod and namespace annotations ---------------------------------------------------------------------
