@@ -7,6 +7,7 @@
 // (errors.ts); a lost compare-and-swap is a ConflictError, never a silent overwrite.
 import type { z } from 'zod';
 import { TabbyError, issuesFromZod, type Issue } from '../api/errors.js';
+import type { KindDefinition } from '../api/meta.js';
 import { ConfigMapSchema, EventSchema, LeaseSchema, NodeSchema, PodSchema, SecretSchema } from './core-kinds.js';
 import type { ConfigMap, Event, Lease, Node, Pod, Secret } from './core-kinds.js';
 import { errorFromResponse, networkError, type RequestTarget } from './errors.js';
@@ -20,6 +21,7 @@ import {
   PODS,
   SECRETS,
   apiVersionOf,
+  clusterResource,
   resourceName,
   resourcePath,
   type ResourceType,
@@ -131,6 +133,8 @@ export interface KubeClient {
   resource(type: ResourceType): ResourceClient<KubeObject>;
   /** Objects of `type`, each parsed with `schema`. */
   resource<T extends HasMetadata>(type: ResourceType, schema: z.ZodType<T>): ResourceClient<T>;
+  /** Objects of one of the cluster-scoped kinds `src/api` defines (Calico's or ours), typed by its schema. */
+  kind<T extends HasMetadata>(definition: KindDefinition<z.ZodType<T>>): ResourceClient<T>;
   nodes(): ResourceClient<Node>;
   pods(): ResourceClient<Pod>;
   secrets(): ResourceClient<Secret>;
@@ -456,6 +460,8 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     server: transport.server,
     namespace: transport.namespace,
     resource: typedResource,
+    kind: <T extends HasMetadata>(d: KindDefinition<z.ZodType<T>>) =>
+      resource(clusterResource(d.group, d.version, d.plural, d.kind), d.schema),
     nodes: () => resource(NODES, NodeSchema),
     pods: () => resource(PODS, PodSchema),
     secrets: () => resource(SECRETS, SecretSchema),
