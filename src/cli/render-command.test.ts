@@ -128,7 +128,8 @@ metadata:
       name: 'a malformed node address',
       files: [{ name: 'n.yaml', content: pool + node('a', '10.0.0.300/24') }],
       want: [
-        'n.yaml (document 2): Node a: metadata.annotations["projectcalico.org/IPv4Address"]: "10.0.0.300/24" is not a valid CIDR',
+        'n.yaml (document 2): Node a: metadata.annotations["projectcalico.org/IPv4Address"]: ' +
+          `must be the node's address with its subnet's prefix length, e.g. 192.168.0.11/24 (got "10.0.0.300/24")`,
       ],
     },
     {

@@ -85,76 +85,152 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function snapshotFromObjects(objects: readonly InputKindObject[], opts: SnapshotOptions = {}): SnapshotResult {
-  const nodes: SnapshotNode[] = [];
-  const pools: SnapshotPool[] = [];
-  const blocks = new Map<string, SnapshotBlock>();
-  const affinities: { cidr: string; node: string }[] = [];
-  const pods: SnapshotPod[] = [];
-  const bgpConfigurations: SnapshotBGPConfiguration[] = [];
-  const bgpPeers: SnapshotBGPPeer[] = [];
-  const felixConfigurations: SnapshotFelixConfiguration[] = [];
-  const issues: SnapshotIssue[] = [];
+/** One object as the planner reads it: its record under its key, or nothing when the planner ignores it. */
+export type PlanRecord =
+  | { kind: 'node'; key: string; record: SnapshotNode }
+  | { kind: 'pool'; key: string; record: SnapshotPool }
+  | { kind: 'block'; key: string; record: SnapshotBlock }
+  | { kind: 'pod'; key: string; record: SnapshotPod }
+  | { kind: 'bgpConfiguration'; key: string; record: SnapshotBGPConfiguration }
+  | { kind: 'bgpPeer'; key: string; record: SnapshotBGPPeer }
+  | { kind: 'felixConfiguration'; key: string; record: SnapshotFelixConfiguration };
 
-  objects.forEach((obj, index) => {
-    const name = obj.metadata.name;
-    const p = new Problems(index, obj.kind, name);
+export interface PlanRecordResult {
+  /** Absent when the object has a problem (see `issues`) or is nothing the planner reads. */
+  record?: PlanRecord;
+  issues: SnapshotIssue[];
+}
+
+/**
+ * The record one object contributes to a plan (`index` is its position in the caller's input, carried by issues).
+ * An object with a problem contributes nothing and says why; one the planner does not read (a pod without an address,
+ * a soft-deleted block, a kind of no interest) contributes nothing and no issue.
+ */
+export function planRecordOf(obj: InputKindObject, index = 0, opts: SnapshotOptions = {}): PlanRecordResult {
+  const name = obj.metadata.name;
+  const p = new Problems(index, obj.kind, name);
+  const record = ((): PlanRecord | undefined => {
     switch (obj.kind) {
       case 'Node': {
         const n = nodeFromObject(obj as CoreObject, p, opts);
-        if (n) nodes.push(n);
-        break;
+        return n && { kind: 'node', key: name, record: n };
       }
       case 'Pod': {
         const pod = podFromObject(obj as CoreObject, p);
-        if (pod) pods.push(pod);
-        break;
+        return pod && { kind: 'pod', key: `${pod.namespace}/${pod.name}`, record: pod };
       }
       case 'IPPool': {
         const pool = poolFromObject(obj as IPPool, p);
-        if (pool) pools.push(pool);
-        break;
+        return pool && { kind: 'pool', key: name, record: pool };
       }
       case 'IPAMBlock': {
         const b = blockFromObject(obj as IPAMBlock, p);
-        if (b) blocks.set(b.cidr, b);
-        break;
-      }
-      case 'BlockAffinity': {
-        const a = (obj as BlockAffinity).spec;
-        const usable = !a.deleted && (a.type ?? 'host') === 'host' && (a.state === 'confirmed' || a.state === '');
-        if (usable) affinities.push({ cidr: canonicalCidr(a.cidr, p, ['spec', 'cidr']) ?? a.cidr, node: a.node });
-        break;
+        return b && { kind: 'block', key: b.cidr, record: b };
       }
       case 'BGPConfiguration':
-        bgpConfigurations.push(bgpConfigurationFromObject(obj as BGPConfiguration));
-        break;
+        return { kind: 'bgpConfiguration', key: name, record: bgpConfigurationFromObject(obj as BGPConfiguration) };
       case 'BGPPeer':
-        bgpPeers.push(bgpPeerFromObject(obj as BGPPeer));
-        break;
+        return { kind: 'bgpPeer', key: name, record: bgpPeerFromObject(obj as BGPPeer) };
       case 'FelixConfiguration':
-        felixConfigurations.push({ name, spec: { ...((obj as FelixConfiguration).spec ?? {}) } });
-        break;
+        return {
+          kind: 'felixConfiguration',
+          key: name,
+          record: { name, spec: { ...((obj as FelixConfiguration).spec ?? {}) } },
+        };
       default:
-        // IPAMHandle, IPAMConfiguration, Namespace, Secret, our own kinds: nothing the planner reads.
-        break;
+        // BlockAffinity (see snapshotFromObjects), IPAMHandle, IPAMConfiguration, Namespace, Secret, our own kinds.
+        return undefined;
     }
-    issues.push(...p.list);
+  })();
+  if (p.list.length > 0) return { issues: p.list };
+  return record ? { record, issues: [] } : { issues: [] };
+}
+
+/** Adds a record to a snapshot being built (the last record under a key wins). */
+export function addToSnapshot(into: MutableSnapshot, r: PlanRecord): void {
+  switch (r.kind) {
+    case 'node':
+      into.nodes.set(r.key, r.record);
+      break;
+    case 'pool':
+      into.pools.set(r.key, r.record);
+      break;
+    case 'block':
+      into.blocks.set(r.key, r.record);
+      break;
+    case 'pod':
+      into.pods.set(r.key, r.record);
+      break;
+    case 'bgpConfiguration':
+      into.bgpConfigurations.set(r.key, r.record);
+      break;
+    case 'bgpPeer':
+      into.bgpPeers.set(r.key, r.record);
+      break;
+    case 'felixConfiguration':
+      into.felixConfigurations.set(r.key, r.record);
+      break;
+  }
+}
+
+/** A snapshot under construction, one map per kind keyed as `PlanRecord.key`. */
+export interface MutableSnapshot {
+  nodes: Map<string, SnapshotNode>;
+  pools: Map<string, SnapshotPool>;
+  blocks: Map<string, SnapshotBlock>;
+  pods: Map<string, SnapshotPod>;
+  bgpConfigurations: Map<string, SnapshotBGPConfiguration>;
+  bgpPeers: Map<string, SnapshotBGPPeer>;
+  felixConfigurations: Map<string, SnapshotFelixConfiguration>;
+}
+
+export function mutableSnapshot(): MutableSnapshot {
+  return {
+    nodes: new Map(),
+    pools: new Map(),
+    blocks: new Map(),
+    pods: new Map(),
+    bgpConfigurations: new Map(),
+    bgpPeers: new Map(),
+    felixConfigurations: new Map(),
+  };
+}
+
+export function freezeSnapshot(m: MutableSnapshot): ClusterSnapshot {
+  return {
+    nodes: [...m.nodes.values()],
+    pools: [...m.pools.values()],
+    blocks: [...m.blocks.values()],
+    pods: [...m.pods.values()],
+    bgpConfigurations: [...m.bgpConfigurations.values()],
+    bgpPeers: [...m.bgpPeers.values()],
+    felixConfigurations: [...m.felixConfigurations.values()],
+  };
+}
+
+export function snapshotFromObjects(objects: readonly InputKindObject[], opts: SnapshotOptions = {}): SnapshotResult {
+  const into = mutableSnapshot();
+  const affinities: { cidr: string; node: string }[] = [];
+  const issues: SnapshotIssue[] = [];
+
+  objects.forEach((obj, index) => {
+    if (obj.kind === 'BlockAffinity') {
+      const p = new Problems(index, obj.kind, obj.metadata.name);
+      const a = (obj as BlockAffinity).spec;
+      const usable = !a.deleted && (a.type ?? 'host') === 'host' && (a.state === 'confirmed' || a.state === '');
+      if (usable) affinities.push({ cidr: canonicalCidr(a.cidr, p, ['spec', 'cidr']) ?? a.cidr, node: a.node });
+      issues.push(...p.list);
+      return;
+    }
+    const r = planRecordOf(obj, index, opts);
+    issues.push(...r.issues);
+    // An object named twice (two dumps of one cluster) counts once: the later copy wins, as the planner's index does.
+    if (r.record) addToSnapshot(into, r.record);
   });
   // A confirmed affinity without its block (a dump of affinities only) still places the block on its node.
   for (const a of affinities)
-    if (!blocks.has(a.cidr)) blocks.set(a.cidr, { cidr: a.cidr, affinity: a.node, allocations: [] });
-
-  const snapshot: ClusterSnapshot = {
-    nodes,
-    pools,
-    blocks: [...blocks.values()],
-    pods,
-    bgpConfigurations,
-    bgpPeers,
-    felixConfigurations,
-  };
-  return { snapshot, issues };
+    if (!into.blocks.has(a.cidr)) into.blocks.set(a.cidr, { cidr: a.cidr, affinity: a.node, allocations: [] });
+  return { snapshot: freezeSnapshot(into), issues };
 }
 
 function canonicalCidr(text: string, p: Problems, path: (string | number)[]): string | undefined {
@@ -171,8 +247,11 @@ function annotationAddress(text: string, p: Problems, key: string): NodeAddress 
   try {
     const c = parseCidrLoose(text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`);
     return { address: formatIP(c.address), prefixLength: c.prefix, source: 'annotation' };
-  } catch (err) {
-    p.add(['metadata', 'annotations', key], errorText(err));
+  } catch {
+    p.add(
+      ['metadata', 'annotations', key],
+      `must be the node's address with its subnet's prefix length, e.g. 192.168.0.11/24 (got ${JSON.stringify(text)})`,
+    );
     return undefined;
   }
 }
