@@ -120,6 +120,7 @@ describe('CRDs on a real kube-apiserver', () => {
           used: '3/65536',
           allocatedIPs: 3,
           totalIPs: '65536',
+          blocks: '1/1024',
           conditions: [
             {
               type: 'Allocatable',
@@ -151,7 +152,7 @@ describe('CRDs on a real kube-apiserver', () => {
         'VXLAN',
         'NAT',
         'DISABLED',
-        'USED',
+        'BLOCKS',
         'ALLOCATABLE',
         'AGE',
       ]);
@@ -163,7 +164,7 @@ describe('CRDs on a real kube-apiserver', () => {
         'Never',
         'true',
         'false',
-        '3/65536',
+        '1/1024',
         'True',
       ]);
 
@@ -176,6 +177,7 @@ describe('CRDs on a real kube-apiserver', () => {
         'VXLAN',
         'NAT',
         'DISABLED',
+        'BLOCKS',
         'USED',
         'ALLOCATABLE',
         'AGE',

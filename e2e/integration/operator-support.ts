@@ -32,6 +32,7 @@ import {
   type KubeObject,
   type ResourceClient,
 } from '../../src/kube/index.js';
+import { createTransport, type HttpRequest, type Transport } from '../../src/kube/transport.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { cidrContainsIP, parseCidr, parseCidrLoose, parseIP, cidrContainsCidr } from '../../src/net/index.js';
 import { resourceOf } from '../../src/operator/caches.js';
@@ -400,13 +401,78 @@ export function fileLogger(path: string): Logger {
   return createLogger({ component: 'operator', level: 'debug', destination: createWriteStream(path, { flags: 'a' }) });
 }
 
-/** `createOperator` in this process with its own client, logging to `log`. */
+// ---------------------------------------------------------------------------------------------------------------
+// Counting the operator's writes (under its client: every POST/PUT/PATCH/DELETE it sends)
+
+export interface WriteCounts {
+  writes: number;
+  bytes: number;
+  /** `METHOD resource[/status]`, e.g. `PATCH nodedataplanes/status` → count and request bytes. */
+  byKind: Map<string, { writes: number; bytes: number }>;
+}
+
+export function newWriteCounts(): WriteCounts {
+  return { writes: 0, bytes: 0, byKind: new Map() };
+}
+
+function writeKind(req: HttpRequest): string {
+  const sub = /\/status$/.test(req.path) ? '/status' : '';
+  return `${req.method} ${req.target.resource.split('.')[0]}${sub}`;
+}
+
+/** A transport that counts every write going through it into `counts`. */
+export function countingTransport(inner: Transport, counts: WriteCounts): Transport {
+  return {
+    get server() {
+      return inner.server;
+    },
+    get namespace() {
+      return inner.namespace;
+    },
+    request(req) {
+      if (req.method !== 'GET') {
+        const bytes = req.body === undefined ? 0 : Buffer.byteLength(req.body);
+        counts.writes++;
+        counts.bytes += bytes;
+        const k = counts.byKind.get(writeKind(req)) ?? { writes: 0, bytes: 0 };
+        k.writes++;
+        k.bytes += bytes;
+        counts.byKind.set(writeKind(req), k);
+      }
+      return inner.request(req);
+    },
+    stream: (req, onLine) => inner.stream(req, onLine),
+    close: () => inner.close(),
+  };
+}
+
+export function copyCounts(c: WriteCounts): WriteCounts {
+  return { writes: c.writes, bytes: c.bytes, byKind: new Map([...c.byKind].map(([k, v]) => [k, { ...v }])) };
+}
+
+/** The writes made between two copies, as `kind → count` (kinds with none left out). */
+export function writesBetween(before: WriteCounts, after: WriteCounts): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after.byKind) {
+    const n = v.writes - (before.byKind.get(k)?.writes ?? 0);
+    if (n > 0) out[k] = n;
+  }
+  return out;
+}
+
+/** `createOperator` in this process with its own client, logging to `log` (its writes counted into `counts`). */
 export function inProcessOperator(
   cp: ControlPlane,
   log: string,
   extra: Partial<OperatorOptions> = {},
+  counts?: WriteCounts,
 ): { operator: Operator; client: KubeClient; stop(): Promise<void> } {
-  const client = createKubeClient({ source: { kubeconfigPath: cp.kubeconfigPath }, fieldManager: 'tabby-operator' });
+  const source = { kubeconfigPath: cp.kubeconfigPath };
+  const transport = counts ? countingTransport(createTransport(source), counts) : undefined;
+  const client = createKubeClient({
+    ...(transport ? { transport } : { source }),
+    fieldManager: 'tabby-operator',
+  });
   const operator = createOperator({
     client,
     logger: fileLogger(log),

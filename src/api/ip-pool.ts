@@ -239,11 +239,17 @@ export const IPPoolStatusSchema = z.looseObject({
     ConditionsSchema.optional(),
     'Allocatable (True/False with reason OK, CIDROverlap, Terminating or PoolDisabled), as Calico v3.32 reports it.',
   ),
-  allocatedIPs: field(z.number().int().min(0).optional(), 'Addresses handed out from this pool now.'),
+  allocatedIPs: field(
+    z.number().int().min(0).optional(),
+    'Addresses handed out from this pool as of usageTime: counted when a block is claimed or released, when the ' +
+      "pool changes and at the operator's periodic drift check (pods starting inside a claimed block cause no write).",
+  ),
   totalIPs: field(z.string().max(40).optional(), 'Addresses in the pool (decimal text: IPv6 pools exceed int64).'),
-  allocatedBlocks: field(z.number().int().min(0).optional(), 'Blocks of this pool claimed by nodes.'),
+  allocatedBlocks: field(z.number().int().min(0).optional(), 'Blocks of this pool claimed by nodes (always current).'),
   totalBlocks: field(z.string().max(40).optional(), 'Blocks the pool can be cut into (decimal text).'),
-  used: field(z.string().max(96).optional(), 'Allocated/total addresses, e.g. "12/65536".'),
+  blocks: field(z.string().max(96).optional(), 'Claimed/total blocks, e.g. "3/1024" (always current).'),
+  used: field(z.string().max(96).optional(), 'Allocated/total addresses as of usageTime, e.g. "12/65536".'),
+  usageTime: field(z.string().max(40).optional(), 'When allocatedIPs and used were counted.'),
   observedGeneration: field(z.number().int().min(0).optional(), 'metadata.generation this status describes.'),
 });
 export type IPPoolStatus = z.infer<typeof IPPoolStatusSchema>;
@@ -274,7 +280,14 @@ export const IPPoolKind = defineKind({
     { name: 'VXLAN', type: 'string', jsonPath: '.spec.vxlanMode', description: 'VXLAN mode.' },
     { name: 'NAT', type: 'boolean', jsonPath: '.spec.natOutgoing', description: 'Outgoing NAT.' },
     { name: 'Disabled', type: 'boolean', jsonPath: '.spec.disabled', description: 'No new allocations.' },
-    { name: 'Used', type: 'string', jsonPath: '.status.used', description: 'Allocated/total addresses.' },
+    { name: 'Blocks', type: 'string', jsonPath: '.status.blocks', description: 'Claimed/total blocks.' },
+    {
+      name: 'Used',
+      type: 'string',
+      jsonPath: '.status.used',
+      priority: 1,
+      description: 'Allocated/total addresses as of status.usageTime.',
+    },
     {
       name: 'Allocatable',
       type: 'string',

@@ -61,6 +61,12 @@ export type CacheName = keyof ClusterCaches;
 export interface ChangeEvent {
   cache: CacheName;
   key: string;
+  /** `invalid`: the latest version failed the schema (its last valid one may stay in the cache). */
+  type: 'add' | 'update' | 'delete' | 'invalid';
+  /** The cached version before an update or delete. */
+  old?: unknown;
+  /** The cached version after an add or update. */
+  obj?: unknown;
 }
 
 export interface CachesOptions {
@@ -93,12 +99,12 @@ export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all:
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.resyncPeriodMs ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),
       handlers: {
-        onAdd: (_o, key) => opts.onChange({ cache, key }),
-        onUpdate: (_a, _b, key) => opts.onChange({ cache, key }),
-        onDelete: (_o, key) => opts.onChange({ cache, key }),
+        onAdd: (obj, key) => opts.onChange({ cache, key, type: 'add', obj }),
+        onUpdate: (old, obj, key) => opts.onChange({ cache, key, type: 'update', old, obj }),
+        onDelete: (old, key) => opts.onChange({ cache, key, type: 'delete', ...(old !== undefined ? { old } : {}) }),
         onInvalid: (_raw, issues, key) => {
           opts.onInvalid?.(cache, key, issues);
-          opts.onChange({ cache, key });
+          opts.onChange({ cache, key, type: 'invalid' });
         },
       },
     });

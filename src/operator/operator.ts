@@ -2,12 +2,17 @@
 // its own module. Every replica keeps its caches warm; only the leader (coordination.k8s.io Lease) runs the
 // controllers that write, so two replicas never fight and a new leader starts from a full cache.
 //
-//   informers (caches.ts) ──change──► plan controller  (plan-sync.ts: RouteTables + NodeDataplane.status.desired)
-//                         ├────────► pool controller  (pool-status.ts: IPPool conditions + usage, Events)
-//                         └────────► ipam controller  (ipam-sync.ts: block claims, tunnel addresses, GC)
-// Each leadership term gets fresh controllers (a replica that loses the lease and wins it back starts clean). Plan and
-// pool passes wait (briefly) for IPAM to finish with the nodes a change sent it, so a join is written once.
-import { Gauge, Histogram } from 'prom-client';
+//   informers (caches.ts) ──event──► PlanInputs (plan-inputs.ts: the planner's record of each object; unchanged
+//        │                              records, such as Node heartbeats and pod starts, stop here)
+//        │                                 └─change─► plan controller (plan-sync.ts: incremental planner → the
+//        │                                            RouteTables and NodeDataplanes the change touched)
+//        ├────────► pool controller  (pool-status.ts: IPPool conditions + usage, Events)
+//        └────────► ipam controller  (ipam-sync.ts: block claims, tunnel addresses, GC)
+// Full plan passes run when a term starts and as the periodic drift check (`driftCheckIntervalMs`), writing only what
+// differs. Each leadership term gets fresh controllers (a replica that loses the lease and wins it back starts clean).
+// Plan and pool passes wait (briefly) for IPAM to finish with the nodes a change sent it, so a join is written once.
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { formatPath } from '../api/errors.js';
 import {
   createController,
   createEventRecorder,
@@ -18,11 +23,12 @@ import {
 } from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
 import { createPromMetrics, type PromMetrics } from '../observe/prom-metrics.js';
-import { createClusterCaches, type CacheName } from './caches.js';
+import { createClusterCaches, type ChangeEvent } from './caches.js';
 import type { OperatorSettings } from './config.js';
 import { ensureDefaultPool } from './default-pool.js';
 import { createIpamSync, type IpamSync } from './ipam-sync.js';
-import { createPlanSync } from './plan-sync.js';
+import { isPlanCache, PlanInputs } from './plan-inputs.js';
+import { createPlanSync, type PlanSync } from './plan-sync.js';
 import { createPoolStatus } from './pool-status.js';
 
 export interface OperatorOptions {
@@ -43,6 +49,8 @@ export interface OperatorOptions {
   random?: () => number;
   /** Coalescing delay for plan passes after a change (ms). */
   planDelayMs?: number;
+  /** Period of the full plan pass that checks the incremental plan and the cluster against a rebuild (0: never). */
+  driftCheckIntervalMs?: number;
 }
 
 export interface Operator {
@@ -60,6 +68,8 @@ export interface Operator {
    * its way to start more work). For tests, benchmarks and the chaos run: "converged" without guessing a duration.
    */
   settled(opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Runs the drift check (a full plan pass) now instead of at its next period; resolves when it has run. */
+  checkDrift(): Promise<void>;
 }
 
 /**
@@ -74,6 +84,10 @@ const CONTROLLERS = ['plan', 'ippool', 'ipam'] as const;
 /** Longest a plan or pool pass waits for IPAM to finish with the nodes a change concerns. */
 const IPAM_SETTLE_MAX_MS = 1000;
 const PLAN_KEY = 'cluster';
+/** The plan controller's periodic full pass. */
+const DRIFT_KEY = '\u0000drift';
+/** Default drift check period: long enough to cost nothing at scale, short enough to repair a hand edit soon. */
+export const DRIFT_CHECK_INTERVAL_MS = 5 * 60_000;
 const POOLS_KEY = 'pools';
 /** How often `settled()` looks again (it has no event to wait for: "nothing queued" is the absence of one). */
 const SETTLED_POLL_MS = 10;
@@ -110,6 +124,24 @@ export function createOperator(opts: OperatorOptions): Operator {
     labelNames: ['pool'],
     registers: [registry],
   });
+  const passes = new Counter({
+    name: 'tabby_plan_passes_total',
+    help: 'Plan passes, by kind (incremental: what changed; full: leadership start and drift checks).',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const drift = new Counter({
+    name: 'tabby_plan_drift_total',
+    help: 'Nodes and shards whose incremental plan differed from a full rebuild (a missed event).',
+    registers: [registry],
+  });
+  const inputProblems = new Gauge({
+    name: 'tabby_plan_input_problems',
+    help: 'Objects the planner uses at their last good version, or leaves out, because the current one is unusable.',
+    registers: [registry],
+  });
+  for (const kind of ['incremental', 'full']) passes.inc({ kind }, 0);
+  drift.inc(0);
   const poolTotal = new Gauge({
     name: 'tabby_ipam_pool_total_ips',
     help: 'Addresses in each pool.',
@@ -122,6 +154,8 @@ export function createOperator(opts: OperatorOptions): Operator {
   for (const c of CONTROLLERS) metrics.controllerRegistered(c);
 
   let firstUnplannedChange: number | undefined;
+  /** `checkDrift()` callers waiting for the next drift pass to finish. */
+  const driftWaiters: (() => void)[] = [];
   let lastPassMs = 0;
   let lastPassEnd = 0;
   let elector: LeaderElector | undefined;
@@ -142,15 +176,20 @@ export function createOperator(opts: OperatorOptions): Operator {
     client: opts.client,
     logger: log,
     metrics,
-    onChange: (e) => onChange(e.cache, e.key),
-    onInvalid: (cache, key, issues) =>
+    onChange: (e) => onChange(e),
+    onInvalid: (cache, key, issues) => {
       log.warn(
         { cache, name: key, issues: issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
         'invalid object kept out of the cache',
-      ),
+      );
+      if (isPlanCache(cache)) inputs.refused(cache, key, issues);
+    },
   });
+  /** The planner's record of every object, kept by every replica (so a new leader knows each one's last good version). */
+  const inputs = new PlanInputs(caches);
 
   interface Term {
+    planSync: PlanSync;
     plan: Controller;
     pool: Controller;
     ipam: Controller;
@@ -169,7 +208,15 @@ export function createOperator(opts: OperatorOptions): Operator {
    * process, from its (still warm) caches.
    */
   function newTerm(): Term {
-    const planSync = createPlanSync({ client: opts.client, caches, logger: log, metrics, now });
+    const planSync = createPlanSync({
+      client: opts.client,
+      caches,
+      inputs,
+      logger: log,
+      metrics,
+      now,
+      onDrift: (n) => drift.inc(n),
+    });
     const poolStatus = createPoolStatus({
       client: opts.client,
       caches,
@@ -191,7 +238,20 @@ export function createOperator(opts: OperatorOptions): Operator {
       logger: log,
       metrics,
       maxConcurrency: 1,
-      reconcile: async () => {
+      reconcile: async (key) => {
+        if (key === DRIFT_KEY) {
+          const waiters = driftWaiters.splice(0);
+          const s = await planSync.full('drift');
+          for (const w of waiters) w();
+          passes.inc({ kind: 'full' });
+          nodesPlanned.set(s.nodesPlanned);
+          shards.set(s.routeTables);
+          reportProblems(t);
+          // Pool usage counts addresses too, which pod starts change without a block event: refreshed here.
+          pool.enqueue(POOLS_KEY);
+          const every = opts.driftCheckIntervalMs ?? DRIFT_CHECK_INTERVAL_MS;
+          return every > 0 ? { requeueAfterMs: every } : undefined;
+        }
         const hold = holdForIpam(plan);
         if (hold !== undefined) return { requeueAfterMs: hold };
         const since = firstUnplannedChange;
@@ -201,9 +261,12 @@ export function createOperator(opts: OperatorOptions): Operator {
           lastPassEnd = now();
           lastPassMs = lastPassEnd - started;
         });
+        passes.inc({ kind: s.kind });
         nodesPlanned.set(s.nodesPlanned);
         shards.set(s.routeTables);
+        if (s.kind === 'full') reportProblems(t);
         if (since !== undefined) convergence.observe((now() - since) / 1000);
+        return undefined;
       },
     });
     const pool: Controller = createController({
@@ -256,7 +319,44 @@ export function createOperator(opts: OperatorOptions): Operator {
       waiting.set(c, since);
       return left;
     }
-    return { plan, pool, ipam, ipamSync, all: [plan, pool, ipam], ipamPending, waiting };
+    const t: Term = { planSync, plan, pool, ipam, ipamSync, all: [plan, pool, ipam], ipamPending, waiting };
+    return t;
+  }
+
+  /**
+   * Input problems that appeared, changed or cleared: a Warning Event on each object now unusable (the recorder folds
+   * repeats), and the affected NodeDataplanes' Planned condition rewritten. True when that needs a plan pass.
+   */
+  function reportProblems(t: Term): boolean {
+    const changed = inputs.takeProblemChanges();
+    inputProblems.set(inputs.problems().length);
+    if (changed.length === 0) return false;
+    for (const { problem } of changed) {
+      // IPPools are judged (conditions, Events) by the pool controller; here they only enter NodeDataplanes.
+      if (!problem || problem.cache === 'ippools') continue;
+      const note = problem.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+      events.record({
+        regarding: {
+          apiVersion: problem.apiVersion,
+          kind: problem.kind,
+          name: problem.name,
+          ...(problem.uid !== undefined ? { uid: problem.uid } : {}),
+        },
+        type: 'Warning',
+        reason: problem.keptResourceVersion !== undefined ? 'InputKeptAtLastGood' : 'InputUnusable',
+        action: 'Plan',
+        note:
+          problem.keptResourceVersion !== undefined
+            ? `${note}; planned from resourceVersion ${problem.keptResourceVersion}, routes unchanged`
+            : `${note}; left out of the plan`,
+      });
+      log.warn(
+        { kind: problem.kind, name: problem.name, issues: note, kept: problem.keptResourceVersion },
+        'object kept at its last good version in the plan',
+      );
+    }
+    t.planSync.problemsChanged(changed);
+    return t.planSync.hasWork();
   }
 
   function enqueueIpam(t: Term, key: string): void {
@@ -276,21 +376,28 @@ export function createOperator(opts: OperatorOptions): Operator {
     return Math.max(base, lastPassEnd + Math.min(1000, lastPassMs) - now());
   }
 
-  function onChange(cache: CacheName, key: string): void {
+  function onChange(e: ChangeEvent): void {
+    const { cache, key } = e;
+    // Every replica keeps the planner's record of each object (a new leader then knows each one's last good version).
+    let planChanged = isPlanCache(cache) && e.type !== 'invalid' ? inputs.observe(cache, key) : false;
     const t = term;
     if (!t || !caches.all.every((i) => i.hasSynced())) return;
-    // Our own outputs (NodeDataplane, RouteTable) changing, or edited by someone, only needs a re-check.
-    if (cache !== 'nodeDataplanes' && cache !== 'routeTables') firstUnplannedChange ??= now();
-    t.plan.enqueueAfter(PLAN_KEY, planDelay());
-    // A pool edit shows in its conditions at once; usage (USED) follows block changes at most once a second, so a
-    // node starting pods does not cost one IPPool status write per pod.
+    if (cache === 'nodeDataplanes' || cache === 'routeTables') planChanged = t.planSync.outputChanged(cache, key);
+    if (reportProblems(t)) planChanged = true;
+    if (planChanged) {
+      if (cache !== 'nodeDataplanes' && cache !== 'routeTables') firstUnplannedChange ??= now();
+      t.plan.enqueueAfter(PLAN_KEY, planDelay());
+    }
+    // A pool edit shows in its conditions at once; usage follows block claims and releases (not the addresses pods
+    // take inside a block: the drift check refreshes those), so a node starting pods writes nothing.
     if (cache === 'ippools') t.pool.enqueueAfter(POOLS_KEY, 50);
-    if (cache === 'ipamBlocks') t.pool.enqueueAfter(POOLS_KEY, POOL_USAGE_COALESCE_MS);
+    if (cache === 'ipamBlocks' && blockClaimedOrReleased(e)) t.pool.enqueueAfter(POOLS_KEY, POOL_USAGE_COALESCE_MS);
     if (cache === 'nodes') {
       // A deleted Node's tunnel addresses, affinities and blocks go back now, not at the next periodic GC pass
-      // (calico: kube-controllers node controller runs IPAM GC on node deletion).
-      if (caches.nodes.store.has(key)) enqueueIpam(t, key);
-      else t.ipam.enqueue(t.ipamSync.GC_KEY);
+      // (calico: kube-controllers node controller runs IPAM GC on node deletion). A status update (heartbeat,
+      // conditions) changes nothing IPAM reads.
+      if (!caches.nodes.store.has(key)) t.ipam.enqueue(t.ipamSync.GC_KEY);
+      else if (e.type !== 'update' || nodeMetaChanged(e.old, e.obj)) enqueueIpam(t, key);
     }
     if (cache === 'ippools' || cache === 'ipamConfigurations') {
       for (const n of caches.nodes.store.keys()) enqueueIpam(t, n);
@@ -312,7 +419,10 @@ export function createOperator(opts: OperatorOptions): Operator {
       log.error({ err: (err as Error).message }, 'default pool not created');
     }
     if (term !== t) return;
+    // The first plan pass of a term is a full one (the planner is built from the caches); the drift check follows.
     t.plan.enqueue(PLAN_KEY);
+    const every = opts.driftCheckIntervalMs ?? DRIFT_CHECK_INTERVAL_MS;
+    if (every > 0) t.plan.enqueueAfter(DRIFT_KEY, every);
     t.pool.enqueue(POOLS_KEY);
     for (const n of caches.nodes.store.keys()) enqueueIpam(t, n);
     t.ipam.enqueue(t.ipamSync.GC_KEY);
@@ -378,9 +488,16 @@ export function createOperator(opts: OperatorOptions): Operator {
         await Promise.all((term?.all ?? []).map((c) => c.idle()));
       }
     },
+    async checkDrift() {
+      const t = term;
+      if (!t) throw new Error('checkDrift: not leading');
+      const done = new Promise<void>((resolve) => driftWaiters.push(resolve));
+      t.plan.enqueue(DRIFT_KEY);
+      await done;
+    },
     async settled(o = {}) {
-      const quiet = (t: Term) =>
-        t.all.every((c) => c.keys().every((k) => k === t.ipamSync.GC_KEY)) && t.ipamSync.caughtUp();
+      const periodic = (t: Term, k: string) => k === t.ipamSync.GC_KEY || k === DRIFT_KEY;
+      const quiet = (t: Term) => t.all.every((c) => c.keys().every((k) => periodic(t, k))) && t.ipamSync.caughtUp();
       for (;;) {
         o.signal?.throwIfAborted();
         const t = term;
@@ -389,4 +506,21 @@ export function createOperator(opts: OperatorOptions): Operator {
       }
     },
   };
+}
+
+/** A block claimed or released (or soft-deleted), as opposed to an address assigned or freed inside it. */
+function blockClaimedOrReleased(e: ChangeEvent): boolean {
+  if (e.type !== 'update') return e.type !== 'invalid';
+  const spec = (o: unknown) => (o as { spec?: { affinity?: string; deleted?: boolean } } | undefined)?.spec;
+  return spec(e.old)?.affinity !== spec(e.obj)?.affinity || spec(e.old)?.deleted !== spec(e.obj)?.deleted;
+}
+
+/** Labels or annotations changed (what IPAM reads of a Node), as opposed to its status. */
+function nodeMetaChanged(old: unknown, obj: unknown): boolean {
+  const meta = (o: unknown) =>
+    (o as { metadata?: { labels?: unknown; annotations?: unknown } } | undefined)?.metadata ?? {};
+  return (
+    JSON.stringify(meta(old).labels ?? {}) !== JSON.stringify(meta(obj).labels ?? {}) ||
+    JSON.stringify(meta(old).annotations ?? {}) !== JSON.stringify(meta(obj).annotations ?? {})
+  );
 }

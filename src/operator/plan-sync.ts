@@ -1,59 +1,86 @@
-// Planner → API: from the caches, plan every node (src/plan) and write what changed — the per-view RouteTable
-// shards and each node's NodeDataplane.status.desired — each only when its content differs from what the cluster
-// holds (status writers compare with the cached object). One key, "cluster": bursts of changes coalesce into one
-// pass, and a pass never runs twice at once (the work queue's guarantee).
-// Writes per node join are bounded by the plan's sharding: the new node's NodeDataplane and one shard per view.
-// Within a pass, writes go out with bounded concurrency (`writeConcurrency`): every shard first, then the dataplanes,
-// so an agent that sees a new revision finds the routes it refers to.
+// Planner → API (ARCHITECTURE.md "How a change flows"). One incremental planner per leadership term:
+//
+//   informer event ──► PlanInputs.observe ──► PlanChange (none when the planner's record is unchanged)
+//                                                │   batched by the plan controller's single key
+//                                                ▼
+//                              IncrementalPlanner.apply ──► PlanDelta (shards and nodes whose revision changed)
+//                                                │
+//                                                ▼
+//        RouteTable status writes for the changed shards, then NodeDataplane status writes for the changed nodes,
+//        deletes for what left the plan — nothing else.
+//
+// A full pass (`full`) rebuilds the planner from the caches: when a term starts and as the periodic drift check. It
+// writes only objects whose content differs from what the cluster holds (the status writers compare with the
+// cached object), so a drift check in a converged cluster writes nothing; a difference between the incremental plan
+// and the rebuilt one is counted (`tabby_plan_drift_total`) and logged, because it means an event was missed.
+// Writes within a pass go out with bounded concurrency (`writeConcurrency`): shards first, then dataplanes, so an agent
+// that sees a new revision finds the routes it refers to. Each NodeDataplane's `Planned` condition names the input
+// problems that concern the node (an object kept at its last good version), so a typo is visible where its effect is.
 import type { Condition } from '../api/common.js';
+import { formatIssue } from '../api/errors.js';
 import {
   NodeDataplaneKind,
   RouteTableKind,
   ROUTE_SHARD_LABEL,
   ROUTE_VIEW_LABEL,
-  type NodeDataplane,
-  type RouteTable,
+  type NodeDesired,
+  type RouteTableStatus,
 } from '../api/index.js';
-import type { InputKindObject } from '../plan/snapshot-from-objects.js';
-import { snapshotFromObjects } from '../plan/snapshot-from-objects.js';
-import { planCluster } from '../plan/pipeline.js';
+import { IncrementalPlanner, type PlanDelta } from '../plan/incremental-planner.js';
+import type { ClusterPlan } from '../plan/pipeline.js';
+import { GLOBAL_CONFIG_NAME, PER_NODE_CONFIG_PREFIX } from '../plan/snapshot.js';
 import {
   AlreadyExistsError,
   NotFoundError,
   createStatusWriter,
   type KubeClient,
   type Metrics,
-  type ResourceClient,
   type StatusWriter,
 } from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
-import { resourceOf, type ClusterCaches } from './caches.js';
-import { setCondition } from './conditions.js';
+import type { ClusterCaches } from './caches.js';
+import { setCondition, type ConditionInput } from './conditions.js';
+import type { InputProblem, PlanInputs } from './plan-inputs.js';
 
 export const OPERATOR_FIELD_MANAGER = 'tabby-operator';
 
-export interface PlanSyncStats {
-  passes: number;
+export interface PlanPassStats {
+  kind: 'incremental' | 'full';
+  /** Changes the planner took in this pass. */
+  changes: number;
+  nodesWritten: number;
+  shardsWritten: number;
+  deletes: number;
+  /** Full passes: nodes and shards whose incremental plan differed from the rebuilt one. */
+  drift: number;
   nodesPlanned: number;
   routeTables: number;
-  /** Objects created or deleted (status writes are counted by the writers). */
-  objectWrites: number;
-  lastPassMs: number;
-  snapshotIssues: number;
+  ms: number;
 }
 
 export interface PlanSync {
-  run(): Promise<PlanSyncStats>;
-  stats(): Readonly<PlanSyncStats>;
+  /** An incremental pass (a full one if the term has none yet). */
+  run(): Promise<PlanPassStats>;
+  /** A full pass: the planner rebuilt from the caches; writes what differs from the cluster. */
+  full(reason: 'start' | 'drift'): Promise<PlanPassStats>;
+  /** Our own object changed or vanished (someone deleted a NodeDataplane or RouteTable): true when it needs a write. */
+  outputChanged(kind: 'nodeDataplanes' | 'routeTables', name: string): boolean;
+  /** The input problems changed: the nodes whose Planned condition they concern get rewritten at the next pass. */
+  problemsChanged(changed: readonly { problem?: InputProblem; previous?: InputProblem }[]): void;
+  /** Whether a pass has work to do besides pending input changes. */
+  hasWork(): boolean;
   writerStats(): { nodeDataplanes: ReturnType<StatusWriter['stats']>; routeTables: ReturnType<StatusWriter['stats']> };
 }
 
 export interface PlanSyncDeps {
   client: KubeClient;
   caches: ClusterCaches;
+  inputs: PlanInputs;
   logger: Logger;
   metrics?: Metrics;
   now: () => number;
+  /** Counts full-pass differences between the incremental plan and the rebuilt one. */
+  onDrift?(count: number): void;
   /** Writes in flight at once within a pass (default 16): a pass over N nodes costs ~N/16 round trips, not N. */
   writeConcurrency?: number;
 }
@@ -67,16 +94,40 @@ async function forEachLimit<T>(items: Iterable<T>, limit: number, fn: (item: T) 
   await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
 }
 
-/** List items of core kinds come without apiVersion/kind; the snapshot builder dispatches on them. */
-function withKind<T extends object>(obj: T, apiVersion: string, kind: string): T {
-  return { ...obj, apiVersion, kind };
+/** The nodes an input problem concerns (every node for cluster-wide objects). */
+function concerns(p: InputProblem, inputs: PlanInputs): { all: true } | { nodes: string[] } {
+  switch (p.cache) {
+    case 'nodes':
+      return { nodes: [p.name] };
+    case 'ipamBlocks': {
+      const r = inputs.recordOf('ipamBlocks', p.name);
+      const owner = r?.kind === 'block' ? r.record.affinity : undefined;
+      return owner !== undefined ? { nodes: [owner] } : { all: true };
+    }
+    case 'bgpConfigurations':
+    case 'felixConfigurations':
+      return p.name !== GLOBAL_CONFIG_NAME && p.name.startsWith(PER_NODE_CONFIG_PREFIX)
+        ? { nodes: [p.name.slice(PER_NODE_CONFIG_PREFIX.length)] }
+        : { all: true };
+    default:
+      return { all: true };
+  }
+}
+
+function problemText(p: InputProblem): string {
+  const what = p.issues.map((i) => formatIssue({ ...i, object: { kind: p.kind, name: p.name } })).join('; ');
+  const kept =
+    p.keptResourceVersion !== undefined
+      ? `planned from its last good version (resourceVersion ${p.keptResourceVersion})`
+      : 'left out of the plan (no good version seen)';
+  return `${what}; ${kept}`;
 }
 
 export function createPlanSync(deps: PlanSyncDeps): PlanSync {
-  const { client, caches } = deps;
+  const { client, caches, inputs } = deps;
   const log = deps.logger.child({ controller: 'plan' });
-  const ndpClient = client.resource(resourceOf(NodeDataplaneKind)) as unknown as ResourceClient<NodeDataplane>;
-  const rtClient = client.resource(resourceOf(RouteTableKind)) as unknown as ResourceClient<RouteTable>;
+  const ndpClient = client.kind(NodeDataplaneKind);
+  const rtClient = client.kind(RouteTableKind);
   const common = {
     fieldManager: OPERATOR_FIELD_MANAGER,
     mapLists: { conditions: ['type'] },
@@ -85,156 +136,108 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
   };
   const ndpWriter = createStatusWriter({ resource: ndpClient, name: 'nodedataplane', ...common });
   const rtWriter = createStatusWriter({ resource: rtClient, name: 'routetable', ...common });
-  const stats: PlanSyncStats = {
-    passes: 0,
-    nodesPlanned: 0,
-    routeTables: 0,
-    objectWrites: 0,
-    lastPassMs: 0,
-    snapshotIssues: 0,
-  };
+  const width = deps.writeConcurrency ?? 16;
+
+  let planner: IncrementalPlanner | undefined;
+  /** Nodes and shards to write at the next pass although their revision did not change. */
+  const rewriteNodes = new Set<string>();
+  const rewriteShards = new Set<string>();
+  /** Problems that concern every node, and those that concern only some. */
+  const globalProblems = new Map<string, InputProblem>();
+  const nodeProblems = new Map<string, Map<string, InputProblem>>();
+  /** `Kind/name` → uid of objects this writer deleted that the cache may still show. */
+  const deleted = new Map<string, string | undefined>();
+
+  /** Files a problem under the nodes it concerns. */
+  function file(p: InputProblem): void {
+    const key = `${p.cache}/${p.name}`;
+    const scope = concerns(p, inputs);
+    if ('all' in scope) {
+      globalProblems.set(key, p);
+      return;
+    }
+    for (const n of scope.nodes) {
+      const m = nodeProblems.get(n) ?? new Map<string, InputProblem>();
+      m.set(key, p);
+      nodeProblems.set(n, m);
+    }
+  }
+
+  function problemsOf(node: string): InputProblem[] {
+    return [...globalProblems.values(), ...(nodeProblems.get(node)?.values() ?? [])];
+  }
+
+  function plannedCondition(node: string, desired: NodeDesired, generation: number | undefined): ConditionInput {
+    const gen = generation !== undefined ? { observedGeneration: generation } : {};
+    const problems = problemsOf(node);
+    const summary = `revision ${desired.revision}: ${desired.blocks.length} own block(s), view ${desired.view}`;
+    if (problems.length === 0) return { type: 'Planned', status: 'True', reason: 'Planned', message: summary, ...gen };
+    return {
+      type: 'Planned',
+      status: 'True',
+      reason: 'InputKeptAtLastGood',
+      message: `${summary}; ${problems.map(problemText).join(' | ')}`,
+      ...gen,
+    };
+  }
 
   /** The object as the cache holds it, else as just created (undefined when someone else created it first). */
   async function ensureCreated<T>(cached: T | undefined, create: () => Promise<T>): Promise<T | undefined> {
     if (cached !== undefined) return cached;
     try {
-      const created = await create();
-      stats.objectWrites++;
-      return created;
+      return await create();
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
       return undefined;
     }
   }
 
-  /** `Kind/name` → uid of objects this writer deleted that the cache may still show. */
-  const deleted = new Map<string, string | undefined>();
-
-  async function run(): Promise<PlanSyncStats> {
-    const started = deps.now();
-    // One object the apiserver refuses must not starve every other node of its plan: each write is tried, failures
-    // are collected, and the pass fails at the end (the controller retries it with backoff).
-    const failures: string[] = [];
-    const attempt = async (what: string, write: () => Promise<unknown>): Promise<void> => {
-      try {
-        await write();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
-      }
-    };
-    const objects: InputKindObject[] = [
-      ...caches.nodes.store.list().map((n) => withKind(n, 'v1', 'Node')),
-      ...caches.pods.store.list().map((p) => withKind(p, 'v1', 'Pod')),
-      ...caches.ippools.store.list(),
-      ...caches.bgpConfigurations.store.list(),
-      ...caches.bgpPeers.store.list(),
-      ...caches.felixConfigurations.store.list(),
-      ...caches.ipamBlocks.store.list(),
-      ...caches.blockAffinities.store.list(),
-    ] as InputKindObject[];
-    const { snapshot, issues } = snapshotFromObjects(objects);
-    stats.snapshotIssues = issues.length;
-    for (const issue of issues.slice(0, 20)) {
-      log.warn(
-        { kind: issue.object.kind, name: issue.object.name, path: issue.path.join('.'), reason: issue.message },
-        'object left out of the plan',
-      );
-    }
-    const plan = planCluster(snapshot);
-    const nowIso = new Date(deps.now()).toISOString();
-
-    // Route shards first: an agent that sees its new desired revision finds the routes it refers to.
-    const width = deps.writeConcurrency ?? 16;
-    await forEachLimit(plan.routeTables, width, async ([name, status]) => {
-      const cached = caches.routeTables.store.get(name);
-      await attempt(`RouteTable ${name}`, async () => {
-        await ensureCreated(cached, () =>
-          rtClient.create(
-            {
-              apiVersion: 'dataplane.tabby.dev/v1alpha1',
-              kind: 'RouteTable',
-              metadata: {
-                name,
-                labels: { [ROUTE_VIEW_LABEL]: status.view, [ROUTE_SHARD_LABEL]: String(status.shard) },
-              },
-              spec: {},
-            } as RouteTable,
-            { fieldManager: OPERATOR_FIELD_MANAGER },
-          ),
-        );
-        await rtWriter.write({ name }, status as unknown as Record<string, unknown>, cached);
-      });
-    });
-
-    await forEachLimit(plan.nodes, width, async ([name, desired]) => {
-      const cached = caches.nodeDataplanes.store.get(name);
-      const node = caches.nodes.store.get(name);
-      if (!node) return;
-      await attempt(`NodeDataplane ${name}`, async () => {
-        // A dataplane created in this pass is observed as created (generation 1), so its first status already
-        // carries observedGeneration and the next pass does not write it again.
-        const current = await ensureCreated(cached, () =>
-          ndpClient.create(
-            {
-              apiVersion: 'dataplane.tabby.dev/v1alpha1',
-              kind: 'NodeDataplane',
-              metadata: {
-                name,
-                // The Node owns its dataplane: deleting the Node deletes it (garbage collector).
-                ownerReferences: [
-                  { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid ?? '', blockOwnerDeletion: false },
-                ],
-              },
-              spec: { nodeName: name },
-            } as NodeDataplane,
-            { fieldManager: OPERATOR_FIELD_MANAGER },
-          ),
-        );
-        const existing = (current?.status?.conditions ?? []) as Condition[];
-        const planned = setCondition(
-          existing,
-          {
-            type: 'Planned',
-            status: 'True',
-            reason: 'Planned',
-            message: `revision ${desired.revision}: ${desired.blocks.length} own block(s), view ${desired.view}`,
-            ...(current?.metadata.generation !== undefined
-              ? { observedGeneration: current.metadata.generation as number }
-              : {}),
+  async function writeShard(name: string, status: RouteTableStatus): Promise<void> {
+    const cached = caches.routeTables.store.get(name);
+    await ensureCreated(cached, () =>
+      rtClient.create(
+        {
+          apiVersion: 'dataplane.tabby.dev/v1alpha1',
+          kind: 'RouteTable',
+          metadata: {
+            name,
+            labels: { [ROUTE_VIEW_LABEL]: status.view, [ROUTE_SHARD_LABEL]: String(status.shard) },
           },
-          nowIso,
-        );
-        await ndpWriter.write({ name }, { desired, conditions: [planned] }, current);
-      });
-    });
+          spec: {},
+        },
+        { fieldManager: OPERATOR_FIELD_MANAGER },
+      ),
+    );
+    await rtWriter.write({ name }, status, cached);
+  }
 
-    // Shards that no longer exist in the plan (a view emptied, fewer shards) and dataplanes of deleted nodes.
-    for (const key of [...deleted.keys()]) {
-      const [kind, name] = key.split('/') as [string, string];
-      const still = kind === 'RouteTable' ? caches.routeTables.store.get(name) : caches.nodeDataplanes.store.get(name);
-      if (still?.metadata.uid !== deleted.get(key)) deleted.delete(key);
-    }
-    for (const rt of caches.routeTables.store.list()) {
-      if (plan.routeTables.has(rt.metadata.name) || rt.metadata.labels?.[ROUTE_VIEW_LABEL] === undefined) continue;
-      await deleteOnce('RouteTable', rt, () => rtClient.delete(rt.metadata.name), attempt);
-      rtWriter.forget({ name: rt.metadata.name });
-    }
-    for (const ndp of caches.nodeDataplanes.store.list()) {
-      if (caches.nodes.store.get(ndp.metadata.name)) continue;
-      await deleteOnce('NodeDataplane', ndp, () => ndpClient.delete(ndp.metadata.name), attempt);
-      ndpWriter.forget({ name: ndp.metadata.name });
-    }
-
-    stats.passes++;
-    stats.nodesPlanned = plan.nodes.size;
-    stats.routeTables = plan.routeTables.size;
-    stats.lastPassMs = deps.now() - started;
-    if (failures.length > 0) {
-      const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
-      throw new Error(`plan pass: ${failures.length} write(s) failed: ${failures.slice(0, 3).join('; ')}${more}`);
-    }
-    log.debug({ nodes: plan.nodes.size, shards: plan.routeTables.size, ms: stats.lastPassMs }, 'plan pass done');
-    return { ...stats };
+  async function writeNode(name: string, desired: NodeDesired, nowIso: string): Promise<void> {
+    const node = caches.nodes.store.get(name);
+    if (!node) return;
+    const cached = caches.nodeDataplanes.store.get(name);
+    // A dataplane created here is observed as created (generation 1), so its first status already carries
+    // observedGeneration and the next pass does not write it again.
+    const current = await ensureCreated(cached, () =>
+      ndpClient.create(
+        {
+          apiVersion: 'dataplane.tabby.dev/v1alpha1',
+          kind: 'NodeDataplane',
+          metadata: {
+            name,
+            // The Node owns its dataplane: deleting the Node deletes it (garbage collector).
+            ownerReferences: [
+              { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid ?? '', blockOwnerDeletion: false },
+            ],
+          },
+          spec: { nodeName: name },
+        },
+        { fieldManager: OPERATOR_FIELD_MANAGER },
+      ),
+    );
+    const existing = (current?.status?.conditions ?? []) as Condition[];
+    const generation = typeof current?.metadata.generation === 'number' ? current.metadata.generation : undefined;
+    const planned = setCondition(existing, plannedCondition(name, desired, generation), nowIso);
+    await ndpWriter.write({ name }, { desired, conditions: [planned] }, current);
   }
 
   /**
@@ -245,28 +248,198 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     kind: 'RouteTable' | 'NodeDataplane',
     obj: { metadata: { name: string; uid?: string | undefined } },
     del: () => Promise<void>,
-    attempt: (what: string, write: () => Promise<unknown>) => Promise<void>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const key = `${kind}/${obj.metadata.name}`;
-    if (deleted.has(key) && deleted.get(key) === obj.metadata.uid) return;
-    await attempt(`${kind} ${obj.metadata.name} (delete)`, async () => {
-      await deleteQuietly(del);
-      deleted.set(key, obj.metadata.uid);
-    });
-  }
-
-  async function deleteQuietly(del: () => Promise<void>): Promise<void> {
+    if (deleted.has(key) && deleted.get(key) === obj.metadata.uid) return false;
     try {
       await del();
-      stats.objectWrites++;
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
+    deleted.set(key, obj.metadata.uid);
+    return true;
+  }
+
+  /** Writes what `targets` names; returns counts. Every write is tried; failures fail the pass at the end. */
+  async function write(
+    plan: ClusterPlan,
+    targets: {
+      shards: Iterable<string>;
+      nodes: Iterable<string>;
+      removedShards: Iterable<string>;
+      removedNodes: Iterable<string>;
+    },
+  ): Promise<{ nodesWritten: number; shardsWritten: number; deletes: number }> {
+    const failures: string[] = [];
+    const counts = { nodesWritten: 0, shardsWritten: 0, deletes: 0 };
+    const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        failures.push(`${what}: ${(err as Error).message}`);
+      }
+    };
+    const nowIso = new Date(deps.now()).toISOString();
+    await forEachLimit(targets.shards, width, async (name) => {
+      const status = plan.routeTables.get(name);
+      if (!status) return;
+      await attempt(`RouteTable ${name}`, () => writeShard(name, status));
+      rewriteShards.delete(name);
+      counts.shardsWritten++;
+    });
+    await forEachLimit(targets.nodes, width, async (name) => {
+      const desired = plan.nodes.get(name);
+      if (!desired) return;
+      await attempt(`NodeDataplane ${name}`, () => writeNode(name, desired, nowIso));
+      rewriteNodes.delete(name);
+      counts.nodesWritten++;
+    });
+    for (const name of targets.removedShards) {
+      const rt = caches.routeTables.store.get(name);
+      if (!rt) continue;
+      await attempt(`RouteTable ${name} (delete)`, async () => {
+        if (await deleteOnce('RouteTable', rt, () => rtClient.delete(name))) counts.deletes++;
+      });
+      rtWriter.forget({ name });
+    }
+    for (const name of targets.removedNodes) {
+      const ndp = caches.nodeDataplanes.store.get(name);
+      if (!ndp || caches.nodes.store.has(name)) continue;
+      await attempt(`NodeDataplane ${name} (delete)`, async () => {
+        if (await deleteOnce('NodeDataplane', ndp, () => ndpClient.delete(name))) counts.deletes++;
+      });
+      ndpWriter.forget({ name });
+    }
+    // Forget deletions the cache has caught up with.
+    for (const key of [...deleted.keys()]) {
+      const [kind, name] = key.split('/') as [string, string];
+      const still = kind === 'RouteTable' ? caches.routeTables.store.get(name) : caches.nodeDataplanes.store.get(name);
+      if (still?.metadata.uid !== deleted.get(key)) deleted.delete(key);
+    }
+    if (failures.length > 0) {
+      const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
+      throw new Error(`plan pass: ${failures.length} write(s) failed: ${failures.slice(0, 3).join('; ')}${more}`);
+    }
+    return counts;
+  }
+
+  function driftBetween(before: ClusterPlan, after: ClusterPlan): number {
+    let n = 0;
+    for (const [name, d] of after.nodes) if (before.nodes.get(name)?.revision !== d.revision) n++;
+    for (const name of before.nodes.keys()) if (!after.nodes.has(name)) n++;
+    for (const [name, s] of after.routeTables) if (before.routeTables.get(name)?.revision !== s.revision) n++;
+    for (const name of before.routeTables.keys()) if (!after.routeTables.has(name)) n++;
+    return n;
   }
 
   return {
-    run,
-    stats: () => stats,
+    async run() {
+      if (!planner) return this.full('start');
+      const started = deps.now();
+      const changes = inputs.takeChanges();
+      const delta: PlanDelta = planner.apply(changes);
+      const plan = planner.plan();
+      const shards = new Set([...delta.changedRouteTables, ...rewriteShards]);
+      const nodes = new Set([...delta.changedNodes, ...rewriteNodes]);
+      const counts = await write(plan, {
+        shards,
+        nodes,
+        removedShards: delta.removedRouteTables,
+        removedNodes: delta.removedNodes,
+      });
+      const stats: PlanPassStats = {
+        kind: 'incremental',
+        changes: changes.length,
+        ...counts,
+        drift: 0,
+        nodesPlanned: plan.nodes.size,
+        routeTables: plan.routeTables.size,
+        ms: deps.now() - started,
+      };
+      log.debug({ ...stats }, 'plan pass done');
+      return stats;
+    },
+
+    async full(reason) {
+      const started = deps.now();
+      const snapshot = inputs.rebuild();
+      // Every node's Planned condition is written from the problems as they are now, in this same pass.
+      globalProblems.clear();
+      nodeProblems.clear();
+      for (const p of inputs.problems()) file(p);
+      const before = planner?.plan();
+      planner = new IncrementalPlanner(snapshot);
+      const plan = planner.plan();
+      const drift = before ? driftBetween(before, plan) : 0;
+      if (drift > 0) {
+        log.error({ drift, reason }, 'incremental plan differed from a full rebuild');
+        deps.onDrift?.(drift);
+      }
+      // Everything planned is offered to the writers, which send only what differs from the cached object; what the
+      // cluster holds that the plan no longer has is deleted.
+      const removedShards = caches.routeTables.store
+        .list()
+        .filter((rt) => rt.metadata.labels?.[ROUTE_VIEW_LABEL] !== undefined && !plan.routeTables.has(rt.metadata.name))
+        .map((rt) => rt.metadata.name);
+      const removedNodes = caches.nodeDataplanes.store.keys().filter((name) => !caches.nodes.store.has(name));
+      const counts = await write(plan, {
+        shards: plan.routeTables.keys(),
+        nodes: plan.nodes.keys(),
+        removedShards,
+        removedNodes,
+      });
+      const stats: PlanPassStats = {
+        kind: 'full',
+        changes: 0,
+        ...counts,
+        drift,
+        nodesPlanned: plan.nodes.size,
+        routeTables: plan.routeTables.size,
+        ms: deps.now() - started,
+      };
+      log.info({ ...stats, reason }, 'full plan pass done');
+      return stats;
+    },
+
+    outputChanged(kind, name) {
+      if (!planner) return false;
+      const plan = planner.plan();
+      if (kind === 'nodeDataplanes') {
+        // Only a deletion needs us now; an edit of our fields (or the agent's status) is left to the drift check, so
+        // the echo of our own write racing an agent's status write never causes a second write.
+        if (caches.nodeDataplanes.store.has(name) || !plan.nodes.has(name) || !caches.nodes.store.has(name))
+          return false;
+        rewriteNodes.add(name);
+        return true;
+      }
+      if (caches.routeTables.store.has(name) || !plan.routeTables.has(name)) return false;
+      rewriteShards.add(name);
+      return true;
+    },
+
+    problemsChanged(changed) {
+      let all = false;
+      const nodes = new Set<string>();
+      for (const c of changed) {
+        for (const p of [c.previous, c.problem]) {
+          if (!p) continue;
+          const key = `${p.cache}/${p.name}`;
+          const scope = concerns(p, inputs);
+          if ('all' in scope) all = true;
+          else for (const n of scope.nodes) nodes.add(n);
+          // Remove the old entry wherever it was filed; the new one is filed below.
+          globalProblems.delete(key);
+          for (const m of nodeProblems.values()) m.delete(key);
+        }
+        if (c.problem) file(c.problem);
+      }
+      for (const [n, m] of nodeProblems) if (m.size === 0) nodeProblems.delete(n);
+      if (all) for (const n of planner?.plan().nodes.keys() ?? caches.nodes.store.keys()) rewriteNodes.add(n);
+      for (const n of nodes) rewriteNodes.add(n);
+    },
+
+    hasWork: () => rewriteNodes.size > 0 || rewriteShards.size > 0,
+
     writerStats: () => ({ nodeDataplanes: ndpWriter.stats(), routeTables: rtWriter.stats() }),
   };
 }

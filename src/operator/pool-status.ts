@@ -5,8 +5,10 @@
 //   Ready        True when Valid and not overlapping another pool: the pool is in effect (a disabled pool is Ready:
 //                its blocks are still routed, it just hands out nothing new).
 //   UnsupportedFields  True when the pool sets Calico fields Tabby keeps but does not act on (listed).
-// Usage (status.used "allocated/total", allocatedIPs, allocatedBlocks, totalIPs, totalBlocks) comes from the block
-// cache. A Warning Event is recorded when a pool becomes invalid or overlapping, naming the field or the other pool.
+// Usage comes from the block cache: claimed blocks (status.blocks, the table's BLOCKS column) are always current; the
+// address count (allocatedIPs, status.used) is counted whenever this pass runs — a pool edit, a block claimed or
+// released, the operator's drift check — and stamped with usageTime, so pods starting inside a claimed block cost
+// no IPPool write. A Warning Event is recorded when a pool becomes invalid or overlapping, naming the field or the other pool.
 import {
   IPPoolKind,
   findPoolOverlaps,
@@ -31,6 +33,13 @@ import type { Logger } from '../log/logger.js';
 import { resourceOf, type ClusterCaches } from './caches.js';
 import { setCondition } from './conditions.js';
 import { OPERATOR_FIELD_MANAGER } from './plan-sync.js';
+
+/** The previous usageTime when the counts it stamps are unchanged (so an unchanged count writes nothing). */
+function usageTime(pool: IPPool, u: PoolUsage): { usageTime: string } | undefined {
+  const st = pool.status;
+  const same = st?.allocatedIPs === u.allocatedIPs && st.used === `${u.allocatedIPs}/${u.totalIPs.toString()}`;
+  return same && typeof st.usageTime === 'string' ? { usageTime: st.usageTime } : undefined;
+}
 
 export interface PoolUsage {
   allocatedIPs: number;
@@ -219,7 +228,9 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
               allocatedBlocks: u.allocatedBlocks,
               totalIPs: u.totalIPs.toString(),
               totalBlocks: u.totalBlocks.toString(),
+              blocks: `${u.allocatedBlocks}/${u.totalBlocks.toString()}`,
               used: `${u.allocatedIPs}/${u.totalIPs.toString()}`,
+              ...(usageTime(pool, u) ?? { usageTime: nowIso }),
             }
           : {}),
       };
