@@ -1,18 +1,19 @@
 // Drift repair on real nodes (VXLAN Always): a route, a neighbour or FDB entry, or vxlan.calico itself changed by hand
-// is put back within 2 s (timed inside the node, from the change to the repaired state); and an agent restart —
-// graceful or killed — deletes and re-adds nothing (`ip monitor` runs across the restart and sees no change to what
-// the agent owns).
+// is put back by a sync the agent's kernel monitor started (its log names each sync's trigger; the periodic resync is
+// off here, so nothing else could repair it); and an agent restart — graceful or killed — deletes and re-adds nothing
+// (`ip monitor` runs across the restart and sees no change to what the agent owns). How fast a repair is: `npm run
+// bench -- agent` is where such figures belong.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeDataplane, TunnelDevice } from '../../src/api/index.js';
 import type { ClusterNode } from './cluster.js';
-import { stopProcessScript } from './node-processes.js';
+import { agentMonitorListening, agentSyncs } from './agent-syncs.js';
+import { watchKernelEvents, type KernelEvents } from './kernel-events.js';
 import { pingMatrix, plumbPodsInOwnBlocks, type TestPod } from './pods.js';
 import { buildNodeImage } from './images.js';
 import { startTabbyCluster, type TabbyCluster } from './tabby-cluster.js';
 import { waitUntil } from './wait-until.js';
 
 const NAMES = ['dr-1', 'dr-2'];
-const REPAIR_BOUND_MS = 2000;
 
 describe('drift repair and agent restarts, VXLAN Always, 2 nodes', () => {
   let c: TabbyCluster;
@@ -36,6 +37,15 @@ describe('drift repair and agent restarts, VXLAN Always, 2 nodes', () => {
         CALICO_IPV4POOL_VXLAN: 'Always',
       },
       agentArgs: ['--no-bird'],
+      // No periodic resync: a repair can only come from the kernel monitor (or the retry of a sync it started).
+      manifests: [
+        'apiVersion: projectcalico.org/v3',
+        'kind: FelixConfiguration',
+        'metadata:',
+        '  name: default',
+        'spec:',
+        '  routeRefreshInterval: 0s',
+      ].join('\n'),
     });
     await c.waitProgrammed();
     pods = await plumbPodsInOwnBlocks(c, [10]);
@@ -48,6 +58,8 @@ describe('drift repair and agent restarts, VXLAN Always, 2 nodes', () => {
     peerBlock = d2.blocks[0]!.cidr;
     ownVtep = d1.tunnels.find((t) => t.name === 'vxlan.calico')!;
     peerVtep = d2.tunnels.find((t) => t.name === 'vxlan.calico')!;
+    expect(d1.felix.routeRefreshIntervalSeconds).toBe(0);
+    await agentMonitorListening(c, 'dr-1');
   });
 
   afterAll(async () => {
@@ -55,16 +67,31 @@ describe('drift repair and agent restarts, VXLAN Always, 2 nodes', () => {
   });
 
   /**
-   * Runs `change` in dr-1, then polls `repaired` (a shell condition) every 10 ms; returns the milliseconds between
-   * the change and the first poll that found the state repaired (fails after 10 s).
+   * Runs `change` in dr-1 and waits until the shell condition `repaired` holds and the agent has logged a sync its
+   * kernel monitor started that changed the kernel (a sync logs after it applied, so the state may be repaired first).
    */
-  async function timeRepair(change: string, repaired: string): Promise<number> {
-    const out = await node.sh(
-      `t0=$(date +%s%N); ${change}\n` +
-        `for i in $(seq 1000); do if ${repaired}; then echo $(( ($(date +%s%N) - t0) / 1000000 )); exit 0; fi; sleep 0.01; done\n` +
-        'echo "not repaired within 10 s"; exit 1',
+  async function repairedByKernelSync(change: string, repaired: string): Promise<void> {
+    const from = (await agentSyncs(c, 'dr-1')).length;
+    await node.sh(change);
+    await waitUntil(
+      'dr-1 repaired by a sync its kernel monitor started',
+      async () => {
+        const since = (await agentSyncs(c, 'dr-1')).slice(from);
+        if (!since.some((s) => s.triggers.includes('kernel') && s.changed)) return undefined;
+        return (await node.exec(['bash', '-c', repaired])).exitCode === 0 ? true : undefined;
+      },
+      {
+        timeoutMs: 120_000,
+        everyMs: 100,
+        describe: async () => (await c.agentLog('dr-1')).split('\n').slice(-10).join('\n'),
+      },
     );
-    return Number(out.trim().split('\n').pop());
+    // The only other causes: a snapshot (the plan did not change) and the periodic resync (off here).
+    const since = (await agentSyncs(c, 'dr-1')).slice(from);
+    expect(
+      since.filter((s) => s.triggers.some((t) => t !== 'kernel' && t !== 'retry')),
+      JSON.stringify(since),
+    ).toEqual([]);
   }
 
   async function expectAsPlanned(): Promise<void> {
@@ -137,10 +164,8 @@ describe('drift repair and agent restarts, VXLAN Always, 2 nodes', () => {
       () => 'ip link del vxlan.calico',
       () => `${remoteRoute()} && ip neigh show dev vxlan.calico ${peerVtep.address} | grep -q PERMANENT`,
     ],
-  ])('restores %s within 2 s', async (what, change, repaired) => {
-    const ms = await timeRepair(change(), repaired());
-    console.log(`dr-1: ${what} restored in ${ms} ms`);
-    expect(ms).toBeLessThan(REPAIR_BOUND_MS);
+  ])('restores %s through a sync the kernel monitor started', async (_what, change, repaired) => {
+    await repairedByKernelSync(change(), repaired());
     // Repaired to the plan, not just to something that passes the probe.
     await waitUntil(
       'dr-1 to be exactly as planned',
@@ -148,25 +173,19 @@ describe('drift repair and agent restarts, VXLAN Always, 2 nodes', () => {
         await expectAsPlanned();
         return true;
       },
-      { timeoutMs: 5000 },
+      { timeoutMs: 120_000 },
     );
   });
 
   it.each([['TERM'], ['KILL']] as const)(
     'restarts the agent (SIG%s) without deleting or re-adding anything',
     async (signal) => {
-      for (const n of c.nodes.values()) {
-        await n.sh(
-          'nohup ip -o -ts monitor route link neigh >/tmp/monitor.log 2>&1 </dev/null & echo $! >/tmp/monitor.pid\n' +
-            'nohup bridge -ts monitor fdb >/tmp/fdb-monitor.log 2>&1 </dev/null & echo $! >/tmp/fdb-monitor.pid',
-        );
-      }
-      const syncs = async (name: string) =>
-        (await c.agentLog(name)).split('\n').filter((l) => l.includes('"sync done"'));
+      // Listening before the restarts (watchKernelEvents returns once its monitors have printed a probe).
+      const watchers = new Map<string, KernelEvents>();
+      for (const name of NAMES) watchers.set(name, await watchKernelEvents(c.nodes.get(name)!, { fdb: true }));
       const before = new Map<string, number>();
-      for (const name of NAMES) before.set(name, (await syncs(name)).length);
-      await new Promise((r) => setTimeout(r, 300));
-      let monitors: string[] = [];
+      for (const name of NAMES) before.set(name, (await agentSyncs(c, name)).length);
+      const events: string[] = [];
       try {
         for (const name of NAMES) {
           const old = await c.agentPid(name);
@@ -175,41 +194,25 @@ describe('drift repair and agent restarts, VXLAN Always, 2 nodes', () => {
           const pid = await c.startAgent(name);
           expect(pid).not.toBe(old);
         }
-        // The new agents read the kernel and found their whole plan in place.
+        // The new agents read the kernel and found their whole plan in place: the first sync of each is Programmed.
+        // Once it has logged, what it did to the kernel is done, and the barrier below brings it into the logs.
         for (const name of NAMES) {
           const { value: first } = await waitUntil(
             `${name}'s restarted agent to sync`,
-            async () => {
-              const lines = (await syncs(name)).slice(before.get(name)!);
-              return lines.length > 0 ? (JSON.parse(lines[0]!) as { programmed: boolean }) : undefined;
-            },
-            { timeoutMs: 30_000, everyMs: 200, describe: () => c.agentLog(name) },
+            async () => (await agentSyncs(c, name)).slice(before.get(name)!)[0],
+            { timeoutMs: 120_000, everyMs: 200, describe: () => c.agentLog(name) },
           );
           expect(first.programmed, `${name}: first sync after the restart`).toBe(true);
         }
-        await c.waitProgrammed();
-        await new Promise((r) => setTimeout(r, 500));
-        // The monitors were listening all along: a route someone else adds and deletes now shows up in them.
-        for (const n of c.nodes.values()) {
-          await n.sh('ip route add 192.0.2.1/32 dev lo proto 81 && ip route del 192.0.2.1/32 dev lo proto 81');
-        }
-        await new Promise((r) => setTimeout(r, 200));
+        await c.waitProgrammed(120_000);
+        // Everything the kernel announced until now is in the monitors' logs.
+        for (const [name, w] of watchers) events.push(...(await w.barrier()).map((l) => `${name}: ${l}`));
       } finally {
-        for (const n of c.nodes.values()) {
-          await n.sh(
-            `${stopProcessScript('/tmp/monitor.pid', 'TERM')}; ${stopProcessScript('/tmp/fdb-monitor.pid', 'TERM')}`,
-          );
-          monitors.push(`--- ${n.name}\n${await n.sh('cat /tmp/monitor.log /tmp/fdb-monitor.log')}`);
-        }
+        for (const w of watchers.values()) await w.stop();
       }
-      monitors = monitors.map((m) => m.trim());
       // Nothing the agent owns moved: no route of its protocol, no tunnel device, no VXLAN neighbour or FDB entry.
-      const owned = monitors
-        .join('\n')
-        .split('\n')
-        .filter((l) => /\bproto 80\b|vxlan\.calico|\bblackhole\b/.test(l));
-      expect(owned, monitors.join('\n')).toEqual([]);
-      for (const m of monitors) expect(m).toMatch(/Deleted 192\.0\.2\.1 dev lo proto 81/);
+      const owned = events.filter((l) => /\bproto 80\b|vxlan\.calico|\bblackhole\b/.test(l));
+      expect(owned, events.join('\n')).toEqual([]);
       await expectAsPlanned();
     },
   );
