@@ -79,16 +79,21 @@ describe('VXLAN CrossSubnet, 4 nodes in two subnets', () => {
     const from = pod(a);
     const to = pod(b);
     const cap = await startCapture(node, 'eth0', 'udp port 4789 or icmp');
+    const requests = `icmp and src host ${from.ip} and dst host ${to.ip}`;
+    const replies = `icmp and src host ${to.ip} and dst host ${from.ip}`;
     try {
       expect(await ping(from, to.ip, { count: COUNT, intervalS: 0.2 })).toBe(true);
+      // Every packet was on this wire before its answer reached the pod; wait until tcpdump has written them all.
+      await cap.waitFor(requests, COUNT);
+      await cap.waitFor(replies, COUNT);
     } finally {
       await cap.stop();
     }
     expect(await cap.count('udp port 4789'), await cap.print('udp port 4789')).toBe(0);
     // Every request and every reply crossed the wire as a bare pod-to-pod packet.
     const all = await cap.print('');
-    expect(await cap.count(`icmp and src host ${from.ip} and dst host ${to.ip}`), all).toBe(COUNT);
-    expect(await cap.count(`icmp and src host ${to.ip} and dst host ${from.ip}`), all).toBe(COUNT);
+    expect(await cap.count(requests), all).toBe(COUNT);
+    expect(await cap.count(replies), all).toBe(COUNT);
   });
 
   it.each([
@@ -100,15 +105,19 @@ describe('VXLAN CrossSubnet, 4 nodes in two subnets', () => {
     const from = pod(a);
     const to = pod(b);
     const cap = await startCapture(node, 'eth0', 'udp port 4789 or icmp');
+    const out = `udp dst port 4789 and src host ${node.ip} and dst host ${peer.ip}`;
+    const back = `udp dst port 4789 and src host ${peer.ip} and dst host ${node.ip}`;
     try {
       expect(await ping(from, to.ip, { count: COUNT, intervalS: 0.2 })).toBe(true);
+      await cap.waitFor(out, COUNT);
+      await cap.waitFor(back, COUNT);
     } finally {
       await cap.stop();
     }
     // Requests out and replies in, each in UDP 4789 between the two node addresses (routed by the router).
     const all = await cap.print('');
-    expect(await cap.count(`udp dst port 4789 and src host ${node.ip} and dst host ${peer.ip}`), all).toBe(COUNT);
-    expect(await cap.count(`udp dst port 4789 and src host ${peer.ip} and dst host ${node.ip}`), all).toBe(COUNT);
+    expect(await cap.count(out), all).toBe(COUNT);
+    expect(await cap.count(back), all).toBe(COUNT);
     expect(await cap.count(`icmp and host ${from.ip}`), await cap.print('icmp')).toBe(0);
   });
 });
