@@ -20,7 +20,15 @@ const layers = {
 const all = Object.keys(layers);
 const pure = ['net', 'api', 'ipam', 'plan'];
 
-const layerRules = Object.entries(layers).map(([layer, allowed]) => {
+// Test support (fakes, builders, fixtures, arbitraries) lives in `test-support/` and `testdata/` folders and in
+// ipam's `test-fixtures.ts`; tests, benchmarks and e2e use it, production code under src/ never does.
+const testSupport = ['src/**/test-support/**', 'src/**/testdata/**', 'src/ipam/test-fixtures.ts'];
+const testSupportImports = {
+  group: ['**/test-support', '**/test-support/*', '**/testdata', '**/testdata/*', '**/test-fixtures.js'],
+  message: 'production code may not import test support (test-support/, testdata/, test-fixtures.ts)',
+};
+
+const layerRules = Object.entries(layers).flatMap(([layer, allowed]) => {
   const forbidden = allowed === null ? [] : all.filter((l) => l !== layer && !allowed.includes(l));
   const patterns = forbidden.map((l) => ({
     group: [`../${l}`, `../${l}/*`, `../../${l}`, `../../${l}/*`],
@@ -50,11 +58,21 @@ const layerRules = Object.entries(layers).map(([layer, allowed]) => {
       message: `layer '${layer}' is pure: no I/O (docs/architecture.md)`,
     });
   }
-  return {
-    files: [`src/${layer}/**/*.ts`],
-    ignores: ['src/**/*.test.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns }] },
-  };
+  return [
+    {
+      files: [`src/${layer}/**/*.ts`],
+      ignores: ['src/**/*.test.ts', ...testSupport],
+      rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testSupportImports] }] },
+    },
+    {
+      // Test support itself keeps to the layer table, and may use other test support.
+      files: testSupport
+        .map((g) => g.replace('src/**/', `src/${layer}/**/`))
+        .filter((g) => g.startsWith(`src/${layer}/`)),
+      ignores: ['src/**/*.test.ts'],
+      rules: { 'no-restricted-imports': ['error', { patterns }] },
+    },
+  ];
 });
 
 const pureSyntax = {

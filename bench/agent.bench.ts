@@ -12,7 +12,7 @@ import {
   emptyKernelState,
 } from '../src/agent/index.js';
 import type { SyncInput } from '../src/agent/index.js';
-import { buildNodeDesired, buildShard } from '../src/agent/desired-builder.js';
+import { buildNodeDesired, buildShard } from '../src/agent/test-support/desired-builder.js';
 import { createProcessRunner } from '../src/agent/linux/command-runner.js';
 import { createLab } from '../src/agent/linux/netns-lab.js';
 

@@ -23,7 +23,7 @@ import {
 } from '../e2e/integration/cni-support.js';
 import { workloadInterfaceName } from '../src/net/index.js';
 import { createPodIpam, type PodIpam } from '../src/agent/pod-ipam.js';
-import { buildNodeDesired } from '../src/agent/desired-builder.js';
+import { buildNodeDesired } from '../src/agent/test-support/desired-builder.js';
 import { freePort, startControlPlane } from '../e2e/harness/index.js';
 import {
   type OperatorProcess,

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentKubeSource, type AgentKubeSource } from '../../src/agent/kube-source.js';
 import type { SyncInput } from '../../src/agent/agent-syncer.js';
-import { buildNodeDesired } from '../../src/agent/desired-builder.js';
+import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
 import { NodeDataplaneKind } from '../../src/api/index.js';
 import { clusterResource, createKubeClient, type KubeClient } from '../../src/kube/index.js';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';

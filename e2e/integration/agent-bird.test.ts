@@ -22,7 +22,7 @@ import {
   renderBirdConfig,
   secretRefKey,
 } from '../../src/agent/index.js';
-import { buildNodeDesired, buildShard } from '../../src/agent/desired-builder.js';
+import { buildNodeDesired, buildShard } from '../../src/agent/test-support/desired-builder.js';
 import { type Lab, createLab } from '../../src/agent/linux/netns-lab.js';
 
 const runner = createProcessRunner();

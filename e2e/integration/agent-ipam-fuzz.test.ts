@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildNodeDesired } from '../../src/agent/desired-builder.js';
+import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
 import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
 import { ErrorResponseSchema, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../src/api/agent-ipam-protocol.js';
 import { IPAMHandleKind } from '../../src/api/index.js';

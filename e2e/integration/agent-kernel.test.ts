@@ -16,7 +16,7 @@ import {
   createLinuxDataplane,
   runAgentLoop,
 } from '../../src/agent/index.js';
-import { buildNodeDesired, buildShard } from '../../src/agent/desired-builder.js';
+import { buildNodeDesired, buildShard } from '../../src/agent/test-support/desired-builder.js';
 import { type Lab, createLab } from '../../src/agent/linux/netns-lab.js';
 
 const missing = process.getuid?.() === 0 ? undefined : 'needs root (network namespaces, veths, routes)';

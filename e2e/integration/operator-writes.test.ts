@@ -18,7 +18,7 @@ import { PROTOCOL_VERSION } from '../../src/api/agent-ipam-protocol.js';
 import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
 import { createAgentClient } from '../../src/cni/agent-client.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
-import { buildNodeDesired } from '../../src/agent/index.js';
+import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
 import {
   blocksOf,
   condition,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
-import { buildNodeDesired } from '../../src/agent/desired-builder.js';
+import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
 import { PROTOCOL_VERSION, type AssignedAddress } from '../../src/api/agent-ipam-protocol.js';
 import { IPAM_REQUEST_ANNOTATION } from '../../src/api/ipam-request.js';
 import { AgentRefusedError, createAgentClient } from '../../src/cni/agent-client.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SyncInput, SyncOptions } from './agent-syncer.js';
 import { runAgentLoop, type SyncTrigger, type Timers } from './agent-loop.js';
 import type { ApplyReport } from './apply-report.js';
-import { buildNodeDesired } from './desired-builder.js';
+import { buildNodeDesired } from './test-support/desired-builder.js';
 
 /** Timers driven by hand: `fire()` runs everything due. */
 function manualTimers() {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RouteEntry } from '../api/route-table.js';
 import { createAgentSyncer, type SyncInput } from './agent-syncer.js';
 import { programmedCondition, toNodeApplied } from './apply-report.js';
-import { buildNodeDesired, buildShard } from './desired-builder.js';
+import { buildNodeDesired, buildShard } from './test-support/desired-builder.js';
 import { emptyPlan } from './kernel-diff.js';
 import { IPIP_UNAVAILABLE } from './kernel-target.js';
 import { createMemoryDataplane } from './memory-dataplane.js';

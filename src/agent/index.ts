@@ -32,7 +32,6 @@ export {
   type SysctlSetting,
   TargetMemo,
 } from './kernel-target.js';
-export { buildNodeDesired, buildShard, DEFAULT_FELIX } from './desired-builder.js';
 export {
   diffKernel,
   simulatePlan,

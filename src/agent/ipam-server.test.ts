@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AssignRequest, AssignedAddress } from '../api/agent-ipam-protocol.js';
 import { IpamError } from '../ipam/index.js';
-import { FakeClock, flushPromises } from '../kube/fake-clock.js';
+import { FakeClock, flushPromises } from '../kube/test-support/fake-clock.js';
 import {
   type IpamServer,
   type IpamServerOptions,

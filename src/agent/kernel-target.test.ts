@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RouteEntry } from '../api/route-table.js';
-import { buildNodeDesired, buildShard } from './desired-builder.js';
+import { buildNodeDesired, buildShard } from './test-support/desired-builder.js';
 import type { HostEnvironment } from './kernel-model.js';
 import {
   IPIP_UNAVAILABLE,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildNodeDesired } from './desired-builder.js';
+import { buildNodeDesired } from './test-support/desired-builder.js';
 import type { HostInterface } from './kernel-model.js';
 import {
   DEFAULT_MTU_IFACE_PATTERN,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createController, defaultErrorPolicy, TerminalError, type Reconcile } from './controller.js';
 import { ConflictError, TransientError } from './errors.js';
-import { FakeClock, flushPromises } from './fake-clock.js';
+import { FakeClock, flushPromises } from './test-support/fake-clock.js';
 import { noopMetrics, type ControllerMetrics, type ReconcileResult } from './metrics.js';
 
 function recordingMetrics() {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Event } from './core-kinds.js';
 import { NotFoundError, TransientError } from './errors.js';
 import { createEventRecorder, type EventClient, type EventInput } from './events.js';
-import { FakeClock, flushPromises } from './fake-clock.js';
+import { FakeClock, flushPromises } from './test-support/fake-clock.js';
 
 const target = { verb: 'x', resource: 'events.events.k8s.io' };
 
@@ -90,7 +90,7 @@ describe('event recorder', () => {
     rec.record(overlap);
     await rec.flush();
     expect(calls).toEqual(['create Overlap count=1', 'patch pool-a count=6', 'patch pool-a count=7']);
-    expect(rec.stats()).toEqual({ created: 1, seriesUpdates: 2, failed: 0 });
+    expect(rec.stats()).toEqual({ created: 1, seriesUpdates: 2, failed: 0, rateLimited: 0 });
   });
 
   it('a different note, reason or object is a different Event', async () => {
@@ -127,7 +127,7 @@ describe('event recorder', () => {
     state.fail = true;
     expect(() => rec.record(overlap)).not.toThrow();
     await rec.flush();
-    expect(rec.stats()).toEqual({ created: 0, seriesUpdates: 0, failed: 1 });
+    expect(rec.stats()).toEqual({ created: 0, seriesUpdates: 0, failed: 1, rateLimited: 0 });
   });
 
   it('cuts an over-long note to the 1 KiB the API allows', async () => {

@@ -2,8 +2,6 @@
 // @kubernetes/client-node). Reconcilers above it see typed clients, read-only caches, the reconcile runtime, status
 // writers, leader election and events — never the library.
 export { systemClock, sleep, type Clock, type Timer } from './clock.js';
-export { FakeClock, flushPromises } from './fake-clock.js';
-export { FakeListWatch } from './fake-list-watch.js';
 export {
   Backoff,
   DEFAULT_BACKOFF,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FakeClock, flushPromises } from './fake-clock.js';
-import { FakeListWatch } from './fake-list-watch.js';
+import { FakeClock, flushPromises } from './test-support/fake-clock.js';
+import { FakeListWatch } from './test-support/fake-list-watch.js';
 import { createInformer, type InformerHandler } from './informer.js';
 import { ObjectMetaSchema } from './object-meta.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Lease } from './core-kinds.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, TransientError } from './errors.js';
 import { sleep } from './clock.js';
-import { FakeClock, flushPromises } from './fake-clock.js';
+import { FakeClock, flushPromises } from './test-support/fake-clock.js';
 import { createLeaderElector, type LeaseClient, type LeaderElector } from './leader-election.js';
 
 const target = { verb: 'x', resource: 'leases.coordination.k8s.io' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError, GoneError } from './errors.js';
-import { FakeClock, flushPromises } from './fake-clock.js';
-import { FakeListWatch } from './fake-list-watch.js';
+import { FakeClock, flushPromises } from './test-support/fake-clock.js';
+import { FakeListWatch } from './test-support/fake-list-watch.js';
 import { readMeta } from './object-meta.js';
 import { newWatcherStats, watchObjects, type WatcherEvent } from './watcher.js';
 

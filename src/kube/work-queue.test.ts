@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushPromises } from './fake-clock.js';
+import { FakeClock, flushPromises } from './test-support/fake-clock.js';
 import { WorkQueue, type WorkQueueOptions, type WorkResult } from './work-queue.js';
 
 interface Run {

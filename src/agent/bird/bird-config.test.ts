@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedBgp, PlannedBgpPeer } from '../../api/node-dataplane.js';
 import type { ViewNode } from '../../api/route-table.js';
-import { buildNodeDesired } from '../desired-builder.js';
+import { buildNodeDesired } from '../test-support/desired-builder.js';
 import { type BirdConfigInput, addressId, birdSymbol, renderBirdConfig, secretRefKey } from './bird-config.js';
 
 const nodes: ViewNode[] = [

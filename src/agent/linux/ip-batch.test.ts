@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildNodeDesired, buildShard } from '../desired-builder.js';
+import { buildNodeDesired, buildShard } from '../test-support/desired-builder.js';
 import { diffKernel, emptyPlan } from '../kernel-diff.js';
 import { emptyKernelState } from '../kernel-model.js';
 import { computeKernelTarget } from '../kernel-target.js';

@@ -1,9 +1,9 @@
 // Builds a complete NodeDesired / RouteShard from the few fields a case cares about, with Felix's defaults filled
 // in (calico: felix/config/config_params.go). For tests, benchmarks and hand-written demo inputs; the operator
 // emits these objects itself.
-import type { EffectiveFelix, NodeDesired } from '../api/node-dataplane.js';
-import type { RouteEntry, ViewNode } from '../api/route-table.js';
-import type { RouteShard } from './kernel-target.js';
+import type { EffectiveFelix, NodeDesired } from '../../api/node-dataplane.js';
+import type { RouteEntry, ViewNode } from '../../api/route-table.js';
+import type { RouteShard } from '../kernel-target.js';
 
 export const DEFAULT_FELIX: EffectiveFelix = {
   ipipEnabled: false,

@@ -3,9 +3,9 @@
 // apiserver's list and watch would answer: resourceVersions that grow, paged lists, watches that replay events
 // after the requested version and then stream new ones. Not a Kubernetes fake for integration: those run against
 // the real apiserver (STYLE.md §10); this only drives the state machines.
-import { GoneError, type KubeError } from './errors.js';
-import type { ListWatchSource, RawList, RawWatchEvent } from './list-watch-source.js';
-import { readMeta } from './object-meta.js';
+import { GoneError, type KubeError } from '../errors.js';
+import type { ListWatchSource, RawList, RawWatchEvent } from '../list-watch-source.js';
+import { readMeta } from '../object-meta.js';
 
 interface OpenWatch {
   onEvent: (e: RawWatchEvent) => void;

@@ -2,7 +2,7 @@
 // Outputs: timers fire in due-time order (ties in creation order), each followed by a flush of pending promise
 // continuations, so async code that re-arms timers behaves as it would in real time, without waiting.
 // Invariant: `now()` never goes backwards and only `advance` moves it.
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../clock.js';
 
 interface Pending {
   at: number;
