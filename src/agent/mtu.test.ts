@@ -104,6 +104,53 @@ describe('podMtu (Felix determinePodMTU)', () => {
   });
 });
 
+describe('tunnel and pod MTUs from the host MTU (Felix ConfigureDefaultMTUs, determinePodMTU)', () => {
+  // Each encapsulation's MTU and the pod's, for a host MTU (undefined: no interface matches the pattern).
+  const derive = (
+    host: number | undefined,
+    felix: { ipipEnabled: boolean; vxlanEnabled: boolean; vxlanEnabledV6: boolean },
+    mtu: { ipip?: number; vxlan?: number; vxlanV6?: number } = {},
+  ) => {
+    const h = host ?? findHostMtu([], pattern);
+    return {
+      ipip: tunnelMtu('tunl0', h, mtu.ipip),
+      vxlan: tunnelMtu('vxlan.calico', h, mtu.vxlan),
+      vxlanV6: tunnelMtu('vxlan-v6.calico', h, mtu.vxlanV6),
+      workload: podMtu(buildNodeDesired({ felix, mtu }), h),
+    };
+  };
+  it.each([
+    { name: 'host 1500, IPIP only', host: 1500, enabled: [true, false, false], want: [1480, 1450, 1430, 1480] },
+    { name: 'host 1500, VXLAN only', host: 1500, enabled: [false, true, false], want: [1480, 1450, 1430, 1450] },
+    { name: 'host 1500, VXLAN v4 and v6', host: 1500, enabled: [false, true, true], want: [1480, 1450, 1430, 1430] },
+    {
+      name: 'no encapsulation: pods get the host MTU',
+      host: 9000,
+      enabled: [false, false, false],
+      want: [8980, 8950, 8930, 9000],
+    },
+    {
+      name: 'no matching interface: Felix falls back to 1460',
+      host: undefined,
+      enabled: [true, false, false],
+      want: [1440, 1410, 1390, 1440],
+    },
+  ])('$name', ({ host, enabled, want }) => {
+    const [ipipEnabled = false, vxlanEnabled = false, vxlanEnabledV6 = false] = enabled;
+    const m = derive(host, { ipipEnabled, vxlanEnabled, vxlanEnabledV6 });
+    expect([m.ipip, m.vxlan, m.vxlanV6, m.workload]).toEqual(want);
+  });
+
+  it('configured MTUs win over derived ones', () => {
+    const m = derive(
+      1500,
+      { ipipEnabled: true, vxlanEnabled: true, vxlanEnabledV6: false },
+      { ipip: 1400, vxlan: 1350 },
+    );
+    expect([m.ipip, m.vxlan, m.workload]).toEqual([1400, 1350, 1350]);
+  });
+});
+
 describe('podMtuOf', () => {
   it('names the missing NodeDataplane instead of guessing while the node is not planned', () => {
     expect(podMtuOf('node-a', undefined, 1500)).toEqual({

@@ -1,16 +1,24 @@
-// Host MTU and tunnel device MTUs, as Felix derives them.
+// The MTU rule, in one place: host MTU, tunnel device MTUs and the pod MTU, as Felix derives them.
+//   - host MTU: the smallest MTU among up interfaces matching mtuIfacePattern (our tunnels never count), else 1460;
+//   - a tunnel's MTU: its configured value (ipipMTU / vxlanMTU / vxlanMTUV6), else host MTU − 20 (IPIP), − 50
+//     (VXLAN) or − 70 (VXLAN over IPv6);
+//   - the pod MTU: the configured workload MTU, else the smallest MTU among the enabled encapsulations, else the
+//     host MTU.
+// The plan carries only the configured values (plan/felix-effective.ts); the kernel target (tunnel devices) and the
+// IPAM socket (the MTU the CNI plugin gives a pod's veth) both derive theirs here, because only the agent knows the
+// host's interfaces.
 //
 // Inputs: the host's interfaces (name, up, MTU), FelixConfiguration mtuIfacePattern, and the configured MTUs.
-// Outputs: the host MTU (smallest MTU among up interfaces matching the pattern, 1460 when none match), each
-// tunnel's MTU (configured value, else host MTU minus the encapsulation overhead), and the pod MTU.
+// Outputs: the host MTU, each tunnel's MTU, and the pod MTU (or what is still missing to know it).
 // Matches calico: felix/dataplane/linux/int_dataplane.go (findHostMTU, ConfigureDefaultMTUs, determinePodMTU) and
 // the defaults in felix/config/config_params.go (MTUIfacePattern).
+import { FELIX_DEFAULTS } from '../api/felix-configuration.js';
 import type { NodeDesired } from '../api/node-dataplane.js';
 import type { PlannedMtu } from './ipam-server.js';
 import type { HostInterface, TunnelName } from './kernel-model.js';
 
 /** Felix's default `mtuIfacePattern`. */
-export const DEFAULT_MTU_IFACE_PATTERN = '^((en|wl|ww|sl|ib)[Pcopsvx].*|(eth|wlan|wwan).*)';
+export const DEFAULT_MTU_IFACE_PATTERN: string = FELIX_DEFAULTS.mtuIfacePattern;
 /** Felix's host MTU when no interface matches the pattern. */
 export const FALLBACK_HOST_MTU = 1460;
 

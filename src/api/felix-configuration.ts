@@ -3,8 +3,9 @@
 // is accepted and kept (the spec preserves unknown fields). The routing / encapsulation / MTU subset Tabby acts on is
 // typed precisely here; the rest is listed by name in `FELIX_OTHER_FIELDS` so `unsupportedFields()` can tell "Calico
 // field Tabby does not implement" from "unknown field". No defaults are filled by the parse: `default` and
-// `node.<name>` are merged field by field, so absence must survive; `FELIX_DEFAULTS` holds Felix's own values
-// (`calico: felix/config/config_params.go`) for the planner.
+// `node.<name>` are merged field by field, so absence must survive. `FELIX_DEFAULTS` holds Felix's own values
+// (`calico: felix/config/config_params.go`), the one place they are written: the planner's effective subset
+// (plan/felix-effective.ts) and the agent's host MTU (agent/mtu.ts, mtuIfacePattern) read them from here.
 import { z } from 'zod';
 import { envelope } from './common.js';
 import { durationField, ipField, ipOrCidrFamily, selectorField } from './fields.js';

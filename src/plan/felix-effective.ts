@@ -3,22 +3,19 @@
 // Inputs: FelixConfiguration `default` and `node.<name>` specs, pool facts, node facts. Outputs: the NodeDesired parts
 // of the same names. calico: felix/config/config_params.go (defaults), felix/calc/encapsulation_resolver.go (which
 // encapsulations are on), felix/dataplane/linux/int_dataplane.go (MTU), felix/dataplane/linux/vxlan_mgr.go (device).
-// Invariants: a per-node field overrides the default only when set; pool-derived encapsulation counts disabled pools
-// too (Calico does); emitted lists are sorted.
+// Invariants: a per-node field overrides the default only when set; a field set by neither takes Felix's default from
+// FELIX_DEFAULTS (api/felix-configuration.ts, the one place they are written); pool-derived encapsulation counts
+// disabled pools too (Calico does); emitted lists are sorted. The MTUs themselves are derived by the agent
+// (agent/mtu.ts), which knows the host MTU; the plan carries only the configured values.
 import { DURATION, durationSeconds } from '../api/fields.js';
+import { FELIX_DEFAULTS } from '../api/felix-configuration.js';
 import type { EffectiveFelix, Mtu, NatOutgoing, TunnelDevice } from '../api/node-dataplane.js';
 import { type NodeFacts, type PoolFacts, vxlanMacOf } from './facts.js';
 import type { FelixSettings } from './snapshot.js';
 
-export const DEFAULT_VXLAN_PORT = 4789;
-export const DEFAULT_VXLAN_VNI = 4096;
-/** RTPROT_BOOT: Felix's default deviceRouteProtocol; while it is unchanged, cluster routes carry protocol 80. */
-export const DEFAULT_DEVICE_ROUTE_PROTOCOL = 3;
-export const CALICO_ROUTE_PROTOCOL = 80;
-/** Bytes each encapsulation adds (felix/dataplane/linux/int_dataplane.go ConfigureDefaultMTUs). */
-export const ENCAP_OVERHEAD = { ipip: 20, vxlan: 50, vxlanV6: 70 } as const;
-/** Host MTU Felix assumes when no interface matches mtuIfacePattern. */
-export const FALLBACK_HOST_MTU = 1460;
+/** Cluster routes' protocol while deviceRouteProtocol keeps Felix's default (RTPROT_BOOT, 3). */
+const CALICO_ROUTE_PROTOCOL = 80;
+const DEFAULT_ROUTE_REFRESH_SECONDS = durationSeconds(FELIX_DEFAULTS.routeRefreshInterval);
 
 export interface EncapFlags {
   ipip: boolean;
@@ -65,22 +62,21 @@ function bool(v: unknown): boolean | undefined {
 }
 
 export function effectiveFelix(f: Readonly<FelixSettings>, pools: EncapFlags): EffectiveFelix {
-  const deviceRouteProtocol = num(f.deviceRouteProtocol) ?? DEFAULT_DEVICE_ROUTE_PROTOCOL;
-  const routeSource = f.routeSource === 'WorkloadIPs' ? 'WorkloadIPs' : 'CalicoIPAM';
+  const deviceRouteProtocol = num(f.deviceRouteProtocol) ?? FELIX_DEFAULTS.deviceRouteProtocol;
   const out: EffectiveFelix = {
     ipipEnabled: bool(f.ipipEnabled) ?? pools.ipip,
     vxlanEnabled: bool(f.vxlanEnabled) ?? pools.vxlan,
     vxlanEnabledV6: bool(f.vxlanEnabled) ?? pools.vxlanV6,
-    vxlanPort: num(f.vxlanPort) || DEFAULT_VXLAN_PORT,
-    vxlanVNI: num(f.vxlanVNI) || DEFAULT_VXLAN_VNI,
+    vxlanPort: num(f.vxlanPort) || FELIX_DEFAULTS.vxlanPort,
+    vxlanVNI: num(f.vxlanVNI) || FELIX_DEFAULTS.vxlanVNI,
     deviceRouteProtocol,
     // calico: felix/dataplane/linux/route_mgr.go — protocol 80 unless the user moved deviceRouteProtocol off 3.
     clusterRouteProtocol:
-      deviceRouteProtocol === DEFAULT_DEVICE_ROUTE_PROTOCOL ? CALICO_ROUTE_PROTOCOL : deviceRouteProtocol,
-    removeExternalRoutes: bool(f.removeExternalRoutes) ?? true,
-    routeRefreshIntervalSeconds: durationOrSeconds(f.routeRefreshInterval) ?? 90,
-    routeSource,
-    ipForwarding: f.ipForwarding === 'Disabled' ? 'Disabled' : 'Enabled',
+      deviceRouteProtocol === FELIX_DEFAULTS.deviceRouteProtocol ? CALICO_ROUTE_PROTOCOL : deviceRouteProtocol,
+    removeExternalRoutes: bool(f.removeExternalRoutes) ?? FELIX_DEFAULTS.removeExternalRoutes,
+    routeRefreshIntervalSeconds: durationOrSeconds(f.routeRefreshInterval) ?? DEFAULT_ROUTE_REFRESH_SECONDS,
+    routeSource: f.routeSource === 'WorkloadIPs' ? 'WorkloadIPs' : FELIX_DEFAULTS.routeSource,
+    ipForwarding: f.ipForwarding === 'Disabled' ? 'Disabled' : FELIX_DEFAULTS.ipForwarding,
   };
   const src4 = str(f.deviceRouteSourceAddress);
   if (src4 !== undefined) out.deviceRouteSourceAddress = src4;
@@ -122,34 +118,6 @@ export function mtuSettings(f: Readonly<FelixSettings>): Mtu {
   if (vxlanV6) out.vxlanV6 = vxlanV6;
   const pattern = str(f.mtuIfacePattern);
   if (pattern !== undefined) out.ifacePattern = pattern;
-  return out;
-}
-
-export interface DerivedMtus {
-  hostMtu: number;
-  ipip: number;
-  vxlan: number;
-  vxlanV6: number;
-  /** Pod veth MTU: the smallest enabled encapsulation's, else the host MTU (calico: determinePodMTU). */
-  workload: number;
-}
-
-/** The MTUs a node ends up with, given its uplink MTU (undefined = Felix's 1460 fallback). */
-export function deriveMtus(
-  mtu: Mtu,
-  felix: Pick<EffectiveFelix, 'ipipEnabled' | 'vxlanEnabled' | 'vxlanEnabledV6'>,
-  hostMtu?: number,
-) {
-  const host = hostMtu ?? FALLBACK_HOST_MTU;
-  const ipip = mtu.ipip || host - ENCAP_OVERHEAD.ipip;
-  const vxlan = mtu.vxlan || host - ENCAP_OVERHEAD.vxlan;
-  const vxlanV6 = mtu.vxlanV6 || host - ENCAP_OVERHEAD.vxlanV6;
-  const enabled: number[] = [];
-  if (felix.ipipEnabled) enabled.push(ipip);
-  if (felix.vxlanEnabled) enabled.push(vxlan);
-  if (felix.vxlanEnabledV6) enabled.push(vxlanV6);
-  const workload = mtu.workload || (enabled.length > 0 ? Math.min(...enabled) : host);
-  const out: DerivedMtus = { hostMtu: host, ipip, vxlan, vxlanV6, workload };
   return out;
 }
 

@@ -30,6 +30,5 @@ export {
   routeDestination,
 } from './materialise.js';
 export type { RouteRule } from './encap-decider.js';
-export { type DerivedMtus, deriveMtus } from './felix-effective.js';
 export { TARGET_ENTRIES_PER_SHARD, shardName } from './route-views.js';
 export { type SyntheticIpamResult, withSyntheticIpam } from './synthetic-ipam.js';

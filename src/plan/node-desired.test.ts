@@ -1,7 +1,6 @@
 // Node-particular desired state: tunnel devices, MTU, FelixConfiguration overlay, NAT-outgoing, revision.
 import { describe, expect, it } from 'vitest';
 import { NodeDesiredSchema } from '../api/node-dataplane.js';
-import { deriveMtus } from './felix-effective.js';
 import { REVISION_FIELDS, SHARED_REVISION_FIELDS } from './node-desired.js';
 import { planCluster } from './pipeline.js';
 import type { ClusterSnapshot, FelixSettings } from './snapshot.js';
@@ -93,39 +92,6 @@ describe('tunnel devices', () => {
     expect(planCluster(s).nodes.get('a')?.tunnels).toEqual([
       { name: 'tunl0', type: 'ipip', family: 4, address: '10.244.1.0' },
     ]);
-  });
-});
-
-describe('MTU', () => {
-  it.each([
-    { name: 'host 1500, IPIP only', host: 1500, enabled: [true, false, false], want: [1480, 1450, 1430, 1480] },
-    { name: 'host 1500, VXLAN only', host: 1500, enabled: [false, true, false], want: [1480, 1450, 1430, 1450] },
-    { name: 'host 1500, VXLAN v4 and v6', host: 1500, enabled: [false, true, true], want: [1480, 1450, 1430, 1430] },
-    {
-      name: 'no encapsulation: pods get the host MTU',
-      host: 9000,
-      enabled: [false, false, false],
-      want: [8980, 8950, 8930, 9000],
-    },
-    {
-      name: 'no matching interface: Felix falls back to 1460',
-      host: undefined,
-      enabled: [true, false, false],
-      want: [1440, 1410, 1390, 1440],
-    },
-  ])('$name', ({ host, enabled, want }) => {
-    const [ipipEnabled = false, vxlanEnabled = false, vxlanEnabledV6 = false] = enabled;
-    const m = deriveMtus({}, { ipipEnabled, vxlanEnabled, vxlanEnabledV6 }, host);
-    expect([m.ipip, m.vxlan, m.vxlanV6, m.workload]).toEqual(want);
-  });
-
-  it('configured MTUs win over derived ones', () => {
-    const m = deriveMtus(
-      { ipip: 1400, vxlan: 1350 },
-      { ipipEnabled: true, vxlanEnabled: true, vxlanEnabledV6: false },
-      1500,
-    );
-    expect([m.ipip, m.vxlan, m.workload]).toEqual([1400, 1350, 1350]);
   });
 });
 

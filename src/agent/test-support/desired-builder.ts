@@ -1,23 +1,13 @@
 // Builds a complete NodeDesired / RouteShard from the few fields a case cares about, with Felix's defaults filled
-// in (calico: felix/config/config_params.go). For tests, benchmarks and hand-written demo inputs; the operator
-// emits these objects itself.
+// in as the planner fills them (plan/felix-effective.ts). For tests, benchmarks and hand-written demo inputs; the
+// operator emits these objects itself.
 import type { EffectiveFelix, NodeDesired } from '../../api/node-dataplane.js';
 import type { RouteEntry, ViewNode } from '../../api/route-table.js';
+import { effectiveFelix } from '../../plan/felix-effective.js';
 import type { RouteShard } from '../kernel-target.js';
 
-export const DEFAULT_FELIX: EffectiveFelix = {
-  ipipEnabled: false,
-  vxlanEnabled: false,
-  vxlanEnabledV6: false,
-  vxlanPort: 4789,
-  vxlanVNI: 4096,
-  deviceRouteProtocol: 3,
-  clusterRouteProtocol: 80,
-  removeExternalRoutes: true,
-  routeRefreshIntervalSeconds: 90,
-  routeSource: 'CalicoIPAM',
-  ipForwarding: 'Enabled',
-};
+/** What the planner makes of an empty FelixConfiguration in a cluster with no encapsulated pool. */
+export const DEFAULT_FELIX: EffectiveFelix = effectiveFelix({}, { ipip: false, vxlan: false, vxlanV6: false });
 
 export type NodeDesiredInit = Partial<Omit<NodeDesired, 'felix'>> & { felix?: Partial<EffectiveFelix> };
 
