@@ -7,6 +7,7 @@ export * from './fields.js';
 export * from './ip-pool.js';
 export * from './bgp-configuration.js';
 export * from './bgp-peer.js';
+export * from './bgp-filter.js';
 export * from './felix-configuration.js';
 export * from './ipam-block.js';
 export * from './block-affinity.js';

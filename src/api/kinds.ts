@@ -1,6 +1,7 @@
 // The kind registry: every kind Tabby serves, once, in the order CRDs are generated and listed. Validation
 // dispatches on it (apiVersion + kind, including aliases such as Calico's v1 `IPAMConfig`); the CRD generator walks it.
 import { BGPConfigurationKind } from './bgp-configuration.js';
+import { BGPFilterKind } from './bgp-filter.js';
 import { BGPPeerKind } from './bgp-peer.js';
 import { BlockAffinityKind } from './block-affinity.js';
 import { FelixConfigurationKind } from './felix-configuration.js';
@@ -16,6 +17,7 @@ export const KINDS = [
   IPPoolKind,
   BGPConfigurationKind,
   BGPPeerKind,
+  BGPFilterKind,
   FelixConfigurationKind,
   IPAMBlockKind,
   BlockAffinityKind,

@@ -21,6 +21,7 @@ describe('the validation matrix', () => {
     expect([...kinds].sort()).toEqual(
       [
         'BGPConfiguration',
+        'BGPFilter',
         'BGPPeer',
         'BlockAffinity',
         'FelixConfiguration',

@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { BGPConfiguration } from './bgp-configuration.js';
 import type { BGPPeer } from './bgp-peer.js';
+import type { BGPFilter } from './bgp-filter.js';
 import type { BlockAffinity } from './block-affinity.js';
 import { issuesFromZod, TabbyError, type Issue, type ObjectRef } from './errors.js';
 import type { FelixConfiguration } from './felix-configuration.js';
@@ -17,7 +18,15 @@ import type { NodeDataplane } from './node-dataplane.js';
 import type { RouteTable } from './route-table.js';
 
 export type AnyCalicoObject =
-  IPPool | BGPConfiguration | BGPPeer | FelixConfiguration | IPAMBlock | BlockAffinity | IPAMHandle | IPAMConfiguration;
+  | IPPool
+  | BGPConfiguration
+  | BGPPeer
+  | BGPFilter
+  | FelixConfiguration
+  | IPAMBlock
+  | BlockAffinity
+  | IPAMHandle
+  | IPAMConfiguration;
 export type AnyTabbyObject = AnyCalicoObject | NodeDataplane | RouteTable;
 
 export type ValidationResult = { ok: true; object: AnyTabbyObject } | { ok: false; issues: Issue[] };

@@ -39,6 +39,7 @@ function make(kind: string, name: string, spec: Obj | undefined, apiVersion = V3
 const pool = (name: string, spec: Obj) => make('IPPool', name, spec);
 const bgpConfig = (name: string, spec: Obj) => make('BGPConfiguration', name, spec);
 const peer = (name: string, spec: Obj) => make('BGPPeer', name, spec);
+const filter = (name: string, spec: Obj) => make('BGPFilter', name, spec);
 const felix = (name: string, spec: Obj) => make('FelixConfiguration', name, spec);
 
 function block30(extra: Obj = {}): Obj {
@@ -234,6 +235,32 @@ export const VALID: ValidCase[] = [
     name: 'BGPConfiguration with no spec',
     source: 'Calico accepts an empty configuration',
     object: make('BGPConfiguration', 'empty', undefined),
+  },
+  {
+    name: 'BGPFilter docs example',
+    source: 'Calico BGPFilter docs (reference/resources/bgpfilter)',
+    object: filter('my-filter', {
+      exportV4: [
+        { action: 'Accept', matchOperator: 'In', cidr: '77.0.0.0/16' },
+        { action: 'Reject', interface: '*.calico', source: 'RemotePeers' },
+      ],
+      importV4: [{ action: 'Reject', matchOperator: 'NotIn', cidr: '44.0.0.0/16' }],
+      exportV6: [{ action: 'Accept', matchOperator: 'Equal', cidr: '9000::/64', prefixLength: { min: 64, max: 96 } }],
+      importV6: [
+        {
+          action: 'Accept',
+          peerType: 'eBGP',
+          communities: { values: ['65000:100'] },
+          asPathPrefix: [65000, 65001],
+          operations: [{ addCommunity: { value: '65000:1:2' } }, { prependASPath: { prefix: [65000] } }],
+        },
+      ],
+    }),
+  },
+  {
+    name: 'BGPPeer naming a BGPFilter',
+    source: 'Calico BGPFilter docs',
+    object: peer('tor-with-filter', { peerIP: '192.20.30.40', asNumber: 64567, filters: ['my-filter'] }),
   },
   {
     name: 'global BGP peer',
@@ -785,5 +812,29 @@ export const INVALID: InvalidCase[] = [
     },
     path: 'status.entries[0].kind',
     clientOnly: 'status is written through the status subresource, which `kubectl apply` does not touch',
+  },
+  {
+    name: 'BGPFilter rule with a cidr but no matchOperator',
+    object: filter('no-op', { exportV4: [{ action: 'Accept', cidr: '10.0.0.0/8' }] }),
+    path: 'spec.exportV4[0].matchOperator',
+    serverField: 'spec.exportV4[0]',
+  },
+  {
+    name: 'BGPFilter IPv6 cidr in an IPv4 rule',
+    object: filter('wrong-family', { importV4: [{ action: 'Reject', matchOperator: 'In', cidr: 'fd00::/8' }] }),
+    path: 'spec.importV4[0].cidr',
+  },
+  {
+    name: 'BGPFilter operations on a Reject rule',
+    object: filter('reject-ops', {
+      exportV4: [{ action: 'Reject', operations: [{ addCommunity: { value: '65000:1' } }] }],
+    }),
+    path: 'spec.exportV4[0].operations',
+    serverField: 'spec.exportV4[0]',
+  },
+  {
+    name: 'BGPFilter interface with a space',
+    object: filter('bad-iface', { exportV6: [{ action: 'Accept', interface: 'eth 0' }] }),
+    path: 'spec.exportV6[0].interface',
   },
 ];
