@@ -1,4 +1,6 @@
 // One RouteTable shard's contribution to a node's kernel target: its routes (in kernel form) and remote VTEPs.
+// Which routes are encapsulated, and how, was decided by the operator (plan/encap-decider.ts, the whole rule); this
+// file checks each entry as it arrived and translates it with that file's `kernelRouteForm`.
 //
 // Inputs: the shard (name + status), own node name, whether the kernel has ipip, which VXLAN devices the node plans.
 // Output: ShardDerivation — routes with the node they lead to, VTEPs (from the shard's nodes and its vxlan entries),
@@ -8,6 +10,7 @@
 // keeps a one-route change cheap with thousands of routes.
 // Invariants: pure; entries of the node itself are skipped (its blackholes and the CNI plugin's routes stand there).
 import type { RouteTableStatus } from '../api/route-table.js';
+import { kernelRouteForm, vxlanDevice } from '../plan/encap-decider.js';
 import { IssueCollector, type AgentIssue } from './agent-issues.js';
 import { canonicalCidr, canonicalIP } from './canonical-text.js';
 import type { RouteSpec, TunnelName } from './kernel-model.js';
@@ -24,10 +27,6 @@ export function canonicalMac(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const m = text.toLowerCase();
   return MAC_RE.test(m) ? m : undefined;
-}
-
-export function vxlanDeviceFor(family: 4 | 6): TunnelName {
-  return family === 4 ? 'vxlan.calico' : 'vxlan-v6.calico';
 }
 
 export interface ShardContext {
@@ -70,7 +69,7 @@ export function deriveShard(shard: RouteShard, ctx: ShardContext): ShardDerivati
   (shard.status.nodes ?? []).forEach((n, i) => {
     if (n.name === ctx.nodeName) return;
     for (const fam of [4, 6] as const) {
-      const dev = vxlanDeviceFor(fam);
+      const dev = vxlanDevice(fam);
       if (!ctx.wanted.has(dev)) continue;
       const rawIP = fam === 4 ? n.vtepIP : n.vtepIPv6;
       const rawMac = fam === 4 ? n.vtepMAC : n.vtepMACv6;
@@ -116,7 +115,7 @@ export function deriveShard(shard: RouteShard, ctx: ShardContext): ShardDerivati
     const dst = c.text;
     const object = `route ${dst}`;
     if (e.kind === 'vxlan') {
-      const dev = (e.device as TunnelName | undefined) ?? vxlanDeviceFor(c.family);
+      const { dev, onlink } = kernelRouteForm(e.kind, c.family, e.device);
       if (dev === 'tunl0') {
         out.invalid('RouteTable', shard.name, [...path, 'device'], 'a vxlan route cannot use tunl0', object);
         return;
@@ -148,7 +147,7 @@ export function deriveShard(shard: RouteShard, ctx: ShardContext): ShardDerivati
         vtep = { dev, ip: vtepIP, mac, nodeIP, owner: `node ${e.node}` };
         vteps.set(vkey, vtep);
       }
-      items.push({ route: { dst, type: 'unicast', via: vtepIP, dev, onlink: true }, node: e.node, vtep });
+      items.push({ route: { dst, type: 'unicast', via: vtepIP, dev, onlink }, node: e.node, vtep });
       return;
     }
     // For direct and ipip routes the next hop is the owner's node address (RouteEntry.via = nodeIP).
@@ -157,15 +156,11 @@ export function deriveShard(shard: RouteShard, ctx: ShardContext): ShardDerivati
       out.invalid('RouteTable', shard.name, [...path, 'via'], `is not an IPv${c.family} address`, object);
       return;
     }
-    if (e.kind === 'ipip') {
-      if (!ctx.ipip) {
-        skippedIpip++;
-        return;
-      }
-      items.push({ route: { dst, type: 'unicast', via, dev: 'tunl0', onlink: true }, node: e.node });
-    } else {
-      items.push({ route: { dst, type: 'unicast', via }, node: e.node });
+    if (e.kind === 'ipip' && !ctx.ipip) {
+      skippedIpip++;
+      return;
     }
+    items.push({ route: { dst, type: 'unicast', via, ...kernelRouteForm(e.kind, c.family) }, node: e.node });
   });
   return { nodeVteps, items, issues: out.issues, skippedIpip, unplannedDevice };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideRemoteRoute } from './encap-decider.js';
+import { parseCidr } from '../net/index.js';
+import { decideRemoteRoute, inSameSubnet, kernelRouteForm } from './encap-decider.js';
 import { nodeFacts, poolFacts } from './facts.js';
 import { node, pool } from './snapshot-builder.js';
 
@@ -129,5 +130,35 @@ describe('decideRemoteRoute', () => {
   it('an ipipMode on an IPv6 pool is ignored (Calico rejects it): direct route', () => {
     const d = decideRemoteRoute(poolFacts(pool('p6', 'fd00:10::/64', { ipip: 'Always' })), v6, 6, false);
     expect(d).toMatchObject({ kind: 'direct', rule: 'no-encap', via: 'fd00::12' });
+  });
+});
+
+describe('kernelRouteForm (calico: felix/dataplane/linux/route_mgr.go, vxlan_mgr.go)', () => {
+  it.each([
+    { name: 'direct: no device, the kernel picks the uplink', kind: 'direct', family: 4, want: {} },
+    { name: 'IPIP: tunl0, onlink', kind: 'ipip', family: 4, want: { dev: 'tunl0', onlink: true } },
+    { name: 'VXLAN: vxlan.calico, onlink', kind: 'vxlan', family: 4, want: { dev: 'vxlan.calico', onlink: true } },
+    { name: 'VXLAN over IPv6', kind: 'vxlan', family: 6, want: { dev: 'vxlan-v6.calico', onlink: true } },
+  ] as const)('$name', ({ kind, family, want }) => {
+    expect(kernelRouteForm(kind, family)).toEqual(want);
+  });
+});
+
+describe('inSameSubnet', () => {
+  const internalOnly = nodeFacts({
+    name: 'b',
+    labels: {},
+    ipv4: { address: '10.0.0.12', prefixLength: 24, source: 'internal-ip' },
+  });
+  it.each([
+    { name: 'owner inside the local /24', subnet: '10.0.0.0/24', owner: full, want: true },
+    { name: 'owner outside the local /24', subnet: '10.0.1.0/24', owner: full, want: false },
+    { name: 'owner without an address', subnet: '10.0.0.0/24', owner: noAddress, want: false },
+    { name: 'local node without a subnet', subnet: undefined, owner: full, want: false },
+  ])('$name', ({ subnet, owner, want }) => {
+    expect(inSameSubnet(subnet === undefined ? undefined : parseCidr(subnet), owner, 4)).toBe(want);
+  });
+  it('a node known only by its InternalIP has a host-length subnet: CrossSubnet always tunnels to it', () => {
+    expect(internalOnly.v4?.networkText).toBe('10.0.0.12/32');
   });
 });

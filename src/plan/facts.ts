@@ -17,16 +17,14 @@ import {
   parseSelector,
   vxlanMacForNode,
 } from '../net/index.js';
+import { type PoolRouteType, poolEncapsulation, subnetPrefixLength } from './encap-decider.js';
 import type { EncapMode, NodeAddress, SnapshotBlock, SnapshotNode, SnapshotPool } from './snapshot.js';
-
-/** Calico's pool classes (felix/calc/l3_route_resolver.go): which manager programs the pool's routes. */
-export type PoolRouteType = 'vxlan' | 'ipip' | 'noEncap' | 'none';
 
 export interface AddressFacts {
   ip: IP;
   text: string;
   prefixLength: number;
-  /** The node's subnet with host bits cleared; a host-length prefix for InternalIP-only nodes. */
+  /** The node's subnet with host bits cleared, as the encapsulation rule sees it (encap-decider.ts). */
   network: Cidr;
   networkText: string;
   /** Only Calico's own address annotation makes a BGP speaker and a VXLAN VTEP parent. */
@@ -66,6 +64,7 @@ export interface PoolFacts {
   blockSize: number;
   ipipMode: EncapMode;
   vxlanMode: EncapMode;
+  /** The pool's class and whether its tunnel is for other subnets only (encap-decider.ts). */
   routeType: PoolRouteType;
   crossSubnet: boolean;
   natOutgoing: boolean;
@@ -98,8 +97,7 @@ export interface BlockFacts {
 
 function addressFacts(a: NodeAddress): AddressFacts {
   const family = a.address.includes(':') ? 6 : 4;
-  // Calico gives nodes known only by their k8s InternalIP a host-length subnet, so CrossSubnet always tunnels to them.
-  const prefixLength = a.source === 'internal-ip' ? (family === 4 ? 32 : 128) : a.prefixLength;
+  const prefixLength = subnetPrefixLength(a, family);
   const loose = parseCidrLoose(`${a.address}/${prefixLength}`);
   const network = cidrMasked(loose);
   const text = formatIP(loose.address);
@@ -147,18 +145,9 @@ export function vxlanMacOf(n: SnapshotNode, family: IPFamily): string {
   return given ?? vxlanMacForNode(n.name, family);
 }
 
-/** calico: felix/calc/l3_route_resolver.go — VXLAN wins over IPIP; LoadBalancer-only pools carry no routes. */
-export function poolRouteType(p: Pick<SnapshotPool, 'ipipMode' | 'vxlanMode' | 'allowedUses'>, family: IPFamily) {
-  if (p.allowedUses.length > 0 && p.allowedUses.every((u) => u === 'LoadBalancer')) return 'none';
-  if (p.vxlanMode !== 'Never') return 'vxlan';
-  // IPIP is IPv4 only; Calico rejects ipipMode on an IPv6 pool, so treat a stray one as no encapsulation.
-  if (p.ipipMode !== 'Never' && family === 4) return 'ipip';
-  return 'noEncap';
-}
-
 export function poolFacts(p: SnapshotPool): PoolFacts {
   const cidr = parseCidr(p.cidr);
-  const routeType: PoolRouteType = poolRouteType(p, cidr.family);
+  const { routeType, crossSubnet } = poolEncapsulation(p, cidr.family);
   return {
     name: p.name,
     cidr,
@@ -168,9 +157,7 @@ export function poolFacts(p: SnapshotPool): PoolFacts {
     ipipMode: p.ipipMode,
     vxlanMode: p.vxlanMode,
     routeType,
-    crossSubnet:
-      (routeType === 'vxlan' && p.vxlanMode === 'CrossSubnet') ||
-      (routeType === 'ipip' && p.ipipMode === 'CrossSubnet'),
+    crossSubnet,
     natOutgoing: p.natOutgoing,
     disabled: p.disabled,
     disableBGPExport: p.disableBGPExport,

@@ -1,8 +1,8 @@
 // Node-level dataplane settings that come from FelixConfiguration and the pools: the effective Felix subset, tunnel
 // devices, MTU overrides, NAT-outgoing inputs.
 // Inputs: FelixConfiguration `default` and `node.<name>` specs, pool facts, node facts. Outputs: the NodeDesired parts
-// of the same names. calico: felix/config/config_params.go (defaults), felix/calc/encapsulation_resolver.go (which
-// encapsulations are on), felix/dataplane/linux/int_dataplane.go (MTU), felix/dataplane/linux/vxlan_mgr.go (device).
+// of the same names. calico: felix/config/config_params.go (defaults), felix/dataplane/linux/vxlan_mgr.go (device);
+// which encapsulations the pools call for is decided in encap-decider.ts.
 // Invariants: a per-node field overrides the default only when set; a field set by neither takes Felix's default from
 // FELIX_DEFAULTS (api/felix-configuration.ts, the one place they are written); pool-derived encapsulation counts
 // disabled pools too (Calico does); emitted lists are sorted. The MTUs themselves are derived by the agent
@@ -10,29 +10,13 @@
 import { DURATION, durationSeconds } from '../api/fields.js';
 import { FELIX_DEFAULTS } from '../api/felix-configuration.js';
 import type { EffectiveFelix, Mtu, NatOutgoing, TunnelDevice } from '../api/node-dataplane.js';
+import { type EncapFlags, vxlanDevice } from './encap-decider.js';
 import { type NodeFacts, type PoolFacts, vxlanMacOf } from './facts.js';
 import type { FelixSettings } from './snapshot.js';
 
 /** Cluster routes' protocol while deviceRouteProtocol keeps Felix's default (RTPROT_BOOT, 3). */
 const CALICO_ROUTE_PROTOCOL = 80;
 const DEFAULT_ROUTE_REFRESH_SECONDS = durationSeconds(FELIX_DEFAULTS.routeRefreshInterval);
-
-export interface EncapFlags {
-  ipip: boolean;
-  vxlan: boolean;
-  vxlanV6: boolean;
-}
-
-/** IPIP on iff some IPv4 pool has ipipMode != Never; VXLAN per family likewise (disabled pools count). */
-export function encapFromPools(pools: Iterable<PoolFacts>): EncapFlags {
-  const f: EncapFlags = { ipip: false, vxlan: false, vxlanV6: false };
-  for (const p of pools) {
-    if (p.routeType === 'ipip') f.ipip = true;
-    if (p.routeType === 'vxlan' && p.family === 4) f.vxlan = true;
-    if (p.routeType === 'vxlan' && p.family === 6) f.vxlanV6 = true;
-  }
-  return f;
-}
 
 /** `default` overlaid field by field with `node.<name>` (fields set to undefined/null do not override). */
 export function mergeFelix(global: Readonly<FelixSettings> | undefined, node: Readonly<FelixSettings> | undefined) {
@@ -135,7 +119,7 @@ export function tunnelDevices(node: NodeFacts, felix: EffectiveFelix, mtu: Mtu) 
   }
   // VXLAN is the same device per family: its own name, tunnel address, MTU, VTEP MAC and parent address.
   const vxlan = (family: 4 | 6, enabled: boolean): void => {
-    const name = family === 4 ? 'vxlan.calico' : 'vxlan-v6.calico';
+    const name = vxlanDevice(family);
     if (!enabled) {
       removeTunnels.push(name);
       return;

@@ -5,7 +5,7 @@
 import type { ClusterIndex } from './cluster-index.js';
 import type { PoolFacts } from './facts.js';
 import { type BgpGlobals, DEFAULT_AS_NUMBER } from './bgp-peers.js';
-import { type EncapFlags, encapFromPools } from './felix-effective.js';
+import { type EncapFlags, encapFromPools } from './encap-decider.js';
 import type { CrossSubnetFlags } from './route-views.js';
 import { type FelixSettings, GLOBAL_CONFIG_NAME, type SnapshotBGPConfiguration } from './snapshot.js';
 

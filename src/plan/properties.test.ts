@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cidrContainsCidr, formatCidr, parseCidr } from '../net/index.js';
-import { poolRouteType } from './facts.js';
+import { poolRouteType } from './encap-decider.js';
 import { planCluster } from './pipeline.js';
 import type { ClusterSnapshot, SnapshotBlock, SnapshotNode, SnapshotPool } from './snapshot.js';
 import { clusterShape } from './testdata/arbitraries.js';

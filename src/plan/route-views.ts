@@ -1,6 +1,8 @@
 // Route views and their RouteTable shards (ARCHITECTURE.md "The NodeDataplane contract").
-// A view is the set of nodes that decide encapsulation identically for every remote destination: for a family with a
-// CrossSubnet pool, the nodes sharing one subnet (from their address annotation); otherwise the whole cluster.
+// A view is the set of nodes that decide encapsulation identically for every remote destination (the rule is in
+// encap-decider.ts; only its same-subnet step differs between nodes): for a family with a CrossSubnet pool, the nodes
+// sharing one subnet; otherwise the whole cluster. Each destination is decided once per variant (owner-routes.ts);
+// a view only picks the variant its subnet calls for.
 // Inputs: per-owner routes (owner-routes.ts), node facts, which families have CrossSubnet pools. Outputs: view names
 // per node, shard assignment, and RouteTable statuses.
 // Invariants:
@@ -10,8 +12,9 @@
 //   - entries are grouped by owner (by name) and sorted by destination within an owner — owners' lists are already
 //     sorted, so a shard is concatenated, never sorted; node records by name; the revision hashes that content.
 import { hash } from 'node:crypto';
-import { type Cidr, type IPFamily, cidrContainsIP } from '../net/index.js';
+import type { Cidr, IPFamily } from '../net/index.js';
 import { CLUSTER_VIEW, type RouteEntry, type RouteTableStatus, type ViewNode } from '../api/route-table.js';
+import { inSameSubnet } from './encap-decider.js';
 import type { NodeFacts } from './facts.js';
 import type { OwnerRoutes, PlannedRoute } from './owner-routes.js';
 
@@ -106,17 +109,12 @@ export function selectRoutes(view: ViewDef, routes: OwnerRoutes, owner: NodeFact
     let chosen = it.normal;
     if (it.sameSubnet) {
       let same: boolean;
-      if (it.family === 4) same = same4 ??= sameSubnet(view.prefix4, owner, 4);
-      else same = same6 ??= sameSubnet(view.prefix6, owner, 6);
+      if (it.family === 4) same = same4 ??= inSameSubnet(view.prefix4, owner, 4);
+      else same = same6 ??= inSameSubnet(view.prefix6, owner, 6);
       if (same) chosen = it.sameSubnet;
     }
     if (chosen) out.push(chosen);
   }
-}
-
-function sameSubnet(prefix: Cidr | undefined, owner: NodeFacts | undefined, family: IPFamily): boolean {
-  const addr = family === 4 ? owner?.v4 : owner?.v6;
-  return prefix !== undefined && addr !== undefined && cidrContainsIP(prefix, addr.ip);
 }
 
 export interface ViewNodeContext {
