@@ -12,9 +12,10 @@ import { startCapture } from './packet-capture.js';
 import { ping, pingMatrix, plumbPodsInOwnBlocks, type TestPod } from './pods.js';
 import { buildNodeImage } from './images.js';
 import { startTabbyCluster, type TabbyCluster } from './tabby-cluster.js';
+import { vxlanModeConverged, type VxlanMode } from './vxlan-mode.js';
 import { waitUntil } from './wait-until.js';
 
-type Mode = 'Always' | 'CrossSubnet' | 'Never';
+type Mode = VxlanMode;
 const NAMES = ['ms-1', 'ms-2'];
 
 describe('VXLAN mode switch Always → CrossSubnet → Never → Always', () => {
@@ -45,28 +46,7 @@ describe('VXLAN mode switch Always → CrossSubnet → Never → Always', () => 
     await c?.stop();
   });
 
-  /** Every node programmed for `mode`: its plan routes the other node's block the mode's way, and the kernel is the plan. */
-  async function converged(mode: Mode): Promise<boolean> {
-    const ndps = (await c.getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes'])).items;
-    for (const name of NAMES) {
-      const n = ndps.find((i) => i.metadata.name === name)!;
-      const desired = n.status?.desired;
-      const cond = n.status?.conditions?.find((x) => x.type === 'Programmed');
-      if (!desired || n.status?.applied?.revision !== desired.revision || cond?.status !== 'True') return false;
-      const other = NAMES.find((x) => x !== name)!;
-      const od = ndps.find((i) => i.metadata.name === other)!.status!.desired!;
-      const block = od.blocks[0]!.cidr;
-      const vtep = od.tunnels.find((t) => t.name === 'vxlan.calico')?.address;
-      const want =
-        mode === 'Always' ? `${block} via ${vtep} dev vxlan.calico onlink` : `${block} via ${c.nodes.get(other)!.ip}`;
-      const planned = await c.plannedRoutes(name);
-      if (!planned.includes(want)) return false;
-      if (JSON.stringify(await c.kernelRoutes(name)) !== JSON.stringify(planned)) return false;
-      const hasVxlan = (await c.nodes.get(name)!.exec(['ip', 'link', 'show', 'vxlan.calico'])).exitCode === 0;
-      if (hasVxlan !== (mode !== 'Never')) return false;
-    }
-    return true;
-  }
+  const converged = (mode: Mode) => vxlanModeConverged(c, NAMES, mode);
 
   /**
    * Ten pings from ms-1's pod to ms-2's, all answered, captured on ms-1's wire until all 20 packets (requests and
