@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Builds the real control-plane binaries Tabby's tests run against (kube-apiserver, kube-controller-manager,
-# kubectl, etcd, helm, cnitool, portmap) from their official Go modules through the Go module proxy, once per pinned version.
+# Builds the real binaries Tabby's tests run against from their official Go modules through the Go module proxy,
+# once per pinned version:
+#   control plane: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, helm, cnitool, portmap
+#   kubelet nodes: kubelet, kube-proxy, containerd (+ containerd-shim-runc-v2, ctr), runc, the reference CNI
+#                  plugins a kubeadm node has (loopback, bandwidth besides portmap), pause, agnhost, coredns
+#   conformance:   e2e.test (Kubernetes' own end-to-end suite, `go test -c` of k8s.io/kubernetes/test/e2e) and the
+#                  ginkgo CLI that runs it in parallel
 # Results live in ~/.cache/tabby/bin/<name>-<version>/<name>; a binary that is already there is not rebuilt.
 # Usage: scripts/build-binaries.sh [name ...]   (default: all)
 set -euo pipefail
@@ -10,6 +15,15 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 CNI_VERSION=${CNI_VERSION:-v1.3.0}
 CNI_PLUGINS_VERSION=${CNI_PLUGINS_VERSION:-v1.7.1}
+# containerd's RELEASES.md lists 2.3.0+ for Kubernetes 1.36; its cgroup v1 support lasts through 2.x.
+CONTAINERD_VERSION=${CONTAINERD_VERSION:-v2.3.7}
+RUNC_VERSION=${RUNC_VERSION:-v1.5.3}
+# The pause image Kubernetes $KUBE_VERSION names (test/utils/image/manifest.go), built from its build/pause source.
+PAUSE_VERSION=${PAUSE_VERSION:-3.10.2}
+COREDNS_VERSION=${COREDNS_VERSION:-v1.14.7}
+# The ginkgo CLI runs e2e.test's specs in parallel processes, as hack/ginkgo-e2e.sh does (the version k8s.io/kubernetes
+# $KUBE_VERSION requires).
+GINKGO_VERSION=${GINKGO_VERSION:-v2.28.1}
 
 CACHE=${TABBY_CACHE:-$HOME/.cache/tabby}
 export GOMODCACHE=${GOMODCACHE:-$CACHE/go/mod}
@@ -73,14 +87,71 @@ kube_ldflags() {
   echo "-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 }
 
+# build_kube NAME [PACKAGE [LDFLAGS]]: a command of k8s.io/kubernetes (default cmd/NAME), from the wrapper module.
 build_kube() {
-  local name=$1 out=$CACHE/bin/$1-$KUBE_VERSION
+  local name=$1 pkg=${2:-k8s.io/kubernetes/cmd/$1} out=$CACHE/bin/$1-$KUBE_VERSION
   [ -x "$out/$name" ] && { log "$name $KUBE_VERSION cached"; return; }
   local dir; dir=$(kube_module)
   mkdir -p "$out"
-  log "$name $KUBE_VERSION: building from k8s.io/kubernetes (several minutes on 2 cores)"
-  with_progress "$name" bash -c "cd '$dir' && go build -trimpath -ldflags '$(kube_ldflags)' -o '$out/$name.tmp' k8s.io/kubernetes/cmd/$name"
+  log "$name $KUBE_VERSION: building $pkg (minutes on 2 cores)"
+  with_progress "$name" bash -c "cd '$dir' && go build -trimpath -ldflags '$(kube_ldflags) ${3:-}' -o '$out/$name.tmp' $pkg"
   mv "$out/$name.tmp" "$out/$name"
+}
+
+kube_source() {
+  local dir; dir=$(kube_module)
+  (cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+}
+agnhost_version() { cat "$(kube_source)/test/images/agnhost/VERSION"; }
+
+# Kubernetes' end-to-end suite as the release ships it (kubernetes-test tarball's e2e.test): the test binary of
+# k8s.io/kubernetes/test/e2e, which links every sig's tests.
+build_e2e_test() {
+  local out=$CACHE/bin/e2e.test-$KUBE_VERSION
+  [ -x "$out/e2e.test" ] && { log "e2e.test $KUBE_VERSION cached"; return; }
+  local dir; dir=$(kube_module)
+  mkdir -p "$out"
+  log "e2e.test $KUBE_VERSION: go test -c k8s.io/kubernetes/test/e2e (the longest build: every sig's tests)"
+  with_progress e2e.test bash -c "cd '$dir' && go test -c -trimpath -ldflags '$(kube_ldflags)' -o '$out/e2e.test.tmp' k8s.io/kubernetes/test/e2e"
+  mv "$out/e2e.test.tmp" "$out/e2e.test"
+}
+
+# The sandbox (infra) container's process, exactly as build/pause/Makefile compiles it.
+build_pause() {
+  local out=$CACHE/bin/pause-$PAUSE_VERSION
+  [ -x "$out/pause" ] && { log "pause $PAUSE_VERSION cached"; return; }
+  local src; src=$(kube_source)
+  mkdir -p "$out"
+  log "pause $PAUSE_VERSION: gcc -Os -static $src/build/pause/linux/pause.c"
+  gcc -Os -Wall -Werror -static "-DVERSION=v$PAUSE_VERSION-$KUBE_VERSION" -o "$out/pause.tmp" "$src/build/pause/linux/pause.c"
+  strip "$out/pause.tmp"
+  mv "$out/pause.tmp" "$out/pause"
+}
+
+# containerd, its runc shim and ctr from one module version, into one folder.
+build_containerd() {
+  local out=$CACHE/bin/containerd-$CONTAINERD_VERSION pkg=github.com/containerd/containerd/v2
+  if [ -x "$out/containerd" ] && [ -x "$out/containerd-shim-runc-v2" ] && [ -x "$out/ctr" ]; then
+    log "containerd $CONTAINERD_VERSION cached"; return
+  fi
+  mkdir -p "$out"
+  log "containerd $CONTAINERD_VERSION: go install cmd/containerd, cmd/containerd-shim-runc-v2, cmd/ctr"
+  # As containerd's Makefile: no btrfs (needs cgo headers), version stamped; the shim without gRPC (ttrpc only).
+  local ld="-s -w -X $pkg/version.Version=$CONTAINERD_VERSION -X $pkg/version.Package=$pkg"
+  with_progress containerd env GOBIN="$out" go install -trimpath -tags 'urfave_cli_no_docs no_btrfs' -ldflags "$ld" \
+    "$pkg/cmd/containerd@$CONTAINERD_VERSION" "$pkg/cmd/ctr@$CONTAINERD_VERSION"
+  with_progress containerd-shim-runc-v2 env GOBIN="$out" go install -trimpath -tags 'urfave_cli_no_docs no_btrfs no_grpc' \
+    -ldflags "$ld" "$pkg/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION"
+}
+
+# runc needs cgo for seccomp (Debian's libseccomp-dev); linked statically so any node image can run it.
+build_runc() {
+  local out=$CACHE/bin/runc-$RUNC_VERSION
+  [ -x "$out/runc" ] && { log "runc $RUNC_VERSION cached"; return; }
+  mkdir -p "$out"
+  log "runc $RUNC_VERSION: go install (cgo, seccomp, static)"
+  with_progress runc env CGO_ENABLED=1 GOBIN="$out" go install -trimpath -tags 'seccomp urfave_cli_no_docs netgo osusergo' \
+    -ldflags '-s -w -extldflags -static' "github.com/opencontainers/runc@$RUNC_VERSION"
 }
 
 build_etcd() {
@@ -116,14 +187,25 @@ build_goinstall() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver kubectl kube-controller-manager helm cnitool portmap)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kube-apiserver kubectl kube-controller-manager helm cnitool portmap
+  kube-scheduler kubelet kube-proxy containerd runc loopback bandwidth pause agnhost coredns e2e.test ginkgo)
 for t in "${targets[@]}"; do
   case $t in
     etcd) build_etcd ;;
-    kube-apiserver|kubectl|kube-controller-manager) build_kube "$t" ;;
+    kube-apiserver|kubectl|kube-controller-manager|kube-scheduler|kubelet|kube-proxy) build_kube "$t" ;;
+    # Its image tag is test/images/agnhost/VERSION, which test/utils/image/manifest.go names; agnhost reports it.
+    agnhost) build_kube agnhost k8s.io/kubernetes/test/images/agnhost "-X main.Version=$(agnhost_version)" ;;
+    e2e.test) build_e2e_test ;;
+    pause) build_pause ;;
+    containerd) build_containerd ;;
+    runc) build_runc ;;
+    coredns) build_goinstall coredns github.com/coredns/coredns "$COREDNS_VERSION" ;;
+    ginkgo) build_goinstall ginkgo github.com/onsi/ginkgo/v2/ginkgo "$GINKGO_VERSION" ;;
     helm) build_goinstall helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" ;;
     cnitool) build_goinstall cnitool github.com/containernetworking/cni/cnitool "$CNI_VERSION" ;;
     portmap) build_goinstall portmap github.com/containernetworking/plugins/plugins/meta/portmap "$CNI_PLUGINS_VERSION" ;;
+    loopback) build_goinstall loopback github.com/containernetworking/plugins/plugins/main/loopback "$CNI_PLUGINS_VERSION" ;;
+    bandwidth) build_goinstall bandwidth github.com/containernetworking/plugins/plugins/meta/bandwidth "$CNI_PLUGINS_VERSION" ;;
     *) echo "unknown binary: $t" >&2; exit 2 ;;
   esac
 done

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian/Ubuntu machine needs before `npm run demo` or `npm test`, idempotent and cached:
-#   1. OS packages (apt): openssl, curl, iproute2, nftables, bird2, debootstrap, tcpdump, docker.io
+#   1. OS packages (apt): openssl, curl, iproute2, nftables, bird2, debootstrap, tcpdump, docker.io, and gcc with
+#      static libc and libseccomp (pause and runc are C / cgo builds)
 #   2. npm dependencies (npm ci) when node_modules is missing or older than package-lock.json
-#   3. the real control-plane binaries, built once from their Go modules (~/.cache/tabby/bin)
+#   3. the real binaries, built once from their Go modules (~/.cache/tabby/bin): control plane, kubelet nodes
+#      (kubelet, kube-proxy, containerd, runc, pause, agnhost, coredns) and Kubernetes' e2e.test
 #   4. a running Docker engine and the locally made Debian base image (no registry is reachable)
 # Set TABBY_SKIP_DOCKER=1 to skip step 4 (unit and integration tiers need no Docker).
 set -euo pipefail
@@ -11,7 +13,7 @@ log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 start=$SECONDS
 
 need=()
-for pkg in openssl curl iproute2 nftables bird2 debootstrap tcpdump docker.io iputils-ping; do
+for pkg in openssl curl iproute2 nftables bird2 debootstrap tcpdump docker.io iputils-ping gcc libc6-dev pkg-config libseccomp-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -13,11 +13,29 @@ export const PINNED = {
   helm: 'v3.22.0',
   cnitool: 'v1.3.0',
   portmap: 'v1.7.1',
+  // Kubelet nodes and the conformance suite (scripts/build-binaries.sh builds them the same way).
+  'kube-scheduler': 'v1.36.3',
+  kubelet: 'v1.36.3',
+  'kube-proxy': 'v1.36.3',
+  'e2e.test': 'v1.36.3',
+  agnhost: 'v1.36.3',
+  pause: '3.10.2',
+  containerd: 'v2.3.7',
+  'containerd-shim-runc-v2': 'v2.3.7',
+  ctr: 'v2.3.7',
+  runc: 'v1.5.3',
+  loopback: 'v1.7.1',
+  bandwidth: 'v1.7.1',
+  coredns: 'v1.14.7',
+  ginkgo: 'v2.28.1',
 } as const;
 
 export type BinaryName = keyof typeof PINNED;
 
-const envVar = (name: BinaryName): string => `TABBY_${name.toUpperCase().replace(/-/g, '_')}`;
+/** Binaries one build puts into another's folder: containerd's module builds its shim and ctr with it. */
+const FOLDER: Partial<Record<BinaryName, BinaryName>> = { 'containerd-shim-runc-v2': 'containerd', ctr: 'containerd' };
+
+const envVar = (name: BinaryName): string => `TABBY_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.TABBY_CACHE ?? join(homedir(), '.cache', 'tabby');
@@ -42,7 +60,7 @@ export function findBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.en
     if (!executable(fromEnv)) throw new Error(`${envVar(name)}=${fromEnv} is not an executable file`);
     return fromEnv;
   }
-  const cached = join(cacheDir(env), 'bin', `${name}-${PINNED[name]}`, name);
+  const cached = join(cacheDir(env), 'bin', `${FOLDER[name] ?? name}-${PINNED[name]}`, name);
   if (executable(cached)) return cached;
   if (name !== 'kubectl') {
     for (const dir of (env.PATH ?? '').split(delimiter)) {
