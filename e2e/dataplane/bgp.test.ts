@@ -105,7 +105,7 @@ describe('BGP without encapsulation (BIRD), 3 nodes, then a route reflector', ()
           const rows = await agentStatus(n);
           return JSON.stringify(rows) === JSON.stringify(want) ? rows : undefined;
         },
-        { timeoutMs: 60_000, everyMs: 500, describe: async () => n.sh(`tabby agent status; ${BIRDC} show protocols`) },
+        { timeoutMs: 120_000, everyMs: 500, describe: async () => n.sh(`tabby agent status; ${BIRDC} show protocols`) },
       );
       // BIRD itself agrees, protocol by protocol.
       const protocols = await n.sh(`${BIRDC} show protocols`);
@@ -193,7 +193,7 @@ describe('BGP without encapsulation (BIRD), 3 nodes, then a route reflector', ()
         await waitUntil(
           `${name} to peer only with the route reflector`,
           async () => (JSON.stringify(await agentStatus(node(name))) === JSON.stringify(want) ? true : undefined),
-          { timeoutMs: 60_000, everyMs: 500, describe: async () => node(name).sh('tabby agent status') },
+          { timeoutMs: 120_000, everyMs: 500, describe: async () => node(name).sh('tabby agent status') },
         );
       }
       const clientIPs = CLIENTS.map((n) => node(n).ip).sort();
@@ -201,7 +201,7 @@ describe('BGP without encapsulation (BIRD), 3 nodes, then a route reflector', ()
       await waitUntil(
         'the route reflector to peer with both clients',
         async () => (JSON.stringify(await agentStatus(rr)) === JSON.stringify(wantRR) ? true : undefined),
-        { timeoutMs: 60_000, everyMs: 500, describe: async () => rr.sh('tabby agent status') },
+        { timeoutMs: 120_000, everyMs: 500, describe: async () => rr.sh('tabby agent status') },
       );
       console.log(
         `route reflector topology Established ${Math.round(performance.now() - t0)} ms after the first change`,

@@ -8,7 +8,7 @@ export const ALIVE_FN = 'alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null)
  * A subshell that sends `signal` to the pid in `pidFile` and waits up to `timeoutS` for it to end; it fails if the
  * process is still there then.
  */
-export function stopProcessScript(pidFile: string, signal: 'INT' | 'TERM' | 'KILL', timeoutS = 10): string {
+export function stopProcessScript(pidFile: string, signal: 'INT' | 'TERM' | 'KILL', timeoutS = 60): string {
   return (
     `(${ALIVE_FN}; p=$(cat ${pidFile}); alive $p || exit 0; kill -${signal} $p; ` +
     `for i in $(seq ${timeoutS * 10}); do alive $p || exit 0; sleep 0.1; done; echo "pid $p still running"; exit 1)`

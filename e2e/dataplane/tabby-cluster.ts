@@ -117,7 +117,7 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
       client,
       operator,
       getJson,
-      async waitProgrammed(timeoutMs = 90_000) {
+      async waitProgrammed(timeoutMs = 120_000) {
         const deadline = Date.now() + timeoutMs;
         let last = '';
         for (;;) {

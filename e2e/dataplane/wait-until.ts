@@ -17,7 +17,7 @@ export async function waitUntil<T>(
   opts: { timeoutMs?: number; everyMs?: number; describe?: () => Promise<string> | string } = {},
 ): Promise<WaitResult<T>> {
   const start = performance.now();
-  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   let last = '';
   for (;;) {
     try {

@@ -567,7 +567,7 @@ export function spawnOperator(o: {
 
 export function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolveGet, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 30_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
