@@ -2,8 +2,7 @@
 // Programmed, on real node containers: 2 nodes (VXLAN Always), the pool's natOutgoing toggled N times; each toggle
 // changes every node's desired state. Polled in-process with the kube client every 10 ms, so figures carry up to
 // ~10 ms of polling granularity. Needs Docker and root (as the e2e tier).
-import { NodeDataplaneSchema, type NodeDataplane } from '../src/api/index.js';
-import { clusterResource, type ResourceClient } from '../src/kube/index.js';
+import { NodeDataplaneKind } from '../src/api/index.js';
 import { buildNodeImage } from '../e2e/dataplane/images.js';
 import { startTabbyCluster } from '../e2e/dataplane/tabby-cluster.js';
 
@@ -29,10 +28,7 @@ export default async function run(): Promise<void> {
   });
   try {
     await c.waitProgrammed();
-    const ndps = c.client.resource(
-      clusterResource('dataplane.tabby.dev', 'v1alpha1', 'nodedataplanes', 'NodeDataplane'),
-      NodeDataplaneSchema,
-    ) as unknown as ResourceClient<NodeDataplane>;
+    const ndps = c.client.kind(NodeDataplaneKind);
     const writeToProgrammed: number[] = [];
     const patchToProgrammed: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {

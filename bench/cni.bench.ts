@@ -117,7 +117,7 @@ async function realAgent(socketPath: string): Promise<{ socketPath: string; stop
   };
   try {
     await installCrds(cp);
-    await client.nodes().create(nodeObject({ name: 'bench-node', ipv4: '10.0.0.11/24' }) as never);
+    await client.nodes().create(nodeObject({ name: 'bench-node', ipv4: '10.0.0.11/24' }));
     await rawClients(client).pools.create(poolObject('bench-pool', '10.78.0.0/16'));
     operator = spawnOperator({
       kubeconfig: cp.kubeconfigPath,

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentKubeSource, type AgentKubeSource } from '../../src/agent/kube-source.js';
 import type { SyncInput } from '../../src/agent/agent-syncer.js';
 import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
-import { NodeDataplaneKind } from '../../src/api/index.js';
-import { clusterResource, createKubeClient, type KubeClient } from '../../src/kube/index.js';
+import { NodeDataplaneKind, TABBY_API_VERSION } from '../../src/api/index.js';
+import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
 import { eventually, fileLogger, installCrds, logFile } from './operator-support.js';
 
@@ -36,15 +36,13 @@ describe('agent source: BGP password Secrets are watched, not read once', () => 
     cp = await startControlPlane({ name: 'agent-bgp-passwords', controllerManager: false });
     await installCrds(cp);
     client = createKubeClient({ source: { kubeconfigPath: cp.kubeconfigPath }, fieldManager: 'test' });
-    const ndp = client.resource(
-      clusterResource(NodeDataplaneKind.group, NodeDataplaneKind.version, NodeDataplaneKind.plural, 'NodeDataplane'),
-    );
+    const ndp = client.kind(NodeDataplaneKind);
     await ndp.create({
-      apiVersion: `${NodeDataplaneKind.group}/${NodeDataplaneKind.version}`,
+      apiVersion: TABBY_API_VERSION,
       kind: 'NodeDataplane',
       metadata: { name: NODE },
       spec: { nodeName: NODE },
-    } as never);
+    });
     const desired = buildNodeDesired({
       bgp: {
         asNumber: 64512,
@@ -85,7 +83,7 @@ describe('agent source: BGP password Secrets are watched, not read once', () => 
     await eventually('the first snapshot', () => snapshots.length > 0);
     expect(snapshots[0]?.desired.bgp?.meshPasswordSecretRef).toEqual({ name: 'bgp-secrets', key: 'mesh' });
     expect(passwordNow(MESH_KEY)).toBeUndefined();
-    await client.secrets().create(secret('bgp-secrets', { mesh: 'first-pw' }) as never);
+    await client.secrets().create(secret('bgp-secrets', { mesh: 'first-pw' }));
     await eventually('the mesh password in a snapshot', () => passwordNow(MESH_KEY) === 'first-pw', {
       timeoutMs: 60_000,
       describe: () => [...(snapshots.at(-1)?.passwords ?? [])],
@@ -94,7 +92,7 @@ describe('agent source: BGP password Secrets are watched, not read once', () => 
 
   it('a Secret in the namespace a reference names is read too', async () => {
     expect(passwordNow(PEER_KEY)).toBeUndefined();
-    await client.secrets().create(secret('peer-secret', { password: 'peer-pw' }, 'other-ns') as never);
+    await client.secrets().create(secret('peer-secret', { password: 'peer-pw' }, 'other-ns'));
     await eventually('the peer password in a snapshot', () => passwordNow(PEER_KEY) === 'peer-pw', {
       timeoutMs: 60_000,
     });

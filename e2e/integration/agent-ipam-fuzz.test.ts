@@ -15,7 +15,7 @@ import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.j
 import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
 import { ErrorResponseSchema, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../src/api/agent-ipam-protocol.js';
 import { IPAMHandleKind } from '../../src/api/index.js';
-import { clusterResource, createKubeClient, type KubeClient } from '../../src/kube/index.js';
+import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
 import { createTransport, type Transport } from '../../src/kube/transport.js';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
 import {
@@ -106,20 +106,13 @@ describe("fuzz: the agent's IPAM socket, against the real pod IPAM and apiserver
   const counts = new Map<string, number>();
   const count = (cls: string, n = 1) => counts.set(cls, (counts.get(cls) ?? 0) + n);
 
-  const handles = async () =>
-    (
-      await agentClient
-        .resource(
-          clusterResource(IPAMHandleKind.group, IPAMHandleKind.version, IPAMHandleKind.plural, IPAMHandleKind.kind),
-        )
-        .list()
-    ).items.map((h) => h.metadata.name);
+  const handles = async () => (await agentClient.kind(IPAMHandleKind).list()).items.map((h) => h.metadata.name);
 
   beforeAll(async () => {
     cp = await startControlPlane({ name: 'agent-ipam-fuzz' });
     await installCrds(cp);
     op = inProcessOperator(cp, log);
-    await op.client.nodes().create(nodeObject({ name: NODE, ipv4: '10.0.0.11/24' }) as never);
+    await op.client.nodes().create(nodeObject({ name: NODE, ipv4: '10.0.0.11/24' }));
     await rawClients(op.client).pools.create(poolObject('fuzz-pool', POOL_CIDR));
     await op.operator.start();
     const inner: Transport = createTransport({ kubeconfigPath: cp.kubeconfigPath });

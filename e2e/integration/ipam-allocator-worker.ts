@@ -32,7 +32,6 @@ import {
   type BlockAffinity,
   type IPAMBlock,
   type IPAMConfiguration,
-  type IPPool,
 } from '../../src/api/index.js';
 import {
   ATTR_NAMESPACE,
@@ -55,7 +54,6 @@ import {
 import { BLOCK_AFFINITIES, IPAM_BLOCKS, createKubeBlockStore } from '../../src/kube/kube-block-store.js';
 import {
   NotFoundError,
-  clusterResource,
   createInformer,
   createKubeClient,
   type Informer,
@@ -123,22 +121,10 @@ function emit(line: Record<string, unknown>): void {
 
 /** Pools, IPAMConfiguration and Nodes, read once: the view is static for a run (the test changes none of them). */
 async function readView(client: KubeClient): Promise<IpamView> {
-  const pools: IpamPool[] = (
-    await client
-      .resource(clusterResource(IPPoolKind.group, IPPoolKind.version, IPPoolKind.plural, IPPoolKind.kind))
-      .list()
-  ).items.map((p) => ipamPoolFrom(p as unknown as IPPool));
-  const cfgClient = client.resource(
-    clusterResource(
-      IPAMConfigurationKind.group,
-      IPAMConfigurationKind.version,
-      IPAMConfigurationKind.plural,
-      IPAMConfigurationKind.kind,
-    ),
-  );
+  const pools: IpamPool[] = (await client.kind(IPPoolKind).list()).items.map((p) => ipamPoolFrom(p));
   let cfgSpec: IPAMConfiguration['spec'] | undefined;
   try {
-    cfgSpec = ((await cfgClient.get('default')) as unknown as IPAMConfiguration).spec;
+    cfgSpec = (await client.kind(IPAMConfigurationKind).get('default')).spec;
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
   }

@@ -7,15 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import {
-  BlockAffinityKind,
-  IPAMBlockKind,
-  IPAMHandleKind,
-  IPPoolKind,
-  type BlockAffinity,
-  type IPAMBlock,
-  type IPAMHandle,
-} from '../../src/api/index.js';
+import { BlockAffinityKind, IPAMBlockKind, IPAMHandleKind, IPPoolKind } from '../../src/api/index.js';
 import {
   affinityFromSpec,
   allocationsOf,
@@ -33,7 +25,13 @@ import {
   type IPAMHandleData,
   podInfos,
 } from '../../src/ipam/index.js';
-import { clusterResource, createKubeClient, type KubeClient, type KubeObject } from '../../src/kube/index.js';
+import {
+  createKubeClient,
+  kindResource,
+  type KubeClient,
+  type KubeObject,
+  type ObjectList,
+} from '../../src/kube/index.js';
 import { runCommand, type ControlPlane, type ExecResult } from '../harness/index.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -86,12 +84,8 @@ automountServiceAccountToken: false
 
 export async function createNodes(client: KubeClient, names: readonly string[]): Promise<void> {
   for (const name of names) {
-    await client.nodes().create({ apiVersion: 'v1', kind: 'Node', metadata: { name } } as never);
+    await client.nodes().create({ apiVersion: 'v1', kind: 'Node', metadata: { name } });
   }
-}
-
-function kindResource(kind: { group: string; version: string; plural: string; kind: string }) {
-  return clusterResource(kind.group, kind.version, kind.plural, kind.kind);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -286,16 +280,20 @@ export interface IpamState {
 }
 
 export async function readIpamState(client: KubeClient): Promise<IpamState> {
-  const list = async <T>(kind: { group: string; version: string; plural: string; kind: string; schema: unknown }) => {
-    const r = await client.resource(kindResource(kind), kind.schema as never).list();
-    if (r.invalid.length > 0) throw new Error(`invalid ${kind.kind} stored: ${JSON.stringify(r.invalid)}`);
-    return r.items as T[];
+  const valid = <T>(kind: string, r: ObjectList<T>): T[] => {
+    if (r.invalid.length > 0) throw new Error(`invalid ${kind} stored: ${JSON.stringify(r.invalid)}`);
+    return r.items;
   };
-  const [blocks, affinities, handles] = await Promise.all([
-    list<IPAMBlock>(IPAMBlockKind),
-    list<BlockAffinity>(BlockAffinityKind),
-    list<IPAMHandle>(IPAMHandleKind),
+  const [blockList, affinityList, handleList] = await Promise.all([
+    client.kind(IPAMBlockKind).list(),
+    client.kind(BlockAffinityKind).list(),
+    client.kind(IPAMHandleKind).list(),
   ]);
+  const [blocks, affinities, handles] = [
+    valid('IPAMBlock', blockList),
+    valid('BlockAffinity', affinityList),
+    valid('IPAMHandle', handleList),
+  ];
   const b = blocks.map((x) => blockFromSpec(x.spec)).filter((x) => !x.deleted);
   return {
     blocks: b,
@@ -325,7 +323,7 @@ export async function createPods(client: KubeClient, allocations: readonly Alloc
             containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }],
           },
         } as KubeObject;
-        await client.pods().create(pod as never, { namespace: a.namespace });
+        await client.pods().create(pod, { namespace: a.namespace });
       }
     }),
   );

@@ -45,7 +45,7 @@ describe('operator across a kube-apiserver restart', () => {
         retryPeriodMs: 500,
       },
     });
-    for (const n of NODES) await op.client.nodes().create(nodeObject(n) as never);
+    for (const n of NODES) await op.client.nodes().create(nodeObject(n));
     await rawClients(op.client).pools.create(poolObject(POOL, '10.244.0.0/16', { ipipMode: 'Always' }));
     await op.operator.start();
   });
@@ -69,7 +69,7 @@ describe('operator across a kube-apiserver restart', () => {
 
     // Changes through the new apiserver: a node joins, the pool switches to VXLAN CrossSubnet.
     const changedAt = Date.now();
-    await op.client.nodes().create(nodeObject({ name: 'node-c', ipv4: '10.0.0.13/24' }) as never);
+    await op.client.nodes().create(nodeObject({ name: 'node-c', ipv4: '10.0.0.13/24' }));
     await rawClients(op.client).pools.mergePatch(POOL, { spec: { ipipMode: 'Never', vxlanMode: 'CrossSubnet' } });
     const { state } = await routesConverge(op.client, [...names, 'node-c'], [POOL], 120_000, (s) =>
       [...names, 'node-c'].every((n) => s.dataplanes.get(n)?.status?.desired?.tunnels?.[0]?.name === 'vxlan.calico'),

@@ -43,7 +43,7 @@ describe('operator processes with leader election', () => {
     cp = await startControlPlane({ name: 'operator-leader', controllerManager: true });
     await installCrds(cp);
     client = createKubeClient({ source: { kubeconfigPath: cp.kubeconfigPath } });
-    for (const n of NODES) await client.nodes().create(nodeObject(n) as never);
+    for (const n of NODES) await client.nodes().create(nodeObject(n));
     await rawClients(client).pools.create(poolObject(POOL, '10.244.0.0/16', { vxlanMode: 'CrossSubnet' }));
     for (const identity of ['operator-1', 'operator-2']) {
       procs.push(
@@ -172,7 +172,7 @@ describe('operator processes with leader election', () => {
 
     // The new leader plans what happens next: a Node joins in 10.0.1.0/24 and gets a block, a VTEP and routes.
     const joinedAt = Date.now();
-    await client.nodes().create(nodeObject({ name: 'node-d', ipv4: '10.0.1.14/24' }) as never);
+    await client.nodes().create(nodeObject({ name: 'node-d', ipv4: '10.0.1.14/24' }));
     const names = [...NODES.map((n) => n.name), 'node-d'];
     const { state } = await routesConverge(client, names, [POOL], 120_000);
     console.log(`node-d planned by the new leader ${Date.now() - joinedAt} ms after it joined`);

@@ -8,7 +8,6 @@ import { createWriteStream, existsSync, mkdtempSync, statSync, readdirSync } fro
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { z } from 'zod';
 import {
   BlockAffinityKind,
   IPAMBlockKind,
@@ -20,22 +19,14 @@ import {
   type BlockAffinity,
   type IPAMBlock,
   type IPAMHandle,
-  type KindDefinition,
   type NodeDataplane,
   type RouteTable,
 } from '../../src/api/index.js';
 import { checkIpam, affinityFromSpec, blockFromSpec, handleFromSpec } from '../../src/ipam/index.js';
-import {
-  createKubeClient,
-  type HasMetadata,
-  type KubeClient,
-  type KubeObject,
-  type ResourceClient,
-} from '../../src/kube/index.js';
+import { createKubeClient, kindResource, type KubeClient, type KubeObject, type Node } from '../../src/kube/index.js';
 import { createTransport, type HttpRequest, type Transport } from '../../src/kube/transport.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { cidrContainsIP, parseCidr, parseCidrLoose, parseIP, cidrContainsCidr } from '../../src/net/index.js';
-import { resourceOf } from '../../src/operator/caches.js';
 import { settingsFromEnv } from '../../src/operator/config.js';
 import { createOperator, type Operator, type OperatorOptions } from '../../src/operator/operator.js';
 import { materialiseNode } from '../../src/plan/materialise.js';
@@ -69,7 +60,7 @@ export interface TestNode {
   labels?: Record<string, string>;
 }
 
-export function nodeObject(n: TestNode): KubeObject {
+export function nodeObject(n: TestNode): Node {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -104,12 +95,8 @@ export function poolObject(name: string, cidr: string, o: PoolOptions = {}): Kub
 export function rawClients(client: KubeClient) {
   return {
     nodes: client.nodes(),
-    pools: client.resource(resourceOf(IPPoolKind)),
+    pools: client.resource(kindResource(IPPoolKind)),
   };
-}
-
-function typed<T extends HasMetadata>(client: KubeClient, kind: KindDefinition): ResourceClient<T> {
-  return client.resource(resourceOf(kind), kind.schema as unknown as z.ZodType<T>);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -144,11 +131,11 @@ export async function readCluster(client: KubeClient): Promise<ClusterState> {
   const [nodes, pools, blocks, affinities, handles, dataplanes, routeTables] = await Promise.all([
     raw.nodes.list(),
     raw.pools.list(),
-    typed<IPAMBlock>(client, IPAMBlockKind).list(),
-    typed<BlockAffinity>(client, BlockAffinityKind).list(),
-    typed<IPAMHandle>(client, IPAMHandleKind).list(),
-    typed<NodeDataplane>(client, NodeDataplaneKind).list(),
-    typed<RouteTable>(client, RouteTableKind).list(),
+    client.kind(IPAMBlockKind).list(),
+    client.kind(BlockAffinityKind).list(),
+    client.kind(IPAMHandleKind).list(),
+    client.kind(NodeDataplaneKind).list(),
+    client.kind(RouteTableKind).list(),
   ]);
   for (const l of [blocks, affinities, handles, dataplanes, routeTables]) {
     if (l.invalid.length > 0)
@@ -179,7 +166,10 @@ export function annotation(s: ClusterState, node: string, key: string): string |
   return s.nodes.get(node)?.metadata.annotations?.[key];
 }
 
-export function condition(obj: RawObject | undefined, type: string): Record<string, unknown> | undefined {
+export function condition(
+  obj: Pick<RawObject, 'status'> | undefined,
+  type: string,
+): Record<string, unknown> | undefined {
   const conds = (obj?.status?.conditions ?? []) as Record<string, unknown>[];
   return conds.find((c) => c.type === type);
 }

@@ -83,7 +83,7 @@ describe('operator writes per event', () => {
     op = inProcessOperator(cp, log, { driftCheckIntervalMs: 0 }, counts);
     // The test's own writes (Nodes, Pods, edits) go through a client of its own: only the operator's are counted.
     client = createKubeClient({ source: { kubeconfigPath: cp.kubeconfigPath } });
-    for (const n of NODES) await client.nodes().create(nodeObject(n) as never);
+    for (const n of NODES) await client.nodes().create(nodeObject(n));
     await rawClients(client).pools.create(poolObject(POOL, '10.244.0.0/16', { vxlanMode: 'CrossSubnet' }));
     await op.operator.start();
     await routesConverge(client, names(), [POOL]);
@@ -119,7 +119,7 @@ describe('operator writes per event', () => {
           kind: 'Pod',
           metadata: { name, namespace: 'default' },
           spec: { nodeName: 'w-1', containers: [{ name: 'app', image: 'none' }] },
-        } as never);
+        });
         const assigned = await agent.call({
           v: PROTOCOL_VERSION,
           op: 'assign',
@@ -159,7 +159,7 @@ describe('operator writes per event', () => {
     const views = new Set((await readCluster(client)).routeTables.map((rt) => rt.status?.view));
     expect(views.size).toBe(2);
     const r = await writesOf(async () => {
-      await client.nodes().create(nodeObject(joiner) as never);
+      await client.nodes().create(nodeObject(joiner));
       await routesConverge(client, [...names(), joiner.name], [POOL]);
     });
     NODES.push(joiner);
@@ -196,7 +196,7 @@ describe('operator writes per event', () => {
       await client.nodes().mergePatch('w-2', { metadata: { annotations: { [AS_ANNOTATION]: 'abc' } } });
       await eventually('the Planned condition to name the annotation', async () => {
         const s = await readCluster(client);
-        const c = condition(s.dataplanes.get('w-2') as never, 'Planned');
+        const c = condition(s.dataplanes.get('w-2'), 'Planned');
         return c?.reason === 'InputKeptAtLastGood' ? c : undefined;
       });
     });
@@ -204,7 +204,7 @@ describe('operator writes per event', () => {
     expect(r.writes).toEqual({ 'PATCH nodedataplanes/status': 1, 'POST events': 1 });
     const s = await readCluster(client);
     for (const n of names()) expect(plannedRoutes(s, n), n).toEqual(routesBefore[n]);
-    const planned = condition(s.dataplanes.get('w-2') as never, 'Planned')!;
+    const planned = condition(s.dataplanes.get('w-2'), 'Planned')!;
     expect(planned.status).toBe('True');
     expect(planned.message).toContain(`Node w-2: metadata.annotations["${AS_ANNOTATION}"]`);
     expect(planned.message).toContain('must be an AS number (got "abc")');
@@ -221,7 +221,7 @@ describe('operator writes per event', () => {
       await client.nodes().mergePatch('w-2', { metadata: { annotations: { [AS_ANNOTATION]: null } } });
       await eventually('the Planned condition to clear', async () => {
         const x = await readCluster(client);
-        return condition(x.dataplanes.get('w-2') as never, 'Planned')?.reason === 'Planned' ? true : undefined;
+        return condition(x.dataplanes.get('w-2'), 'Planned')?.reason === 'Planned' ? true : undefined;
       });
     });
     expect(fixed.writes).toEqual({ 'PATCH nodedataplanes/status': 1 });

@@ -55,7 +55,7 @@ describe('operator against a real apiserver', () => {
     await installCrds(cp);
     op = inProcessOperator(cp, log);
     client = op.client;
-    for (const n of NODES) await client.nodes().create(nodeObject(n) as never);
+    for (const n of NODES) await client.nodes().create(nodeObject(n));
     await op.operator.start();
   });
 

@@ -70,7 +70,7 @@ describe("Calico's pod and namespace annotations, served by the agent", () => {
       kind: 'Pod',
       metadata: { name, namespace, annotations },
       spec: { nodeName: node, containers: [{ name: 'app', image: 'none' }] },
-    } as never);
+    });
   }
 
   /** Allocations in the pool's blocks as `address handle node block-affinity`. */
@@ -97,8 +97,8 @@ describe("Calico's pod and namespace annotations, served by the agent", () => {
     op = inProcessOperator(cp, log);
     client = op.client;
     const raw = rawClients(client);
-    await client.nodes().create(nodeObject({ name: NODE, ipv4: '10.0.0.11/24' }) as never);
-    await client.nodes().create(nodeObject({ name: OTHER, ipv4: '10.0.0.12/24' }) as never);
+    await client.nodes().create(nodeObject({ name: NODE, ipv4: '10.0.0.11/24' }));
+    await client.nodes().create(nodeObject({ name: OTHER, ipv4: '10.0.0.12/24' }));
     await raw.pools.create(poolObject('default-pool', DEFAULT_CIDR));
     await raw.pools.create(poolObject('manual-pool', MANUAL_CIDR, { blockSize: 28, nodeSelector: '!all()' }));
     await raw.pools.create(poolObject('tiny-pool', TINY_CIDR, { blockSize: 29, nodeSelector: '!all()' }));

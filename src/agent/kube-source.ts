@@ -19,13 +19,11 @@ import {
 } from '../api/index.js';
 import {
   SecretSchema,
-  clusterResource,
   createInformer,
   createStatusWriter,
   type Informer,
   type KubeClient,
   type Metrics,
-  type ResourceClient,
   type Secret,
 } from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
@@ -67,15 +65,8 @@ function secretRefs(d: NodeDesired): SecretRefLike[] {
 
 export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSource {
   const log = opts.logger.child({ node: opts.nodeName });
-  const ndpType = clusterResource(
-    NodeDataplaneKind.group,
-    NodeDataplaneKind.version,
-    NodeDataplaneKind.plural,
-    'NodeDataplane',
-  );
-  const rtType = clusterResource(RouteTableKind.group, RouteTableKind.version, RouteTableKind.plural, 'RouteTable');
-  const ndpClient = opts.client.resource(ndpType, NodeDataplaneSchema) as unknown as ResourceClient<NodeDataplane>;
-  const rtClient = opts.client.resource(rtType, RouteTableSchema) as unknown as ResourceClient<RouteTable>;
+  const ndpClient = opts.client.kind(NodeDataplaneKind);
+  const rtClient = opts.client.kind(RouteTableKind);
   const writer = createStatusWriter({
     resource: ndpClient,
     fieldManager: AGENT_FIELD_MANAGER,

@@ -5,7 +5,6 @@
 // (operator-block-source.ts): agents never claim, borrow or write other nodes' blocks.
 import {
   IPPoolKind,
-  IPPoolSchema,
   IPAMConfigurationKind,
   type IPPool,
   type IPAMConfiguration,
@@ -13,14 +12,7 @@ import {
 } from '../api/index.js';
 import { AddressAssigner, ipamPoolsFrom, type IpamView } from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
-import {
-  NodeSchema,
-  clusterResource,
-  createInformer,
-  type Informer,
-  type KubeClient,
-  type Node,
-} from '../kube/index.js';
+import { NodeSchema, createInformer, type Informer, type KubeClient, type Node } from '../kube/index.js';
 import { createKubeBlockStore } from '../kube/kube-block-store.js';
 import type { Logger } from '../log/logger.js';
 import { createIpamServer, type IpamServer } from './ipam-server.js';
@@ -54,27 +46,16 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
   const pools: Informer<IPPool> = createInformer({
     name: 'ippools',
     kind: 'IPPool',
-    source: opts.client
-      .resource(clusterResource(IPPoolKind.group, IPPoolKind.version, IPPoolKind.plural, 'IPPool'))
-      .listWatch(),
-    schema: IPPoolSchema,
+    source: opts.client.kind(IPPoolKind).listWatch(),
+    schema: IPPoolKind.schema,
     logger: log,
     keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
   });
   const configs: Informer<IPAMConfiguration> = createInformer({
     name: 'ipamconfigurations',
     kind: 'IPAMConfiguration',
-    source: opts.client
-      .resource(
-        clusterResource(
-          IPAMConfigurationKind.group,
-          IPAMConfigurationKind.version,
-          IPAMConfigurationKind.plural,
-          'IPAMConfiguration',
-        ),
-      )
-      .listWatch(),
-    schema: IPAMConfigurationKind.schema as never,
+    source: opts.client.kind(IPAMConfigurationKind).listWatch(),
+    schema: IPAMConfigurationKind.schema,
     logger: log,
     keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
   });

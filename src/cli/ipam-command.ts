@@ -16,7 +16,7 @@ import {
 } from '../api/index.js';
 import { checkIpam, inUseCount, ipamPoolsFrom, podInfos } from '../ipam/index.js';
 import { affinityFromSpec, blockFromSpec, handleFromSpec } from '../ipam/spec-mapping.js';
-import { clusterResource, createKubeClient, type KubeClient, type ObjectList, type Pod } from '../kube/index.js';
+import { createKubeClient, type KubeClient, type ObjectList, type Pod } from '../kube/index.js';
 import { cidrContainsCidr, parseCidr } from '../net/index.js';
 import { nodeNameValue, objectNameValue } from './flag-values.js';
 import { addKubeFlags, kubeSource, type KubeFlags } from './kube-options.js';
@@ -31,21 +31,12 @@ export interface IpamLists {
   pods: readonly Pod[];
 }
 
-function listKind<T>(
-  client: KubeClient,
-  kind: { group: string; version: string; plural: string; kind: string; schema: unknown },
-): Promise<ObjectList<T>> {
-  return client
-    .resource(clusterResource(kind.group, kind.version, kind.plural, kind.kind), kind.schema as never)
-    .list() as Promise<ObjectList<T>>;
-}
-
 async function listIpam(client: KubeClient): Promise<IpamLists> {
   const [pools, blocks, affinities, handles, nodes, pods] = await Promise.all([
-    listKind<IPPool>(client, IPPoolKind),
-    listKind<IPAMBlock>(client, IPAMBlockKind),
-    listKind<BlockAffinity>(client, BlockAffinityKind),
-    listKind<IPAMHandle>(client, IPAMHandleKind),
+    client.kind(IPPoolKind).list(),
+    client.kind(IPAMBlockKind).list(),
+    client.kind(BlockAffinityKind).list(),
+    client.kind(IPAMHandleKind).list(),
     client.nodes().list(),
     client.pods().list(),
   ]);

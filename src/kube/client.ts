@@ -21,7 +21,7 @@ import {
   PODS,
   SECRETS,
   apiVersionOf,
-  clusterResource,
+  kindResource,
   resourceName,
   resourcePath,
   type ResourceType,
@@ -96,6 +96,23 @@ export interface WatchSelector {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+}
+
+/** What `send` needs for one request; everything else follows from the resource type. */
+interface Send {
+  verb: string;
+  method: HttpRequest['method'];
+  /** The object named in errors, and in the path unless `collection` (a create goes to the collection). */
+  name?: string;
+  collection?: boolean;
+  namespace: string | undefined;
+  subresource?: 'status';
+  query?: HttpRequest['query'];
+  /** Sent as JSON. */
+  body?: object;
+  contentType?: string;
+  signal?: AbortSignal | undefined;
+  onRequestBytes?: ((bytes: number) => void) | undefined;
 }
 
 export interface ResourceClient<T extends HasMetadata> {
@@ -188,50 +205,72 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       throw new InvalidObjectError(issuesFromZod(r.error, { kind: type.kind, name: readMeta(raw)?.name ?? '' }), raw);
     }
 
-    async function call(req: Omit<HttpRequest, 'timeoutMs'>, onBytes?: (bytes: number) => void): Promise<unknown> {
-      if (onBytes && req.body !== undefined) onBytes(Buffer.byteLength(req.body));
+    /** One request of any verb: path, query, JSON body and error target from the same few facts. */
+    async function send(req: Send): Promise<unknown> {
+      const { namespace, name, subresource } = req;
+      const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+      if (req.onRequestBytes && body !== undefined) req.onRequestBytes(Buffer.byteLength(body));
+      const t = target(req.verb, name, namespace);
       const res = await transport.request({
-        ...req,
+        method: req.method,
+        path: resourcePath(type, {
+          ...(name !== undefined && !req.collection ? { name } : {}),
+          ...(subresource ? { subresource } : {}),
+          ...(namespace ? { namespace } : {}),
+        }),
+        ...(req.query ? { query: req.query } : {}),
+        ...(body !== undefined ? { body } : {}),
+        ...(req.contentType ? { contentType: req.contentType } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+        target: t,
         ...(requestTimeoutMs !== undefined ? { timeoutMs: requestTimeoutMs } : {}),
       });
       try {
         return JSON.parse(res.body) as unknown;
       } catch (err) {
-        throw networkError(new Error(`response is not JSON: ${(err as Error).message}`), req.target);
+        throw networkError(new Error(`response is not JSON: ${(err as Error).message}`), t);
       }
     }
 
-    function writeQuery(opts: WriteOptions | undefined, fallbackManager = defaultManager): HttpRequest['query'] {
-      return {
-        fieldManager: opts?.fieldManager ?? fallbackManager,
-        dryRun: opts?.dryRun ? 'All' : undefined,
-      };
+    function writeQuery(opts: WriteOptions | undefined): HttpRequest['query'] {
+      return { fieldManager: opts?.fieldManager ?? defaultManager, dryRun: opts?.dryRun ? 'All' : undefined };
     }
 
-    function withTypeMeta<O extends object>(obj: O): O & { apiVersion: string; kind: string } {
-      return { ...obj, apiVersion, kind: type.kind };
-    }
+    const applyQuery = (opts: ApplyOptions): HttpRequest['query'] => ({
+      fieldManager: opts.fieldManager,
+      force: opts.force ?? true,
+    });
 
-    function nameOf(obj: HasMetadata): string {
-      return obj.metadata.name;
-    }
+    const withTypeMeta = <O extends object>(obj: O): O & { apiVersion: string; kind: string } => ({
+      ...obj,
+      apiVersion,
+      kind: type.kind,
+    });
 
     // Lists and watches without a namespace span all namespaces (no fallback to the context's namespace).
     async function listPage(opts: ListOptions, limit: number | undefined, cont?: string): Promise<RawList> {
       const namespace = type.namespaced ? opts.namespace : undefined;
-      const body = await call({
-        method: 'GET',
-        path: resourcePath(type, { ...(namespace ? { namespace } : {}) }),
-        query: {
-          labelSelector: opts.labelSelector,
-          fieldSelector: opts.fieldSelector,
-          limit,
-          continue: cont,
-        },
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        target: target('list', undefined, namespace),
-      });
+      const query = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit, continue: cont };
+      const body = await send({ verb: 'list', method: 'GET', namespace, query, signal: opts.signal });
       return rawList(body, target('list', undefined, namespace));
+    }
+
+    /** A write of `obj` (with its type meta) to the object it names. */
+    function writeRequest<O extends { metadata: { name: string } }>(
+      verb: string,
+      method: HttpRequest['method'],
+      obj: O,
+      opts: Common | undefined,
+    ): Send {
+      return {
+        verb,
+        method,
+        name: obj.metadata.name,
+        namespace: ns(opts?.namespace, obj),
+        body: withTypeMeta(obj),
+        signal: opts?.signal,
+        onRequestBytes: opts?.onRequestBytes,
+      };
     }
 
     const client: ResourceClient<T> = {
@@ -239,14 +278,8 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       schema,
 
       async get(name, opts = {}) {
-        const namespace = ns(opts.namespace);
         return parse(
-          await call({
-            method: 'GET',
-            path: resourcePath(type, { name, ...(namespace ? { namespace } : {}) }),
-            ...(opts.signal ? { signal: opts.signal } : {}),
-            target: target('get', name, namespace),
-          }),
+          await send({ verb: 'get', method: 'GET', name, namespace: ns(opts.namespace), signal: opts.signal }),
         );
       },
 
@@ -278,93 +311,59 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       },
 
       async create(obj, opts) {
-        const namespace = ns(opts?.namespace, obj);
         return parse(
-          await call(
-            {
-              method: 'POST',
-              path: resourcePath(type, { ...(namespace ? { namespace } : {}) }),
-              query: writeQuery(opts),
-              body: JSON.stringify(withTypeMeta(obj)),
-              ...(opts?.signal ? { signal: opts.signal } : {}),
-              target: target('create', nameOf(obj), namespace),
-            },
-            opts?.onRequestBytes,
-          ),
+          await send({
+            ...writeRequest('create', 'POST', obj, opts),
+            collection: true,
+            query: writeQuery(opts),
+          }),
         );
       },
 
       async replace(obj, opts) {
-        const namespace = ns(opts?.namespace, obj);
-        const name = nameOf(obj);
-        return parse(
-          await call(
-            {
-              method: 'PUT',
-              path: resourcePath(type, { name, ...(namespace ? { namespace } : {}) }),
-              query: writeQuery(opts),
-              body: JSON.stringify(withTypeMeta(obj)),
-              ...(opts?.signal ? { signal: opts.signal } : {}),
-              target: target('replace', name, namespace),
-            },
-            opts?.onRequestBytes,
-          ),
-        );
+        return parse(await send({ ...writeRequest('replace', 'PUT', obj, opts), query: writeQuery(opts) }));
       },
 
       async replaceStatus(obj, opts) {
-        const namespace = ns(opts?.namespace, obj);
-        const name = nameOf(obj);
         return parse(
-          await call(
-            {
-              method: 'PUT',
-              path: resourcePath(type, { name, subresource: 'status', ...(namespace ? { namespace } : {}) }),
-              query: writeQuery(opts),
-              body: JSON.stringify(withTypeMeta(obj)),
-              ...(opts?.signal ? { signal: opts.signal } : {}),
-              target: target('replace status', name, namespace),
-            },
-            opts?.onRequestBytes,
-          ),
+          await send({
+            ...writeRequest('replace status', 'PUT', obj, opts),
+            subresource: 'status',
+            query: writeQuery(opts),
+          }),
         );
       },
 
       async delete(name, opts = {}) {
-        const namespace = ns(opts.namespace);
         const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
         if (opts.preconditions) body['preconditions'] = opts.preconditions;
         if (opts.propagationPolicy) body['propagationPolicy'] = opts.propagationPolicy;
         if (opts.gracePeriodSeconds !== undefined) body['gracePeriodSeconds'] = opts.gracePeriodSeconds;
-        await call({
+        await send({
+          verb: 'delete',
           method: 'DELETE',
-          path: resourcePath(type, { name, ...(namespace ? { namespace } : {}) }),
-          body: JSON.stringify(body),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          target: target('delete', name, namespace),
+          name,
+          namespace: ns(opts.namespace),
+          body,
+          signal: opts.signal,
         });
       },
 
       async mergePatch(name, patch, opts) {
-        const namespace = ns(opts?.namespace);
         const subresource = opts?.subresource;
         return parse(
-          await call(
-            {
-              method: 'PATCH',
-              path: resourcePath(type, {
-                name,
-                ...(subresource ? { subresource } : {}),
-                ...(namespace ? { namespace } : {}),
-              }),
-              query: writeQuery(opts),
-              body: JSON.stringify(patch),
-              contentType: 'application/merge-patch+json',
-              ...(opts?.signal ? { signal: opts.signal } : {}),
-              target: target(subresource ? 'patch status' : 'patch', name, namespace),
-            },
-            opts?.onRequestBytes,
-          ),
+          await send({
+            verb: subresource ? 'patch status' : 'patch',
+            method: 'PATCH',
+            name,
+            namespace: ns(opts?.namespace),
+            ...(subresource ? { subresource } : {}),
+            query: writeQuery(opts),
+            body: patch,
+            contentType: 'application/merge-patch+json',
+            signal: opts?.signal,
+            onRequestBytes: opts?.onRequestBytes,
+          }),
         );
       },
 
@@ -373,22 +372,13 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       },
 
       async apply(obj, opts) {
-        const namespace = ns(opts.namespace, obj);
-        const name = obj.metadata.name;
         return parse(
-          await call(
-            {
-              method: 'PATCH',
-              path: resourcePath(type, { name, ...(namespace ? { namespace } : {}) }),
-              query: { fieldManager: opts.fieldManager, force: opts.force ?? true },
-              // JSON is YAML: the apply content type takes it as it is.
-              body: JSON.stringify(withTypeMeta(obj)),
-              contentType: 'application/apply-patch+yaml',
-              ...(opts.signal ? { signal: opts.signal } : {}),
-              target: target('apply', name, namespace),
-            },
-            opts?.onRequestBytes,
-          ),
+          await send({
+            // JSON is YAML: the apply content type takes it as it is.
+            ...writeRequest('apply', 'PATCH', obj, opts),
+            query: applyQuery(opts),
+            contentType: 'application/apply-patch+yaml',
+          }),
         );
       },
 
@@ -396,18 +386,12 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
         const namespace = ns(opts.namespace);
         const metadata: ApplyObject['metadata'] = { name, ...(namespace ? { namespace } : {}) };
         return parse(
-          await call(
-            {
-              method: 'PATCH',
-              path: resourcePath(type, { name, subresource: 'status', ...(namespace ? { namespace } : {}) }),
-              query: { fieldManager: opts.fieldManager, force: opts.force ?? true },
-              body: JSON.stringify(withTypeMeta({ metadata, status })),
-              contentType: 'application/apply-patch+yaml',
-              ...(opts.signal ? { signal: opts.signal } : {}),
-              target: target('apply status', name, namespace),
-            },
-            opts?.onRequestBytes,
-          ),
+          await send({
+            ...writeRequest('apply status', 'PATCH', { metadata, status }, opts),
+            subresource: 'status',
+            query: applyQuery(opts),
+            contentType: 'application/apply-patch+yaml',
+          }),
         );
       },
 
@@ -460,8 +444,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     server: transport.server,
     namespace: transport.namespace,
     resource: typedResource,
-    kind: <T extends HasMetadata>(d: KindDefinition<z.ZodType<T>>) =>
-      resource(clusterResource(d.group, d.version, d.plural, d.kind), d.schema),
+    kind: <T extends HasMetadata>(d: KindDefinition<z.ZodType<T>>) => resource(kindResource(d), d.schema),
     nodes: () => resource(NODES, NodeSchema),
     pods: () => resource(PODS, PodSchema),
     secrets: () => resource(SECRETS, SecretSchema),

@@ -32,6 +32,7 @@ export {
   SECRETS,
   apiVersionOf,
   clusterResource,
+  kindResource,
   resourceName,
   type ResourceType,
 } from './resources.js';

@@ -18,19 +18,19 @@ import {
   handleFromSpec,
   handleToSpec,
 } from '../ipam/spec-mapping.js';
-import { BlockAffinitySchema, type BlockAffinity } from '../api/block-affinity.js';
-import { IPAMBlockSchema, type IPAMBlock } from '../api/ipam-block.js';
-import { IPAMHandleSchema, type IPAMHandle } from '../api/ipam-handle.js';
+import { BlockAffinityKind, type BlockAffinity } from '../api/block-affinity.js';
+import { IPAMBlockKind, type IPAMBlock } from '../api/ipam-block.js';
+import { IPAMHandleKind, type IPAMHandle } from '../api/ipam-handle.js';
 import { CALICO_API_VERSION } from '../api/meta.js';
 import type { KubeClient, ResourceClient } from './client.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './errors.js';
 import { readMeta, type HasMetadata } from './object-meta.js';
-import { clusterResource } from './resources.js';
+import { kindResource } from './resources.js';
 import type { ObjectReader } from './store.js';
 
-export const IPAM_BLOCKS = clusterResource('projectcalico.org', 'v3', 'ipamblocks', 'IPAMBlock');
-export const BLOCK_AFFINITIES = clusterResource('projectcalico.org', 'v3', 'blockaffinities', 'BlockAffinity');
-export const IPAM_HANDLES = clusterResource('projectcalico.org', 'v3', 'ipamhandles', 'IPAMHandle');
+export const IPAM_BLOCKS = kindResource(IPAMBlockKind);
+export const BLOCK_AFFINITIES = kindResource(BlockAffinityKind);
+export const IPAM_HANDLES = kindResource(IPAMHandleKind);
 
 interface Mapping<T, O extends HasMetadata> {
   key(value: T): string;
@@ -318,27 +318,15 @@ export function createKubeBlockStore(client: KubeClient, opts: KubeBlockStoreOpt
   const stats: KubeStoreStats = { reads: 0, writes: 0, conflicts: 0 };
   const fm = opts.fieldManager ?? 'tabby-ipam';
   const collections = {
-    blocks: new KubeCollection(
-      client.resource(IPAM_BLOCKS, IPAMBlockSchema),
-      blockMapping,
-      stats,
-      fm,
-      opts.readers?.blocks,
-    ),
+    blocks: new KubeCollection(client.kind(IPAMBlockKind), blockMapping, stats, fm, opts.readers?.blocks),
     affinities: new KubeCollection(
-      client.resource(BLOCK_AFFINITIES, BlockAffinitySchema),
+      client.kind(BlockAffinityKind),
       affinityMapping,
       stats,
       fm,
       opts.readers?.affinities,
     ),
-    handles: new KubeCollection(
-      client.resource(IPAM_HANDLES, IPAMHandleSchema),
-      handleMapping,
-      stats,
-      fm,
-      opts.readers?.handles,
-    ),
+    handles: new KubeCollection(client.kind(IPAMHandleKind), handleMapping, stats, fm, opts.readers?.handles),
   };
   return {
     stats,

@@ -1,5 +1,6 @@
 // Which REST collection a kind lives in. Inputs: group, version, plural, kind, scope. Outputs: URL paths and the
 // `apiVersion` string. Invariant: the core group is `''` and lives under `/api/v1`; every other group under `/apis`.
+import type { KindDefinition } from '../api/meta.js';
 
 export interface ResourceType {
   /** `''` for the core group. */
@@ -39,6 +40,11 @@ export const EVENTS: ResourceType = {
 /** A cluster-scoped custom resource, e.g. `clusterResource('projectcalico.org', 'v3', 'ippools', 'IPPool')`. */
 export function clusterResource(group: string, version: string, plural: string, kind: string): ResourceType {
   return { group, version, plural, kind, namespaced: false };
+}
+
+/** The resource of one of the cluster-scoped kinds `src/api` defines (Calico's or ours). */
+export function kindResource(d: Pick<KindDefinition, 'group' | 'version' | 'plural' | 'kind'>): ResourceType {
+  return clusterResource(d.group, d.version, d.plural, d.kind);
 }
 
 export function apiVersionOf(type: Pick<ResourceType, 'group' | 'version'>): string {

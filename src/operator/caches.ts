@@ -30,8 +30,8 @@ import {
 import {
   NODES,
   PODS,
-  clusterResource,
   createInformer,
+  type HasMetadata,
   type Informer,
   type KubeClient,
   type ListWatchSource,
@@ -79,10 +79,6 @@ export interface CachesOptions {
   resyncPeriodMs?: number;
 }
 
-export function resourceOf(kind: KindDefinition) {
-  return clusterResource(kind.group, kind.version, kind.plural, kind.kind);
-}
-
 export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all: Informer<unknown>[] } {
   // What users and other components write keeps its last valid version when an edit fails our schema (a selector
   // that does not parse, a field out of range): acting as if the object were deleted would take a pool's routes, a
@@ -109,8 +105,10 @@ export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all:
       },
     });
   const c = opts.client;
-  const kindCache = <T>(cache: CacheName, kind: KindDefinition): Informer<T> =>
-    make<T>(cache, kind.kind, c.resource(resourceOf(kind)).listWatch(), kind.schema as z.ZodType<T>);
+  const kindCache = <T extends HasMetadata>(cache: CacheName, kind: KindDefinition<z.ZodType<T>>): Informer<T> => {
+    const objects = c.kind(kind);
+    return make(cache, kind.kind, objects.listWatch(), objects.schema);
+  };
   const caches: ClusterCaches = {
     nodes: make<Node>('nodes', 'Node', c.nodes().listWatch(), NodeSchema),
     pods: make<Pod>('pods', 'Pod', c.pods().listWatch(), PodSchema),

@@ -2,9 +2,9 @@
 // created only when the cluster has no IPPool at all — so it is reconciled like any other pool afterwards and a
 // user's edit is never overwritten (calico: node/pkg/lifecycle/startup/startup.go configureIPPools).
 import { IPPoolKind, validateAs, type IPPool } from '../api/index.js';
-import { AlreadyExistsError, type KubeClient, type ResourceClient } from '../kube/index.js';
+import { AlreadyExistsError, type KubeClient } from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
-import { resourceOf, type ClusterCaches } from './caches.js';
+import type { ClusterCaches } from './caches.js';
 import type { DefaultPoolConfig } from './config.js';
 import { OPERATOR_FIELD_MANAGER } from './plan-sync.js';
 
@@ -39,7 +39,7 @@ export async function ensureDefaultPool(
   log: Logger,
 ): Promise<boolean> {
   if (!cfg.create || caches.ippools.store.list().length > 0 || caches.ippools.store.invalidCount > 0) return false;
-  const pools = client.resource(resourceOf(IPPoolKind)) as unknown as ResourceClient<IPPool>;
+  const pools = client.kind(IPPoolKind);
   try {
     await pools.create(defaultPoolObject(cfg), { fieldManager: OPERATOR_FIELD_MANAGER });
     log.info({ kind: 'IPPool', name: cfg.name, cidr: cfg.cidr }, 'created the default pool');

@@ -27,10 +27,9 @@ import {
   type InvalidObject,
   type KubeClient,
   type Metrics,
-  type ResourceClient,
 } from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
-import { resourceOf, type ClusterCaches } from './caches.js';
+import type { ClusterCaches } from './caches.js';
 import { setCondition } from './conditions.js';
 import { OPERATOR_FIELD_MANAGER } from './plan-sync.js';
 
@@ -89,7 +88,7 @@ export interface PoolStatusDeps {
 
 export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> } {
   const log = deps.logger.child({ controller: 'ippool' });
-  const pools = deps.client.resource(resourceOf(IPPoolKind)) as unknown as ResourceClient<IPPool>;
+  const pools = deps.client.kind(IPPoolKind);
   const writer = createStatusWriter({
     resource: pools,
     name: 'ippool',
