@@ -19,13 +19,13 @@ import {
   KubeObjectSchema,
   createInformer,
   createKubeClient,
+  kindResource,
   type Informer,
   type KubeClient,
   type KubeObject,
 } from '../src/kube/index.js';
 import { createTransport, type HttpRequest, type Transport } from '../src/kube/transport.js';
 import { createLogger } from '../src/log/logger.js';
-import { resourceOf } from '../src/operator/caches.js';
 import { settingsFromEnv } from '../src/operator/config.js';
 import { createOperator, type Operator } from '../src/operator/operator.js';
 
@@ -119,7 +119,7 @@ async function startMirror(client: KubeClient): Promise<Mirror> {
     createInformer<KubeObject>({
       name: `bench-${kind.plural}`,
       kind: kind.kind,
-      source: client.resource(resourceOf(kind)).listWatch(),
+      source: client.resource(kindResource(kind)).listWatch(),
       schema: KubeObjectSchema,
     }),
   );
