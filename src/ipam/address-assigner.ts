@@ -10,16 +10,16 @@
 //   with their versions. Afterwards the agent knows every version it wrote, so the hot path reads nothing; a
 //   conflict (the operator borrowed from, GC'd or released one of its blocks) costs one read of that block.
 // - Group commit: requests queue; one round takes every queued request, plans them all against working copies of
-//   the blocks, then writes (a) one handle write per handle (the increments, before the block write — I3), (b) one
-//   CAS write per touched block, (c) the decrements of releases (after the block write). Requests arriving while a
-//   round is in flight form the next round, so N concurrent assignments in one block cost one block write.
+//   the blocks (assign-round.ts, pure: `planRound`), then commits: (a) one handle write per handle (the increments,
+//   before the block write — I3), (b) one CAS write per touched block, (c) the decrements of releases (after the
+//   block write), and answers each request as `roundResults` says. Requests arriving while a round is in flight form
+//   the next round, so N concurrent assignments in one block cost one block write.
 // - Nothing else writes the node's blocks except the operator (borrowing when the pool is full, GC, releasing an
 //   affinity), so conflicts are rare by design; a failed block write undoes that block's handle increments and
 //   puts its requests back in the queue (bounded rounds).
 // - When the node's blocks are full the agent asks the BlockSource for a block (normally pre-claimed already);
 //   blockLimit ⇒ Calico's error without borrowing; no free blocks ⇒ borrow through the operator unless strict.
 import {
-  type Cidr,
   blockContaining,
   cidrContainsIP,
   compareCidr,
@@ -34,7 +34,6 @@ import {
   type AssignIPArgs,
   type AutoAssignArgs,
   type AutoAssignResult,
-  type IPAMAssignments,
   type IpAllocator,
   type IpamView,
   type ReleaseOptions,
@@ -42,25 +41,28 @@ import {
   addMsg,
   newAssignments,
 } from './allocator.js';
+import {
+  type AddressRelease,
+  type AssignOp,
+  type HandleDeltas,
+  type Op,
+  type OwnBlock,
+  type RoundPlan,
+  Reply,
+  decrementsAfter,
+  incrementedHandle,
+  planRound,
+  roundResults,
+} from './assign-round.js';
 import type { BlockSource } from './block-claimer.js';
 import { type BlockStore, type Versioned, blockKey, handleKey } from './block-store.js';
-import { addressWithMask } from './block-writes.js';
-import {
-  type OrdinalRelease,
-  assignFromHead,
-  assignOrdinal,
-  bumpSequence,
-  cloneBlock,
-  ordinalsOfHandle,
-  releaseHandle,
-  releaseOrdinals,
-} from './block.js';
-import { DATASTORE_RETRIES, IpamError, blockRef, isIpamError, nodeRef, retriesExhausted } from './errors.js';
+import { bumpSequence, ordinalsOfHandle } from './block.js';
+import { DATASTORE_RETRIES, IpamError, isIpamError, nodeRef, retriesExhausted } from './errors.js';
 import { adjustHandle } from './handles.js';
 import { type IPAMBlockData, type IPAMHandleData, affinityIsConfirmed, hostAffinity } from './model.js';
 import { nodeOrThrow } from './calico-style-allocator.js';
 import { addressesOfHandle } from './releases.js';
-import { type IpamPool, choosePools, enabledPools, poolOfAddress } from './pools.js';
+import { choosePools, enabledPools, poolOfAddress } from './pools.js';
 
 export interface AddressAssignerDeps {
   store: BlockStore;
@@ -69,54 +71,6 @@ export interface AddressAssignerDeps {
   source: BlockSource;
 }
 
-interface OwnBlock {
-  cidr: Cidr;
-  current: Versioned<IPAMBlockData>;
-}
-
-interface OpBase {
-  rounds: number;
-  /** Set once done or fail ran: a settled request is never processed or answered again. */
-  settled?: boolean;
-  fail(e: Error): void;
-}
-
-interface AssignOp extends OpBase {
-  kind: 'assign';
-  ia: IPAMAssignments;
-  handleId: string | null;
-  attrs: Record<string, string>;
-  pools: readonly IpamPool[];
-  maxBlocksPerHost: number;
-  done(): void;
-}
-
-interface AssignOrdinalOp extends OpBase {
-  kind: 'assignOrdinal';
-  cidrText: string;
-  ordinal: number;
-  handleId: string | null;
-  attrs: Record<string, string>;
-  address: string;
-  done(): void;
-}
-
-interface ReleaseOp extends OpBase {
-  kind: 'release';
-  cidrText: string;
-  releases: (OrdinalRelease & { address: string })[];
-  done(unallocated: string[]): void;
-}
-
-interface ReleaseHandleOp extends OpBase {
-  kind: 'releaseHandle';
-  handleId: string;
-  /** `gone`: this round deleted the handle (its last count went), so nothing is left elsewhere either. */
-  done(gone: boolean): void;
-}
-
-type Op = AssignOp | AssignOrdinalOp | ReleaseOp | ReleaseHandleOp;
-
 /** Counters for benchmarks and metrics. */
 export interface AssignerStats {
   rounds: number;
@@ -124,12 +78,6 @@ export interface AssignerStats {
   blockConflicts: number;
   handleWrites: number;
   claimsRequested: number;
-}
-
-function addDelta(map: Map<string, Record<string, number>>, handle: string, cidr: string, n: number): void {
-  const d = map.get(handle) ?? {};
-  d[cidr] = (d[cidr] ?? 0) + n;
-  map.set(handle, d);
 }
 
 export class AddressAssigner implements IpAllocator {
@@ -179,40 +127,21 @@ export class AddressAssigner implements IpAllocator {
     this.own.set(b.value.cidr, { cidr: parseCidr(b.value.cidr), current: b });
   }
 
-  private ownBlocksIn(pools: readonly IpamPool[]): OwnBlock[] {
-    const out: OwnBlock[] = [];
-    for (const ob of this.own.values()) {
-      if (pools.some((p) => p.family === ob.cidr.family && cidrContainsIP(p.cidr, ob.cidr.network))) out.push(ob);
-    }
-    return out.sort((a, b) => compareCidr(a.cidr, b.cidr));
-  }
-
   private ownBlockOf(address: string): OwnBlock | undefined {
     const ip = parseIP(address);
     for (const ob of this.own.values()) if (cidrContainsIP(ob.cidr, ip)) return ob;
     return undefined;
   }
 
-  private enqueue(op: Op): void {
-    // Answer each request once, even when a failing round also holds it in the queue for a retry.
-    const w = op as { settled?: boolean; done: (...a: never[]) => void; fail: (e: Error) => void };
-    const done = w.done.bind(op);
-    const fail = w.fail.bind(op);
-    w.done = (...a: never[]) => {
-      if (w.settled === true) return;
-      w.settled = true;
-      done(...a);
-    };
-    w.fail = (e: Error) => {
-      if (w.settled === true) return;
-      w.settled = true;
-      fail(e);
-    };
-    this.queue.push(op);
-    if (!this.pumping) {
-      this.pumping = true;
-      void this.pump();
-    }
+  /** Queues a request and resolves with its answer (each request is answered once: see Reply). */
+  private submit<T>(request: (reply: Reply<T>) => Op): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(request(new Reply(resolve, reject)));
+      if (!this.pumping) {
+        this.pumping = true;
+        void this.pump();
+      }
+    });
   }
 
   private async pump(): Promise<void> {
@@ -220,11 +149,11 @@ export class AddressAssigner implements IpAllocator {
       // Let requests issued in the same tick join the first round.
       await Promise.resolve();
       while (this.queue.length > 0) {
-        const ops = this.queue.splice(0).filter((op) => op.settled !== true);
+        const ops = this.queue.splice(0).filter((op) => !op.reply.settled);
         try {
           await this.round(ops);
         } catch (e) {
-          for (const op of ops) op.fail(e instanceof Error ? e : new Error(String(e)));
+          for (const op of ops) op.reply.fail(asError(e));
         }
       }
     } finally {
@@ -233,231 +162,104 @@ export class AddressAssigner implements IpAllocator {
   }
 
   private requeue(op: Op): void {
-    if (op.settled === true) return;
+    if (op.reply.settled) return;
     op.rounds++;
-    if (op.rounds > DATASTORE_RETRIES) op.fail(retriesExhausted(nodeRef(this.node)));
+    if (op.rounds > DATASTORE_RETRIES) op.reply.fail(retriesExhausted(nodeRef(this.node)));
     else this.queue.push(op);
   }
 
   // --- one group-commit round -------------------------------------------------------------------------------------
 
+  /** Plans the round (assign-round.ts), then commits it: handle increments, block writes, decrements, answers. */
   private async round(ops: Op[]): Promise<void> {
     this.stats.rounds++;
-    const { store } = this.deps;
-    const work = new Map<string, { own: OwnBlock; next: IPAMBlockData; dirty: boolean }>();
-    const touch = (ob: OwnBlock) => {
-      const key = ob.current.value.cidr;
-      let w = work.get(key);
-      if (w === undefined) {
-        w = { own: ob, next: cloneBlock(ob.current.value), dirty: false };
-        work.set(key, w);
-      }
-      return w;
-    };
-    const grants = new Map<Op, { cidr: string; ordinals: number[] }[]>();
-    const grant = (op: Op, cidr: string, ordinals: number[]) => {
-      const g = grants.get(op) ?? [];
-      g.push({ cidr, ordinals });
-      grants.set(op, g);
-    };
-    const increments = new Map<string, Record<string, number>>();
-    const releaseDecrements = new Map<string, Map<string, Record<string, number>>>(); // block → handle → delta
-    const releaseOut = new Map<ReleaseOp, string[]>();
-    const active: Op[] = [];
-
-    for (const op of ops) {
-      switch (op.kind) {
-        case 'assign': {
-          let need = op.ia.numRequested - op.ia.ips.length;
-          for (const ob of this.ownBlocksIn(op.pools)) {
-            if (need <= 0) break;
-            const view = work.get(ob.current.value.cidr)?.next ?? ob.current.value;
-            if (view.unallocated.length === 0) continue;
-            const w = touch(ob);
-            const ords = assignFromHead(w.next, need, op.handleId, op.attrs);
-            if (ords.length === 0) continue;
-            w.dirty = true;
-            need -= ords.length;
-            grant(op, w.next.cidr, ords);
-            if (op.handleId !== null) addDelta(increments, op.handleId, w.next.cidr, ords.length);
-          }
-          active.push(op);
-          break;
-        }
-        case 'assignOrdinal': {
-          const ob = this.own.get(op.cidrText);
-          if (ob === undefined) {
-            op.fail(
-              new IpamError(
-                'notOwnBlock',
-                blockRef(blockKey(op.cidrText)),
-                `block ${op.cidrText} is no longer affine to node ${this.node}`,
-              ),
-            );
-            break;
-          }
-          const w = touch(ob);
-          if (!assignOrdinal(w.next, op.ordinal, op.handleId, op.attrs)) {
-            op.fail(
-              new IpamError(
-                'alreadyAssigned',
-                blockRef(blockKey(op.cidrText)),
-                `Address already assigned in block (${op.address})`,
-              ),
-            );
-            break;
-          }
-          w.dirty = true;
-          grant(op, op.cidrText, [op.ordinal]);
-          if (op.handleId !== null) addDelta(increments, op.handleId, op.cidrText, 1);
-          active.push(op);
-          break;
-        }
-        case 'release': {
-          const ob = this.own.get(op.cidrText);
-          if (ob === undefined) {
-            // No longer ours (released or reclaimed meanwhile): the operator's path releases anywhere.
-            void this.deps.source.releaseIPs(op.releases.map((r) => releaseOption(r))).then(
-              (r) => op.done(r.unallocated),
-              (e: unknown) => op.fail(asError(e)),
-            );
-            break;
-          }
-          const w = touch(ob);
-          const out = releaseOrdinals(w.next, op.releases);
-          if (!out.ok) {
-            const address = formatIP(ipAtOffset(ob.cidr, out.ordinal));
-            op.fail(
-              new IpamError(
-                out.reason,
-                blockRef(blockKey(op.cidrText)),
-                out.reason === 'badSequenceNumber'
-                  ? `release of ${address}: sequence number ${out.requested} does not match the allocation's ${out.found}`
-                  : `release of ${address}: handle ${out.requested} does not match the allocation's ${out.found || '(none)'}`,
-              ),
-            );
-            break;
-          }
-          if (out.released.length > 0) w.dirty = true;
-          releaseOut.set(
-            op,
-            out.notAllocated.map((o) => formatIP(ipAtOffset(ob.cidr, o))),
-          );
-          const per = releaseDecrements.get(op.cidrText) ?? new Map<string, Record<string, number>>();
-          for (const [h, n] of out.countByHandle) addDelta(per, h, op.cidrText, -n);
-          releaseDecrements.set(op.cidrText, per);
-          active.push(op);
-          break;
-        }
-        case 'releaseHandle': {
-          for (const ob of this.own.values()) {
-            const view = work.get(ob.current.value.cidr)?.next ?? ob.current.value;
-            if (ordinalsOfHandle(view, op.handleId).length === 0) continue;
-            const w = touch(ob);
-            const released = releaseHandle(w.next, op.handleId);
-            w.dirty = true;
-            const per = releaseDecrements.get(w.next.cidr) ?? new Map<string, Record<string, number>>();
-            addDelta(per, op.handleId, w.next.cidr, -released.length);
-            releaseDecrements.set(w.next.cidr, per);
-            grant(op, w.next.cidr, released);
-          }
-          active.push(op);
-          break;
-        }
+    const plan = planRound(this.own, ops, this.node);
+    for (const e of plan.early) {
+      if (e.kind === 'refuse') e.op.reply.fail(e.error);
+      else {
+        const op = e.op;
+        void this.deps.source.releaseIPs(op.releases.map((r) => releaseOption(r))).then(
+          (r) => op.reply.ok(r.unallocated),
+          (err: unknown) => op.reply.fail(asError(err)),
+        );
       }
     }
+    if (!(await this.writeIncrements(plan))) return;
+    const failed = await this.writeBlocks(plan);
+    const survives = await this.writeDecrements(decrementsAfter(plan, failed));
 
-    // (a) Handle increments before any block write (I3). A failure here writes no block this round.
+    const needMore: AssignOp[] = [];
+    for (const r of roundResults(plan, failed, survives)) {
+      if (r.kind === 'assign') {
+        r.op.ia.ips.push(...r.addresses);
+        if (r.next === 'needMore') {
+          needMore.push(r.op);
+          continue;
+        }
+      }
+      if (r.next === 'retry') this.requeue(r.op);
+      else if (r.kind === 'release') r.op.reply.ok(r.unallocated);
+      else if (r.kind === 'releaseHandle') r.op.reply.ok(r.gone);
+      else r.op.reply.ok();
+    }
+    if (needMore.length > 0) await this.getMoreSpace(needMore);
+  }
+
+  /**
+   * (a) Handle increments before any block write (I3). When one fails, no block is written this round: the requests
+   * of that handle fail, the other increments are undone and every other request goes back to the queue.
+   */
+  private async writeIncrements(plan: RoundPlan): Promise<boolean> {
     const incFailed = new Set<string>();
     const incDone: [string, Record<string, number>][] = [];
     await Promise.all(
-      [...increments].map(async ([h, delta]) => {
+      [...plan.increments].map(async ([h, delta]) => {
         try {
-          this.cacheHandle(h, await adjustHandle(store, h, delta, this.handles.get(handleKey(h))));
+          this.cacheHandle(h, await adjustHandle(this.deps.store, h, delta, this.handles.get(handleKey(h))));
           this.stats.handleWrites++;
           incDone.push([h, delta]);
         } catch (e) {
           incFailed.add(h);
-          for (const op of active)
-            if (op.kind === 'assign' || op.kind === 'assignOrdinal') if (op.handleId === h) op.fail(asError(e));
+          for (const op of plan.active) if (incrementedHandle(op) === h) op.reply.fail(asError(e));
         }
       }),
     );
-    if (incFailed.size > 0) {
-      await Promise.all(incDone.map(([h, d]) => this.adjust(h, negate(d))));
-      for (const op of active) {
-        const h = op.kind === 'assign' || op.kind === 'assignOrdinal' ? op.handleId : null;
-        if (h === null || !incFailed.has(h)) this.requeue(op);
-      }
-      return;
+    if (incFailed.size === 0) return true;
+    await Promise.all(incDone.map(([h, d]) => this.adjust(h, negate(d))));
+    for (const op of plan.active) {
+      const h = incrementedHandle(op);
+      if (h === null || !incFailed.has(h)) this.requeue(op);
     }
+    return false;
+  }
 
-    // (b) One CAS write per touched block.
+  /** (b) One CAS write per touched block; returns the blocks whose write failed (each then read again). */
+  private async writeBlocks(plan: RoundPlan): Promise<Set<string>> {
     const failed = new Set<string>();
     await Promise.all(
-      [...work].map(async ([cidr, w]) => {
+      [...plan.work].map(async ([cidr, w]) => {
         if (!w.dirty) return;
         bumpSequence(w.next);
         this.stats.blockWrites++;
-        const r = await store.blocks.update(w.next, w.own.current.version);
+        const r = await this.deps.store.blocks.update(w.next, w.own.current.version);
         if (r.ok) {
           this.adopt({ value: r.value, version: r.version });
           return;
         }
         this.stats.blockConflicts++;
         failed.add(cidr);
-        const fresh = r.reason === 'notFound' ? undefined : await store.blocks.get(blockKey(cidr));
+        const fresh = r.reason === 'notFound' ? undefined : await this.deps.store.blocks.get(blockKey(cidr));
         this.observeBlock(cidr, fresh);
       }),
     );
+    return failed;
+  }
 
-    // (c) Decrements: releases in written blocks, and undoing increments for blocks that were not written.
-    const decrements = new Map<string, Record<string, number>>();
-    for (const [cidr, per] of releaseDecrements) {
-      if (failed.has(cidr)) continue;
-      for (const [h, d] of per) for (const [c, n] of Object.entries(d)) addDelta(decrements, h, c, n);
-    }
-    for (const op of active) {
-      if (op.kind !== 'assign' && op.kind !== 'assignOrdinal') continue;
-      if (op.handleId === null) continue;
-      for (const g of grants.get(op) ?? [])
-        if (failed.has(g.cidr)) addDelta(decrements, op.handleId, g.cidr, -g.ordinals.length);
-    }
+  /** (c) The decrements; returns per handle whether it still exists afterwards. */
+  private async writeDecrements(decrements: HandleDeltas): Promise<Map<string, boolean>> {
     const survives = new Map<string, boolean>();
     await Promise.all([...decrements].map(async ([h, d]) => survives.set(h, await this.adjust(h, d))));
-
-    // (d) Results.
-    const needMore: AssignOp[] = [];
-    for (const op of active) {
-      const gs = grants.get(op) ?? [];
-      const lost = gs.some((g) => failed.has(g.cidr));
-      switch (op.kind) {
-        case 'assign': {
-          for (const g of gs) {
-            if (failed.has(g.cidr)) continue;
-            const cidr = parseCidr(g.cidr);
-            for (const o of g.ordinals) op.ia.ips.push(addressWithMask(cidr, o));
-          }
-          if (op.ia.ips.length >= op.ia.numRequested) op.done();
-          else if (lost) this.requeue(op);
-          else needMore.push(op);
-          break;
-        }
-        case 'assignOrdinal':
-          if (lost) this.requeue(op);
-          else op.done();
-          break;
-        case 'release':
-          if (failed.has(op.cidrText)) this.requeue(op);
-          else op.done(releaseOut.get(op) ?? []);
-          break;
-        case 'releaseHandle':
-          if (lost) this.requeue(op);
-          else op.done(survives.get(op.handleId) === false);
-          break;
-      }
-    }
-    if (needMore.length > 0) await this.getMoreSpace(needMore);
+    return survives;
   }
 
   /** Requests whose pools have no free address in the node's blocks: a new block, or Calico's fallbacks. */
@@ -482,7 +284,7 @@ export class AddressAssigner implements IpAllocator {
           maxBlocksPerHost: first.maxBlocksPerHost,
         });
       } catch (e) {
-        for (const op of group) op.fail(asError(e));
+        for (const op of group) op.reply.fail(asError(e));
         continue;
       }
       switch (outcome.kind) {
@@ -494,19 +296,19 @@ export class AddressAssigner implements IpAllocator {
           const msg = `Need to allocate an IPAM block but could not - limit of ${outcome.limit} blocks reached for this node`;
           for (const op of group) {
             addMsg(op.ia, msg);
-            op.fail(new IpamError('blockLimit', nodeRef(this.node), msg));
+            op.reply.fail(new IpamError('blockLimit', nodeRef(this.node), msg));
           }
           break;
         }
         case 'autoAllocateDisabled':
           for (const op of group)
-            op.fail(new IpamError('noFreeBlocks', nodeRef(this.node), 'failed to find or claim a block'));
+            op.reply.fail(new IpamError('noFreeBlocks', nodeRef(this.node), 'failed to find or claim a block'));
           break;
         case 'noFreeBlocks':
           for (const op of group) {
             if (config.strictAffinity) {
               addMsg(op.ia, 'No more free affine blocks and strict affinity enabled');
-              op.done();
+              op.reply.ok();
               continue;
             }
             try {
@@ -521,9 +323,9 @@ export class AddressAssigner implements IpAllocator {
               op.ia.ips.push(...r.ips);
               for (const m of r.msgs) addMsg(op.ia, m);
               if (op.handleId !== null && r.handle !== undefined) this.cacheHandle(op.handleId, r.handle);
-              op.done();
+              op.reply.ok();
             } catch (e) {
-              op.fail(asError(e));
+              op.reply.fail(asError(e));
             }
           }
           break;
@@ -573,19 +375,16 @@ export class AddressAssigner implements IpAllocator {
           ...(requested === undefined ? {} : { requested }),
           ...(args.namespaceLabels === undefined ? {} : { namespaceLabels: args.namespaceLabels }),
         });
-        await new Promise<void>((resolve, reject) =>
-          this.enqueue({
-            kind: 'assign',
-            ia,
-            handleId: args.handleId,
-            attrs: args.attrs,
-            pools: usable,
-            maxBlocksPerHost: args.maxBlocksPerHost ?? 0,
-            rounds: 0,
-            done: resolve,
-            fail: reject,
-          }),
-        );
+        await this.submit<void>((reply) => ({
+          kind: 'assign',
+          ia,
+          handleId: args.handleId,
+          attrs: args.attrs,
+          pools: usable,
+          maxBlocksPerHost: args.maxBlocksPerHost ?? 0,
+          rounds: 0,
+          reply,
+        }));
       } catch (e) {
         if (!isIpamError(e)) throw e;
         result.error = e;
@@ -619,24 +418,21 @@ export class AddressAssigner implements IpAllocator {
         this.cacheHandle(args.handleId, await this.deps.store.handles.get(handleKey(args.handleId)));
       return;
     }
-    await new Promise<void>((resolve, reject) =>
-      this.enqueue({
-        kind: 'assignOrdinal',
-        cidrText: ob.current.value.cidr,
-        ordinal: ipOffset(ob.cidr, parseIP(args.ip)),
-        handleId: args.handleId,
-        attrs: args.attrs,
-        address: args.ip,
-        rounds: 0,
-        done: resolve,
-        fail: reject,
-      }),
-    );
+    await this.submit<void>((reply) => ({
+      kind: 'assignOrdinal',
+      cidrText: ob.current.value.cidr,
+      ordinal: ipOffset(ob.cidr, parseIP(args.ip)),
+      handleId: args.handleId,
+      attrs: args.attrs,
+      address: args.ip,
+      rounds: 0,
+      reply,
+    }));
   }
 
   async releaseIPs(opts: readonly ReleaseOptions[]): Promise<ReleaseResult> {
     await this.restore();
-    const byBlock = new Map<string, (OrdinalRelease & { address: string })[]>();
+    const byBlock = new Map<string, AddressRelease[]>();
     const elsewhere: ReleaseOptions[] = [];
     for (const o of opts) {
       if (o.address === '')
@@ -656,11 +452,8 @@ export class AddressAssigner implements IpAllocator {
       byBlock.set(ob.current.value.cidr, list);
     }
     const parts = await Promise.all([
-      ...[...byBlock].map(
-        ([cidrText, releases]) =>
-          new Promise<string[]>((resolve, reject) =>
-            this.enqueue({ kind: 'release', cidrText, releases, rounds: 0, done: resolve, fail: reject }),
-          ),
+      ...[...byBlock].map(([cidrText, releases]) =>
+        this.submit<string[]>((reply) => ({ kind: 'release', cidrText, releases, rounds: 0, reply })),
       ),
       elsewhere.length > 0 ? this.deps.source.releaseIPs(elsewhere).then((r) => r.unallocated) : Promise.resolve([]),
     ]);
@@ -686,9 +479,7 @@ export class AddressAssigner implements IpAllocator {
 
   async releaseByHandle(handleId: string): Promise<void> {
     await this.restore();
-    const gone = await new Promise<boolean>((resolve, reject) =>
-      this.enqueue({ kind: 'releaseHandle', handleId, rounds: 0, done: resolve, fail: reject }),
-    );
+    const gone = await this.submit<boolean>((reply) => ({ kind: 'releaseHandle', handleId, rounds: 0, reply }));
     if (gone) return;
     // Addresses outside our blocks (borrowed) are listed by the handle; the handle is read only when this agent
     // did not write it last.
@@ -710,7 +501,7 @@ function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-function releaseOption(r: OrdinalRelease & { address: string }): ReleaseOptions {
+function releaseOption(r: AddressRelease): ReleaseOptions {
   return {
     address: r.address,
     ...(r.handleId === undefined ? {} : { handleId: r.handleId }),

@@ -13,6 +13,7 @@
 //   borrowing.ts, releases.ts   operations on any block (operator, GC, Calico-style allocator)
 //   block-claimer.ts      operator: plans and executes claims, pre-claims, releases, repairs; borrows for agents
 //   address-assigner.ts   agent: assigns and releases only in its node's blocks, one CAS write per block per round
+//   assign-round.ts       the pure plan of one such round, and what each request gets once it is written
 //   calico-style-allocator.ts   Calico's "anyone claims and assigns anywhere", for comparison and as reference
 //   tunnel-addresses.ts   IPIP/VXLAN tunnel addresses and their Node annotations
 //   gc.ts / gc-executor.ts      garbage collection: plan (pure) and act
