@@ -3,8 +3,9 @@
 // Implementations:
 // - AddressAssigner (address-assigner.ts): the node agent's, one per node, only inside the node's own blocks, with
 //   block claims and borrowing delegated to the operator's BlockClaimer through `BlockSource`.
-// - CalicoStyleAllocator (calico-style-allocator.ts): Calico's way — any allocator claims and assigns anywhere,
-//   reading the store on every call; kept for the comparison benchmark and as the reference for semantics.
+// - CalicoStyleAllocator (calico-style-allocator.ts): Calico's way — the caller claims and assigns anywhere, reading
+//   the store on every call; the operator's, for tunnel addresses and specific addresses outside an agent's blocks,
+//   and the reference for semantics.
 // Both return the same results for the same sequential requests (the shared table tests run against both).
 import type { IPFamily } from '../net/index.js';
 import type { IpamError } from './errors.js';

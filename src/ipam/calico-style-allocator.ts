@@ -5,8 +5,12 @@
 // Inputs: a BlockStore, an IpamView (pools, IPAMConfiguration, node labels), a clock and a random source.
 // Outputs: IpAllocator results; all state lives in the store.
 //
-// Tabby's agents use AddressAssigner instead (one writer per block); this class exists as the semantic reference
-// (the shared table tests run against both) and for bench/ipam.bench.ts's comparison of CAS conflicts.
+// Production code, in the operator only — the one process that may claim blocks anywhere (ARCHITECTURE.md "One
+// writer per IPAM block"): it assigns the nodes' IPIP/VXLAN tunnel addresses (operator/ipam-sync.ts, through
+// tunnel-addresses.ts) and serves an agent's request for a specific address outside its own blocks
+// (BlockClaimer.assignIP). Pod addresses are assigned by the agents' AddressAssigner instead, which never claims.
+// It is also the semantic reference the shared table tests hold AddressAssigner to, and the "every allocator
+// claims" side of bench/ipam.bench.ts's comparison of CAS conflicts.
 // Algorithm per family (see calico-reference.md §3.3):
 // 1. choose pools (pools.ts); list the node's affinities; release empty affine blocks whose pool stopped selecting
 //    the node; cap = effectiveBlockLimit.

@@ -14,7 +14,8 @@
 //   block-claimer.ts      operator: plans and executes claims, pre-claims, releases, repairs; borrows for agents
 //   address-assigner.ts   agent: assigns and releases only in its node's blocks, one CAS write per block per round
 //   assign-round.ts       the pure plan of one such round, and what each request gets once it is written
-//   calico-style-allocator.ts   Calico's "anyone claims and assigns anywhere", for comparison and as reference
+//   calico-style-allocator.ts   Calico's "claim and assign anywhere": the operator's, for tunnel addresses and
+//                         specific addresses outside an agent's blocks; also the reference for semantics
 //   tunnel-addresses.ts   IPIP/VXLAN tunnel addresses and their Node annotations
 //   gc.ts / gc-executor.ts      garbage collection: plan (pure) and act
 //   check.ts              consistency findings for `tabby ipam check`
