@@ -1,5 +1,12 @@
 // The smallest set of kernel changes that turns what the kernel holds into the target, and the reference semantics
-// of those changes.
+// of those changes — and with them the route ownership rule (ARCHITECTURE.md "One writer per route"):
+//   - the agent owns, on its node, the routes marked with its route protocol (NodeDataplane felix.clusterRouteProtocol:
+//     80 while deviceRouteProtocol keeps Felix's 3, else that protocol — plan/felix-effective.ts), the tunnel devices
+//     tunl0 / vxlan.calico / vxlan-v6.calico with their addresses, and the permanent neighbour and FDB entries on them;
+//   - it makes the owned state exactly the target (its NodeDataplane and its view's RouteTables, kernel-target.ts):
+//     what is owned and not planned is removed, what is planned is added, and nothing else is ever touched;
+//   - a route of another protocol at a planned destination is never overwritten (the add fails and is reported);
+//   - BIRD programs nothing the agent owns (its kernel protocol imports none: agent/bird/bird-config.ts).
 //
 // Inputs: KernelState (observed; only what the agent owns: routes with its protocol, tunnel devices, their
 // addresses, permanent neighbour/FDB entries on them) and KernelTarget. Output: KernelPlan, ordered the way it must

@@ -3,9 +3,11 @@
 // Inputs: NodeDataplane status.desired.natOutgoing (source CIDRs of natOutgoing pools, CIDRs of every pool, optional
 // SNAT address and port range). Outputs: a validated NatOutgoingTarget and the `nft -f -` script that replaces table
 // `inet tabby-nat` in one transaction (or deletes it when no pool masquerades).
-// Matches Felix's rule (calico: felix/rules/nat.go, NATOutgoingChain): traffic from a natOutgoing pool to a
-// destination outside every pool is masqueraded (SNAT to natOutgoingAddress when set), fully random like
-// `--random-fully`. Invariant: the script mentions no table but ours, so it never touches other nftables state.
+// The rule is Felix's (calico: felix/rules/nat.go, NATOutgoingChain): traffic from a natOutgoing pool to a
+// destination outside every pool is masqueraded (SNAT to natOutgoingAddress when set, within natPortRange when set),
+// fully random like `--random-fully`. "Every pool" includes disabled ones (Felix's all-ipam-pools set); the plan
+// lists both sets (plan/felix-effective.ts natOutgoing) and this file applies them.
+// Invariant: the script mentions no table but ours, so it never touches other nftables state.
 import type { NatOutgoing } from '../api/node-dataplane.js';
 import { tryParseCidr, formatCidr } from '../net/cidr.js';
 import { tryParseIP, formatIP } from '../net/ip.js';
