@@ -218,7 +218,7 @@ describe('status writer and events against a real apiserver', () => {
     recorder.record(overlap);
     recorder.record({ ...overlap, type: 'Normal', reason: 'Valid', note: 'IPPool pool-a is valid' });
     await recorder.flush();
-    expect(recorder.stats()).toEqual({ created: 2, seriesUpdates: 1, failed: 0 });
+    expect(recorder.stats()).toEqual({ created: 2, seriesUpdates: 1, failed: 0, rateLimited: 0 });
 
     const events = (await client.events().list({ namespace: 'default' })).items.filter(
       (e) => e.regarding?.name === 'pool-a',

@@ -5,7 +5,9 @@
 // become a series). `kubectl describe` shows the count.
 // Invariants: recording never throws and never blocks the caller (writes run in the background, one at a time per
 // series; `flush()` waits for them); a failed write is logged and counted, never retried in a loop; the cache of
-// series is bounded. Unlike client-go, the note is part of what makes two events the same, because our notes carry
+// series is bounded; writes (creates and series updates) spend tokens of one bucket per recorder (`rateLimit`), so
+// churn cannot flood the apiserver: a new Event with no token left is dropped and counted (its series stays, so a
+// repeat later creates it with the full count), a series update waits for its token. Unlike client-go, the note is part of what makes two events the same, because our notes carry
 // the issue (which field, which other pool) and a new issue deserves its own event.
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
@@ -14,6 +16,7 @@ import type { ResourceClient } from './client.js';
 import { microTime, type Event } from './core-kinds.js';
 import { NotFoundError } from './errors.js';
 import { noopMetrics, type EventMetrics } from './metrics.js';
+import { createTokenBucket, type RateLimit } from './token-bucket.js';
 
 export interface EventObjectRef {
   apiVersion: string;
@@ -50,6 +53,8 @@ export interface EventRecorderOptions {
   /** Minimum time between writes of one series (default 30 s). */
   seriesUpdateIntervalMs?: number;
   maxSeries?: number;
+  /** Writes per second and burst for this recorder (default DEFAULT_EVENT_RATE_LIMIT). */
+  rateLimit?: RateLimit;
   clock?: Clock;
   logger?: Logger;
   metrics?: EventMetrics;
@@ -59,7 +64,17 @@ export interface EventRecorderStats {
   created: number;
   seriesUpdates: number;
   failed: number;
+  /** New Events dropped because the recorder's token bucket was empty. */
+  rateLimited: number;
 }
+
+/**
+ * One controller's default: 10 writes/s sustained, 100 at once. client-go's events.k8s.io broadcaster has no limit
+ * of its own and the kubelet allows 50/s (eventRecordQPS) per node; a controller of ours writes a few Events per
+ * object change, so a burst of 100 covers e.g. every pool of a cluster turning invalid at once, while a loop gone
+ * wrong costs the apiserver at most 10 writes/s.
+ */
+export const DEFAULT_EVENT_RATE_LIMIT: RateLimit = Object.freeze({ perSecond: 10, burst: 100 });
 
 export interface EventRecorder {
   record(event: EventInput): void;
@@ -113,7 +128,8 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   const maxSeries = opts.maxSeries ?? 4096;
   const defaultNamespace = opts.defaultNamespace ?? 'default';
   const series = new Map<string, Series>();
-  const stats: EventRecorderStats = { created: 0, seriesUpdates: 0, failed: 0 };
+  const stats: EventRecorderStats = { created: 0, seriesUpdates: 0, failed: 0, rateLimited: 0 };
+  const bucket = createTokenBucket(opts.rateLimit ?? DEFAULT_EVENT_RATE_LIMIT, clock.now());
   let nameSeq = 0;
 
   const keyOf = (e: EventInput): string =>
@@ -138,7 +154,7 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
 
   function failed(s: Series, err: unknown, what: string): void {
     stats.failed++;
-    metrics.eventDropped();
+    metrics.eventDropped('failed');
     log.warn(
       { reason: s.input.reason, name: s.input.regarding.name, err: err instanceof Error ? err.message : String(err) },
       what,
@@ -147,6 +163,12 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
 
   async function create(s: Series): Promise<void> {
     const now = clock.now();
+    if (!bucket.take(now)) {
+      stats.rateLimited++;
+      metrics.eventDropped('rateLimited');
+      log.debug({ reason: s.input.reason, name: s.input.regarding.name }, 'event dropped by the rate limit');
+      return;
+    }
     const count = s.count;
     const e = s.input;
     const body: Event = {
@@ -178,6 +200,9 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
     if (s.count === s.writtenCount) return;
     if (s.name === undefined) return create(s);
     const now = clock.now();
+    const wait = bucket.waitMs(now);
+    // The count is kept, so an update can wait for its token instead of being lost.
+    if (wait > 0 || !bucket.take(now)) return scheduleUpdate(s, Math.max(wait, 1));
     const count = s.count;
     try {
       await opts.events.mergePatch(
@@ -203,9 +228,9 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
     s.chain = s.chain.then(() => write(s));
   }
 
-  function scheduleUpdate(s: Series): void {
+  function scheduleUpdate(s: Series, atLeastMs = 0): void {
     if (s.timer) return;
-    const delay = Math.max(0, s.lastWriteMs + intervalMs - clock.now());
+    const delay = Math.max(atLeastMs, s.lastWriteMs + intervalMs - clock.now());
     s.timer = clock.setTimer(() => {
       s.timer = undefined;
       enqueue(s, updateSeries);

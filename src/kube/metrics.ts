@@ -37,7 +37,8 @@ export interface LeaderElectionMetrics {
 
 export interface EventMetrics {
   eventWritten(type: 'Normal' | 'Warning', action: 'create' | 'series'): void;
-  eventDropped(): void;
+  /** An Event not written: the recorder's rate limit was reached, or the write failed. */
+  eventDropped(reason: 'rateLimited' | 'failed'): void;
 }
 
 export type Metrics = ControllerMetrics & InformerMetrics & StatusWriterMetrics & LeaderElectionMetrics & EventMetrics;

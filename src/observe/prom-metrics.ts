@@ -93,9 +93,11 @@ export function createPromMetrics(prefix: 'operator' | 'agent', registry = new R
   });
   const dropped = new Counter({
     name: 'tabby_events_dropped_total',
-    help: 'Events dropped (rate or series limits).',
+    help: "Events not written: the recorder's rate limit was reached (rateLimited) or the write failed (failed).",
+    labelNames: ['reason'],
     registers: [registry],
   });
+  for (const reason of ['rateLimited', 'failed']) dropped.inc({ reason }, 0);
   return {
     registry,
     controllerRegistered(c) {
@@ -132,6 +134,6 @@ export function createPromMetrics(prefix: 'operator' | 'agent', registry = new R
     statusWriteFailed: (w) => failed.inc({ writer: w }),
     leaderStatus: (lease, leading) => leader.set({ lease }, leading ? 1 : 0),
     eventWritten: (type, action) => events.inc({ type, action }),
-    eventDropped: () => dropped.inc(),
+    eventDropped: (reason) => dropped.inc({ reason }),
   };
 }
