@@ -6,13 +6,13 @@
 // selector, as calico-node's secret watcher does), so a Secret created, changed or deleted after the plan named it
 // reaches BIRD without an agent restart. A first read of a new Secret is awaited at most SECRET_SYNC_WAIT_MS before
 // the snapshot goes out without it (routes never wait on a password).
+import type { z } from 'zod';
 import type { Condition } from '../api/common.js';
 import {
   NodeDataplaneKind,
   NodeDataplaneSchema,
   ROUTE_VIEW_LABEL,
   RouteTableKind,
-  RouteTableSchema,
   type NodeDataplane,
   type NodeDesired,
   type RouteTable,
@@ -23,6 +23,7 @@ import {
   createStatusWriter,
   type Informer,
   type KubeClient,
+  type ListWatchSource,
   type Metrics,
   type Secret,
 } from '../kube/index.js';
@@ -109,6 +110,24 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
   const secretStates = new Map<string, string>();
   let stopped = false;
 
+  /** An informer whose first list and every change make the source look again (route views, Secrets). */
+  function watchAll<T>(name: string, kind: string, source: ListWatchSource, schema: z.ZodType<T>): Informer<T> {
+    return createInformer<T>({
+      name,
+      kind,
+      source,
+      schema,
+      logger: log,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      handlers: {
+        onSynced: () => void changed(),
+        onAdd: () => void changed(),
+        onUpdate: () => void changed(),
+        onDelete: () => void changed(),
+      },
+    });
+  }
+
   const ndp = createInformer<NodeDataplane>({
     name: 'nodedataplane',
     kind: 'NodeDataplane',
@@ -137,20 +156,12 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
     if (key === watchedViews && routeTables) return;
     void routeTables?.stop();
     watchedViews = key;
-    routeTables = createInformer<RouteTable>({
-      name: 'routetables',
-      kind: 'RouteTable',
-      source: rtClient.listWatch({ labelSelector: `${ROUTE_VIEW_LABEL} in (${key})` }),
-      schema: RouteTableSchema,
-      logger: log,
-      ...(opts.metrics ? { metrics: opts.metrics } : {}),
-      handlers: {
-        onSynced: () => void changed(),
-        onAdd: () => void changed(),
-        onUpdate: () => void changed(),
-        onDelete: () => void changed(),
-      },
-    });
+    routeTables = watchAll(
+      'routetables',
+      'RouteTable',
+      rtClient.listWatch({ labelSelector: `${ROUTE_VIEW_LABEL} in (${key})` }),
+      rtClient.schema,
+    );
     routeTables.start();
     log.info({ views: key }, 'watching route views');
   }
@@ -168,20 +179,12 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
     for (const name of wanted) {
       if (secretWatches.has(name)) continue;
       const [namespace, secret] = name.split('/') as [string, string];
-      const informer = createInformer<Secret>({
-        name: `secret ${name}`,
-        kind: 'Secret',
-        source: opts.client.secrets().listWatch({ namespace, fieldSelector: `metadata.name=${secret}` }),
-        schema: SecretSchema,
-        logger: log,
-        ...(opts.metrics ? { metrics: opts.metrics } : {}),
-        handlers: {
-          onSynced: () => void changed(),
-          onAdd: () => void changed(),
-          onUpdate: () => void changed(),
-          onDelete: () => void changed(),
-        },
-      });
+      const informer = watchAll(
+        `secret ${name}`,
+        'Secret',
+        opts.client.secrets().listWatch({ namespace, fieldSelector: `metadata.name=${secret}` }),
+        SecretSchema,
+      );
       secretWatches.set(name, informer);
       informer.start();
     }
