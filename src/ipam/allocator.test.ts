@@ -432,6 +432,26 @@ describe('maxBlocksPerHost and changing selectors', () => {
     expect(cidrs.some((c) => c.startsWith('10.0.0.'))).toBe(false);
   });
 
+  it("a request naming another pool keeps the node's empty block of a pool that still selects it", async () => {
+    // The operator's tunnel addresses are such requests (the VXLAN pools only); Calico asks the block's own pool
+    // whether it selects the node before releasing (libcalico-go/lib/ipam/ipam.go prepareAffinityBlocksForHost).
+    const h = harness('calico', {
+      pools: [testPool('a', '10.0.0.0/24'), testPool('b', '10.1.0.0/24')],
+      nodes: nodes('n1'),
+    });
+    const r = await h.allocator('n1').autoAssign(auto('n1', 1, { handleId: 'w' }));
+    expect(r.v4?.ips[0]?.startsWith('10.0.0.')).toBe(true);
+    await h.allocator('n1').releaseByHandle('w');
+    const t = await h.allocator('n1').autoAssign(auto('n1', 1, { handleId: 't', ipv4Pools: ['10.1.0.0/24'] }));
+    expect(t.v4?.ips[0]?.startsWith('10.1.0.')).toBe(true);
+    const affine = h.store
+      .snapshot()
+      .blocks.filter((b) => b.value.affinity === hostAffinity('n1'))
+      .map((b) => b.value.cidr.slice(0, 7))
+      .sort();
+    expect(affine).toEqual(['10.0.0.', '10.1.0.']);
+  });
+
   it.each(modes)('%s: IPAMConfiguration maxBlocksPerHost caps the node', async (mode) => {
     const h = harness(mode, {
       pools: [testPool('p', '10.0.0.0/24')],

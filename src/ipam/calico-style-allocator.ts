@@ -61,7 +61,7 @@ import {
   effectiveBlockLimit,
   hostAffinity,
 } from './model.js';
-import { type IpamPool, choosePools, enabledPools, poolContaining, poolOfAddress } from './pools.js';
+import { type IpamPool, choosePools, enabledPools, poolContaining, poolOfAddress, poolSelectsNode } from './pools.js';
 import { addressesOfHandle, releaseAddresses, releaseHandleEverywhere } from './releases.js';
 
 export interface AllocatorDeps {
@@ -130,8 +130,14 @@ export class CalicoStyleAllocator implements IpAllocator {
     for (const { aff, cidr } of mine) {
       if (poolContaining(choice.usable, cidr) !== undefined) allowed.push(cidr);
       else if (poolContaining(choice.selectingNode, cidr) === undefined) {
-        // Best effort, as Calico: an empty block of a pool that no longer selects this node goes back.
-        await releaseBlockAffinity(store, node.name, aff.value.cidr, { requireEmpty: true });
+        // Best effort, as Calico: an empty block of a pool that no longer selects this node goes back. The block's own
+        // pool is asked, not the request's: a request naming other pools (a tunnel address, an annotation) must not
+        // take a node's block of a pool that still selects it (calico: prepareAffinityBlocksForHost, SelectsNode);
+        // a block in no pool is left alone, as Calico leaves it.
+        const own = poolContaining(view.pools(), cidr);
+        if (own !== undefined && !poolSelectsNode(own, node)) {
+          await releaseBlockAffinity(store, node.name, aff.value.cidr, { requireEmpty: true });
+        }
       }
     }
     let owned = allowed.length;
