@@ -2,7 +2,9 @@
 // Inputs: snapshot records, one upsert/delete at a time (or a whole snapshot). Outputs: parsed facts by key plus the
 // reverse indexes planning needs — blocks by affine node, borrowed addresses by the node holding them, pods by node.
 // Invariants: every index agrees with the record maps after each call; a record replaced by an equal one still gets
-// new facts (callers compare records, not facts, to decide whether something changed).
+// new facts (callers compare records, not facts, to decide whether something changed). Every map is written through
+// its setter (setNode, setPool, setBlock, setPod, setBgpPeer, setBgpConfiguration, setFelixConfiguration), never
+// directly, so the derived indexes and caches cannot drift from the records.
 import { cidrContainsCidr, compareCidr, formatCidr, tryParseCidr } from '../net/index.js';
 import {
   type BlockFacts,
@@ -35,6 +37,14 @@ function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
   if (!s) return;
   s.delete(v);
   if (s.size === 0) m.delete(k);
+}
+
+/** Upsert (value given) or delete (undefined); returns the previous value. */
+function upsert<V>(m: Map<string, V>, key: string, value: V | undefined): V | undefined {
+  const old = m.get(key);
+  if (value) m.set(key, value);
+  else m.delete(key);
+  return old;
 }
 
 /** Blocks are keyed by canonical CIDR text, so `fd10:0:0:0::/122` and `fd10::/122` name the same block. */
@@ -71,9 +81,9 @@ export class ClusterIndex {
     for (const p of s.pools) idx.setPool(p.name, p);
     for (const b of s.blocks) idx.setBlock(b.cidr, b);
     for (const p of s.pods) idx.setPod(podKey(p), p);
-    for (const p of s.bgpPeers) idx.bgpPeers.set(p.name, p);
-    for (const c of s.bgpConfigurations) idx.bgpConfigurations.set(c.name, c);
-    for (const c of s.felixConfigurations) idx.felixConfigurations.set(c.name, c);
+    for (const p of s.bgpPeers) idx.setBgpPeer(p.name, p);
+    for (const c of s.bgpConfigurations) idx.setBgpConfiguration(c.name, c);
+    for (const c of s.felixConfigurations) idx.setFelixConfiguration(c.name, c);
     return idx;
   }
 
@@ -143,6 +153,24 @@ export class ClusterIndex {
       this.pods.delete(key);
     }
     return old;
+  }
+
+  setBgpPeer(name: string, record: SnapshotBGPPeer | undefined): SnapshotBGPPeer | undefined {
+    return upsert(this.bgpPeers, name, record);
+  }
+
+  setBgpConfiguration(
+    name: string,
+    record: SnapshotBGPConfiguration | undefined,
+  ): SnapshotBGPConfiguration | undefined {
+    return upsert(this.bgpConfigurations, name, record);
+  }
+
+  setFelixConfiguration(
+    name: string,
+    record: SnapshotFelixConfiguration | undefined,
+  ): SnapshotFelixConfiguration | undefined {
+    return upsert(this.felixConfigurations, name, record);
   }
 
   /** Pools ordered by CIDR (IPv4 first); the order every pool-derived list is emitted in. */

@@ -203,8 +203,7 @@ export class PlanState {
 
   private applyPeer(name: string, record: SnapshotBGPPeer | undefined): void {
     const old = this.peers.find((p) => p.record.name === name);
-    if (record) this.idx.bgpPeers.set(name, record);
-    else this.idx.bgpPeers.delete(name);
+    this.idx.setBgpPeer(name, record);
     this.peers = this.parsedPeers();
     const now = this.peers.find((p) => p.record.name === name);
     for (const p of [old, now]) {
@@ -214,8 +213,7 @@ export class PlanState {
   }
 
   private applyBgpConfiguration(name: string, record: SnapshotBGPConfiguration | undefined): void {
-    if (record) this.idx.bgpConfigurations.set(name, record);
-    else this.idx.bgpConfigurations.delete(name);
+    this.idx.setBgpConfiguration(name, record);
     if (name === GLOBAL_CONFIG_NAME) {
       this.globals = computeGlobals(this.idx);
       this.allNodesDirty = true;
@@ -229,8 +227,7 @@ export class PlanState {
   }
 
   private applyFelixConfiguration(name: string, record: SnapshotFelixConfiguration | undefined): void {
-    if (record) this.idx.felixConfigurations.set(name, record);
-    else this.idx.felixConfigurations.delete(name);
+    this.idx.setFelixConfiguration(name, record);
     if (name === GLOBAL_CONFIG_NAME) {
       this.globals = computeGlobals(this.idx);
       this.allNodesDirty = true;
