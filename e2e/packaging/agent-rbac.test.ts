@@ -5,6 +5,7 @@
 // change only IPAM blocks affine to its node, and create no pools, blocks or affinities — what calico-node's
 // identity, which can write every IPAM object in the cluster, cannot be kept from doing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKubeClient } from '../../src/kube/index.js';
 import { startControlPlane, type ControlPlane, type ExecResult } from '../harness/index.js';
 import { CHART, helmOk, kubectlJson, kubectlOk, nodeManifest } from './support.js';
 
@@ -414,6 +415,42 @@ describe('agent identity: least privilege with RBAC + ValidatingAdmissionPolicy'
       );
       expectOk(await run('a', ['delete', 'ipamhandle', 'k8s-pod-network.0123456789ab']));
     });
+  });
+
+  it('records IPAM history: creates an Event about a pod and folds a repeat into its series, nothing more', async () => {
+    const event = JSON.stringify({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name: 'p.17d0000000000000', namespace: 'default' },
+      eventTime: '2026-01-01T00:00:00.000000Z',
+      reportingController: 'tabby.dev/agent',
+      reportingInstance: 'node-a',
+      action: 'Allocate',
+      reason: 'AddressAssigned',
+      type: 'Normal',
+      note: 'assigned 10.9.0.0 (block 10.9.0.0/30) on node node-a, handle k8s-pod-network.0123456789ab',
+      regarding: { apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'p' },
+    });
+    expectOk(await run('a', ['create', '-f', '-'], event));
+    // The series update as the recorder sends it: a merge patch with no read before it (kubectl patch would GET).
+    const agent = createKubeClient({ source: { kubeconfigPath: as.a } });
+    try {
+      const patched = await agent
+        .events()
+        .mergePatch(
+          'p.17d0000000000000',
+          { series: { count: 2, lastObservedTime: '2026-01-01T00:00:30.000000Z' } },
+          { namespace: 'default' },
+        );
+      expect(patched.series?.count).toBe(2);
+    } finally {
+      agent.close();
+    }
+    expectDenied(
+      await run('a', ['delete', 'events.v1.events.k8s.io', 'p.17d0000000000000', '-n', 'default']),
+      rbacDenied('delete', 'events'),
+    );
+    expectDenied(await run('a', ['get', 'events.v1.events.k8s.io', '-A']), rbacDenied('list', 'events'));
   });
 
   it('the policy holds the agent only: the operator still writes every node', async () => {

@@ -365,6 +365,12 @@ describe('helm template with the default values', () => {
     { who: 'agent', verb: 'delete', group: 'projectcalico.org', resource: 'blockaffinities', granted: false },
     { who: 'agent', verb: 'create', group: 'projectcalico.org', resource: 'ipamhandles', granted: true },
     { who: 'agent', verb: 'patch', group: 'projectcalico.org', resource: 'ipamconfigurations', granted: false },
+    // IPAM history: Events about its pods, created and folded into series; never read, changed or deleted otherwise.
+    { who: 'agent', verb: 'create', group: 'events.k8s.io', resource: 'events', granted: true },
+    { who: 'agent', verb: 'patch', group: 'events.k8s.io', resource: 'events', granted: true },
+    { who: 'agent', verb: 'delete', group: 'events.k8s.io', resource: 'events', granted: false },
+    { who: 'agent', verb: 'list', group: 'events.k8s.io', resource: 'events', granted: false },
+    { who: 'agent', verb: 'create', group: '', resource: 'events', granted: false },
     { who: 'agent', verb: 'create', group: 'projectcalico.org', resource: 'bgppeers', granted: false },
     // BGP password Secrets are watched by name, never fetched one by one.
     { who: 'agent', verb: 'list', group: '', resource: 'secrets', ns: true, granted: true },

@@ -3,6 +3,8 @@
 // Pools and the node's labels come from watches; blocks are read once and then kept by the assigner itself.
 // When every own block is full the agent waits briefly for the block the operator pre-claims for it
 // (operator-block-source.ts): agents never claim, borrow or write other nodes' blocks.
+// Every address assigned or released, and every assignment that fails, is recorded as an Event on the pod (IPAM
+// history, src/ipam/history.ts), through a recorder limited to AGENT_EVENT_RATE_LIMIT.
 import {
   IPPoolKind,
   IPAMConfigurationKind,
@@ -10,11 +12,20 @@ import {
   type IPAMConfiguration,
   type NodeDesired,
 } from '../api/index.js';
-import { AddressAssigner, ipamPoolsFrom, type IpamView } from '../ipam/index.js';
+import { AGENT_REPORTING_CONTROLLER, AddressAssigner, ipamEvent, ipamPoolsFrom, type IpamView } from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
-import { NodeSchema, createInformer, type Informer, type KubeClient, type Node } from '../kube/index.js';
+import {
+  NodeSchema,
+  createEventRecorder,
+  createInformer,
+  type EventMetrics,
+  type Informer,
+  type KubeClient,
+  type Node,
+} from '../kube/index.js';
 import { createKubeBlockStore } from '../kube/kube-block-store.js';
 import type { Logger } from '../log/logger.js';
+import type { RateLimit } from '../kube/token-bucket.js';
 import { createIpamServer, type IpamServer } from './ipam-server.js';
 import { podMtuOf } from './mtu.js';
 import { createNodeOperatorRequests } from './operator-requests.js';
@@ -31,7 +42,20 @@ export interface PodIpamOptions {
   desired: () => NodeDesired | undefined;
   /** The host MTU as the last sync read it from the interfaces; undefined before the first sync. */
   hostMtu: () => number | undefined;
+  /** Counts IPAM history Events written and dropped. */
+  metrics?: EventMetrics;
+  /** Default AGENT_EVENT_RATE_LIMIT. */
+  eventRateLimit?: RateLimit;
 }
+
+/**
+ * IPAM history from one agent: 1 Event/s sustained, 50 at once. A pod costs two Events in its life (assigned,
+ * released), so a node starting 25 pods at once — a rollout landing on it — is recorded whole, and a node churning
+ * pods without pause costs the apiserver at most 1 write/s, against the kubelet's own allowance of 50/s per node
+ * (eventRecordQPS) for the same pods' lifecycle Events. Beyond that, Events are dropped and counted
+ * (tabby_events_dropped_total{reason="rateLimited"}).
+ */
+export const AGENT_EVENT_RATE_LIMIT: RateLimit = Object.freeze({ perSecond: 1, burst: 50 });
 
 export interface PodIpam {
   start(): Promise<void>;
@@ -84,11 +108,20 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
   });
   const source = createOperatorBlockSource({ store, view, node: opts.nodeName, requests });
   const assigner = new AddressAssigner({ store, view, node: opts.nodeName, source });
+  const events = createEventRecorder({
+    events: opts.client.events(),
+    reportingController: AGENT_REPORTING_CONTROLLER,
+    reportingInstance: opts.nodeName,
+    rateLimit: opts.eventRateLimit ?? AGENT_EVENT_RATE_LIMIT,
+    logger: log,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+  });
   const allocator = createPodAddressAllocator({
     allocator: assigner,
     store,
     node: opts.nodeName,
     now: () => new Date(),
+    history: (d) => events.record(ipamEvent(d)),
   });
   const server: IpamServer = createIpamServer({
     socketPath: opts.socketPath,
@@ -110,6 +143,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     async stop() {
       await server.close();
       await requests.settled();
+      await events.flush();
       await Promise.all(all.map((i) => i.stop()));
     },
     ready: () => (all.every((i) => i.hasSynced()) ? undefined : 'pod IPAM caches not synced'),

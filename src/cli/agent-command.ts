@@ -127,6 +127,7 @@ export function registerAgent(program: Command): void {
             desired: () => source.desired(),
             // The same host MTU the tunnel devices got, from the interfaces the last sync read.
             hostMtu: () => syncer.lastTarget()?.hostMtu,
+            metrics,
           })
         : undefined;
       let lastSync: string | undefined;

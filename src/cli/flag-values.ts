@@ -97,6 +97,33 @@ export function clusterNameValue(flag: string): Parse<string> {
   return labelValue(flag, 'a cluster name');
 }
 
+/** `NAMESPACE/NAME` of a pod (`NAME` alone: namespace default, as kubectl). */
+export function podRefValue(flag: string): Parse<{ namespace: string; name: string }> {
+  return (text) => {
+    const slash = text.indexOf('/');
+    const namespace = slash < 0 ? 'default' : text.slice(0, slash);
+    const name = slash < 0 ? text : text.slice(slash + 1);
+    const ok =
+      namespace.length <= 63 && DNS1123_LABEL.test(namespace) && name.length <= 253 && DNS1123_SUBDOMAIN.test(name);
+    if (!ok) refuse(flag, 'a pod as NAMESPACE/NAME (or NAME, in namespace default)', text);
+    return { namespace, name };
+  };
+}
+
+/** An IPv4 or IPv6 address, or a CIDR (`10.0.0.0/26`, `fd00::/122`). */
+export function addressOrCidrValue(flag: string): Parse<string> {
+  return (text) => {
+    const slash = text.indexOf('/');
+    const addr = slash < 0 ? text : text.slice(0, slash);
+    const len = slash < 0 ? undefined : text.slice(slash + 1);
+    const family = isIP(addr);
+    const max = family === 6 ? 128 : 32;
+    const okLen = len === undefined || (/^\d{1,3}$/.test(len) && Number(len) <= max);
+    if (family === 0 || !okLen) refuse(flag, 'an IP address or a CIDR (e.g. 10.244.1.5 or 10.244.1.0/26)', text);
+    return text;
+  };
+}
+
 /**
  * An environment variable a flag defaults to, checked by `parse` (made for that variable); undefined when unset.
  * Throws a plain Error, which the CLI prints (a commander error raised after parsing would be printed by nobody).

@@ -19,7 +19,9 @@ import { affinityFromSpec, blockFromSpec, handleFromSpec } from '../ipam/spec-ma
 import { createKubeClient, type KubeClient, type ObjectList, type Pod } from '../kube/index.js';
 import { cidrContainsCidr, parseCidr } from '../net/index.js';
 import { nodeNameValue, objectNameValue } from './flag-values.js';
+import { registerIpamHistory } from './ipam-history.js';
 import { addKubeFlags, kubeSource, type KubeFlags } from './kube-options.js';
+import { table } from './table.js';
 
 /** Everything `ipam show` and `ipam check` read, as the apiserver listed it (objects failing their schema apart). */
 export interface IpamLists {
@@ -96,20 +98,6 @@ export function ipamCheckReport(l: IpamLists): { stdout: string; code: number } 
   return { stdout, code: errors > 0 ? 1 : 0 };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('   ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-}
-
 export function registerIpam(program: Command): void {
   const ipam = program.command('ipam').description('inspect and check IP address management in a cluster');
   addKubeFlags(ipam.command('show').description('usage per pool and per node, with blocks and affinities'))
@@ -157,6 +145,7 @@ export function registerIpam(program: Command): void {
         client.close();
       }
     });
+  registerIpamHistory(ipam);
   addKubeFlags(
     ipam.command('check').description('report IPAM inconsistencies; exit code 1 when any error is found'),
   ).action(async (opts: KubeFlags) => {

@@ -159,7 +159,8 @@ export interface EnsureBlockRequest {
 }
 
 export type EnsureBlockOutcome =
-  | { kind: 'block'; block: Versioned<IPAMBlockData> }
+  /** `claimed`: the block was claimed for this request (not one the node already had). */
+  | { kind: 'block'; block: Versioned<IPAMBlockData>; claimed?: boolean }
   | { kind: 'blockLimit'; limit: number }
   | { kind: 'noFreeBlocks' }
   | { kind: 'autoAllocateDisabled' };
@@ -185,7 +186,8 @@ export interface BlockClaimerDeps {
 }
 
 export type ActionResult =
-  | { action: BlockAction; outcome: 'done' }
+  /** `block`: the block a claim took. */
+  | { action: BlockAction; outcome: 'done'; block?: string }
   | { action: BlockAction; outcome: 'skipped'; why: string }
   | { action: BlockAction; outcome: 'failed'; error: Error };
 
@@ -236,14 +238,14 @@ export class BlockClaimer implements BlockSource {
         if (!affinityIsConfirmed(a.value)) continue;
         const b = byCidr.get(a.value.cidr);
         if (b !== undefined && b.value.affinity === hostAffinity(req.node) && freeCount(b.value) > 0) {
-          return { kind: 'block', block: b };
+          return { kind: 'block', block: b, claimed: false };
         }
       }
       const limit = effectiveBlockLimit(config, req.maxBlocksPerHost ?? 0);
       if (inPools.length >= limit) return { kind: 'blockLimit', limit };
       if (!config.autoAllocateBlocks) return { kind: 'autoAllocateDisabled' };
       const r = await claimNewBlock(this.deps, req.node, pools, false, blocks);
-      return r.kind === 'block' ? { kind: 'block', block: r.block } : r;
+      return r.kind === 'block' ? { kind: 'block', block: r.block, claimed: r.newlyClaimed } : r;
     });
   }
 
@@ -301,7 +303,9 @@ export class BlockClaimer implements BlockSource {
         const pools = this.pools(action.pools);
         if (pools.length === 0) return { action, outcome: 'skipped', why: 'pools are gone' };
         const r = await claimNewBlock(this.deps, action.node, pools, action.reason === 'preclaim');
-        return r.kind === 'block' ? { action, outcome: 'done' } : { action, outcome: 'skipped', why: 'no free blocks' };
+        return r.kind === 'block'
+          ? { action, outcome: 'done', block: r.block.value.cidr }
+          : { action, outcome: 'skipped', why: 'no free blocks' };
       }
       case 'release': {
         const r = await releaseBlockAffinity(store, action.node, action.cidr, { requireEmpty: action.requireEmpty });

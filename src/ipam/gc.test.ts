@@ -155,6 +155,18 @@ describe('leaked pod addresses on live nodes', () => {
     expect(second.memory.leakCandidates.size).toBe(0);
   });
 
+  it('names a candidate as new once, in the pass that first sees it (what IPAM history records)', async () => {
+    const { h, pods, start } = world();
+    await start('n1', 'a');
+    pods.delete(podKey('ns', 'a'));
+    const first = plan(h, ['n1'], pods);
+    expect(first.newLeakCandidates.map((r) => `${r.attrs['namespace']}/${r.attrs['pod']} ${r.node}`)).toEqual([
+      'ns/a n1',
+    ]);
+    h.clock.advance(60_000);
+    expect(plan(h, ['n1'], pods, first.memory).newLeakCandidates).toEqual([]);
+  });
+
   it('leakGracePeriod 0 disables releasing leaks of live nodes (deleted nodes are still cleaned)', async () => {
     const { h, pods, start } = world();
     await start('n1', 'a');

@@ -94,6 +94,8 @@ export type GcAction =
 export interface GcPlan {
   actions: GcAction[];
   memory: GcMemory;
+  /** Allocations on existing nodes seen invalid for the first time in this pass (released after the grace). */
+  newLeakCandidates: AllocationRecord[];
 }
 
 function allocationKey(a: AllocationRecord): string {
@@ -107,6 +109,7 @@ export function planGc(input: GcInput, memory: GcMemory = emptyGcMemory()): GcPl
   const releases: GcAction[] = [];
   const later: GcAction[] = [];
   const nextLeaks = new Map<string, number>();
+  const newLeakCandidates: AllocationRecord[] = [];
   const nextEmpty = new Map<string, { since: number; sequenceNumber: bigint }>();
   const nextOver = new Map<string, number>();
   const nextTransitions = new Map<string, number>();
@@ -133,6 +136,7 @@ export function planGc(input: GcInput, memory: GcMemory = emptyGcMemory()): GcPl
     if (r.node === undefined || !input.nodes.has(r.node)) return true;
     const key = allocationKey(r);
     const since = memory.leakCandidates.get(key) ?? now;
+    if (!memory.leakCandidates.has(key)) newLeakCandidates.push(r);
     nextLeaks.set(key, since);
     return leakGrace > 0 && now - since >= leakGrace;
   };
@@ -297,6 +301,7 @@ export function planGc(input: GcInput, memory: GcMemory = emptyGcMemory()): GcPl
 
   return {
     actions: [...releases, ...later],
+    newLeakCandidates,
     memory: {
       leakCandidates: nextLeaks,
       emptyBlocks: nextEmpty,

@@ -20,6 +20,7 @@
 //   gc.ts / gc-executor.ts      garbage collection: plan (pure) and act
 //   check.ts              consistency findings for `tabby ipam check`
 //   spec-mapping.ts       src/api IPAM kinds ⇄ model.ts (what the Kubernetes BlockStore maps through)
+//   history.ts            IPAM decisions as Kubernetes Events, and finding them again (`tabby ipam history`)
 //
 // Invariants (each has tests; the file named is where it is kept):
 // - I1 No address is ever held twice. An address is held iff its block's `allocations[o]` is non-null. Only a CAS
@@ -90,3 +91,4 @@ export * from './gc.js';
 export { executeGc, type GcActionResult } from './gc-executor.js';
 export * from './check.js';
 export * from './spec-mapping.js';
+export * from './history.js';

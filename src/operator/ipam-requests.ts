@@ -11,6 +11,8 @@
 //   neither fails the node's reconcile (its block claims and tunnel addresses go on).
 // - Requests it cannot serve are answered on the Node (IPAM_REQUEST_RESULT_ANNOTATION) while they are open, so the
 //   agent fails the pod's ADD at once instead of after its full wait; answers for withdrawn requests are removed.
+// - What it decides for an agent (a block claimed on request, an address borrowed) goes into IPAM history
+//   (src/ipam/history.ts); releases are the agent's own history (it knows the pod).
 import {
   IPAM_REQUEST_ANNOTATION,
   IPAM_REQUEST_RESULT_ANNOTATION,
@@ -19,8 +21,12 @@ import {
   parseIpamRequests,
 } from '../api/ipam-request.js';
 import {
+  ATTR_NAMESPACE,
   ATTR_NODE,
+  ATTR_POD,
   type BlockClaimer,
+  type IpamDecision,
+  poolContaining,
   type BlockStore,
   type IpamView,
   type ReleaseOptions,
@@ -32,6 +38,7 @@ import {
   ordinalsOfHandle,
 } from '../ipam/index.js';
 import type { Logger } from '../log/logger.js';
+import { cidrMasked, formatCidr, formatIP, parseCidr, parseCidrLoose } from '../net/index.js';
 
 export interface IpamRequestServer {
   /** The node's open requests (empty when none or the annotation is bad). */
@@ -49,8 +56,11 @@ export function createIpamRequestServer(deps: {
   log: Logger;
   /** Sets (null: removes) the failures annotation on the Node. */
   writeFailures: (node: string, value: string | null) => Promise<void>;
+  /** IPAM history: decisions taken for agents. */
+  history?: (d: IpamDecision) => void;
 }): IpamRequestServer {
   const { claimer, store, view, log } = deps;
+  const history = deps.history ?? (() => undefined);
   const served = new Map<string, Set<string>>();
   const failures = new Map<string, Map<string, string>>();
   const badValues = new Map<string, string>();
@@ -73,9 +83,13 @@ export function createIpamRequestServer(deps: {
     switch (r.kind) {
       case 'block': {
         const outcome = await claimer.ensureBlock({ node, family: r.family, pools: r.pools });
-        return outcome.kind === 'block'
-          ? { outcome: 'block', block: outcome.block.value.cidr }
-          : { outcome: outcome.kind, warn: true };
+        if (outcome.kind !== 'block') return { outcome: outcome.kind, warn: true };
+        const cidr = outcome.block.value.cidr;
+        if (outcome.claimed === true) {
+          const pool = poolContaining(view.pools(), parseCidr(cidr))?.name;
+          history({ kind: 'blockClaimed', node, block: cidr, reason: 'requested', ...(pool ? { pool } : {}) });
+        }
+        return { outcome: 'block', block: cidr };
       }
       case 'borrow': {
         if (view.config().strictAffinity) return { outcome: 'strictAffinity', warn: true };
@@ -97,6 +111,20 @@ export function createIpamRequestServer(deps: {
           handleId: r.handleId,
           attrs: { ...r.attrs, [ATTR_NODE]: node },
         });
+        if (out.ips.length > 0) {
+          const ns = r.attrs[ATTR_NAMESPACE];
+          const pod = r.attrs[ATTR_POD];
+          history({
+            kind: 'borrowed',
+            node,
+            handleId: r.handleId,
+            addresses: out.ips.map((ip) => {
+              const c = parseCidrLoose(ip);
+              return { address: formatIP(c.address), block: formatCidr(cidrMasked(c)) };
+            }),
+            ...(ns !== undefined && pod !== undefined ? { pod: { namespace: ns, name: pod } } : {}),
+          });
+        }
         return { outcome: out.ips.length > 0 ? 'borrowed' : 'exhausted', ips: out.ips, warn: out.ips.length === 0 };
       }
       case 'releaseHandle': {

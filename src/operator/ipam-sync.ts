@@ -3,10 +3,21 @@
 // Node annotations; cluster-wide, garbage-collect what deleted nodes and vanished pods left behind. Decisions are
 // src/ipam's pure planners; this module only feeds them from the caches and carries out the result.
 // Reads come from informer caches (the Kubernetes BlockStore reads through them), so a pass costs only its writes.
+// Every block claimed or released, every address GC releases and every leak GC first suspects is recorded as an Event
+// (IPAM history, src/ipam/history.ts).
 import {
+  ATTR_NAMESPACE,
+  ATTR_POD,
   BlockClaimer,
   CalicoStyleAllocator,
+  DEFAULT_LEAK_GRACE_PERIOD_MS,
+  allocationsOf,
   emptyGcMemory,
+  ipamEvent,
+  poolContaining,
+  type AllocationRecord,
+  type GcAction,
+  type IpamDecision,
   executeGc,
   ipamPoolsFrom,
   lookupAddress,
@@ -20,7 +31,8 @@ import {
 } from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
 import { IPAM_REQUEST_RESULT_ANNOTATION, requestedPools } from '../api/ipam-request.js';
-import type { KubeClient } from '../kube/index.js';
+import type { EventRecorder, KubeClient } from '../kube/index.js';
+import { parseCidr } from '../net/index.js';
 import { createKubeBlockStore } from '../kube/kube-block-store.js';
 import type { Logger } from '../log/logger.js';
 import type { CacheName, ClusterCaches } from './caches.js';
@@ -35,6 +47,8 @@ export interface IpamSyncDeps {
   /** How often GC looks again (ms). */
   gcIntervalMs?: number;
   leakGracePeriodMs?: number;
+  /** Where IPAM history goes (the operator's recorder, rate-limited); none: not recorded. */
+  events?: Pick<EventRecorder, 'record'>;
 }
 
 export interface IpamSync {
@@ -51,6 +65,7 @@ const GC_KEY = '\u0000gc';
 export function createIpamSync(deps: IpamSyncDeps): IpamSync {
   const { caches } = deps;
   const log = deps.logger.child({ controller: 'ipam' });
+  const history = (d: IpamDecision): void => deps.events?.record(ipamEvent(d));
   const store = createKubeBlockStore(deps.client, {
     fieldManager: 'tabby-operator',
     readers: {
@@ -109,6 +124,7 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
     store,
     view,
     log,
+    history,
     writeFailures: async (name, value) => {
       await deps.client
         .nodes()
@@ -141,8 +157,15 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
         log.warn({ node: name, action: r.action.kind, err: r.error.message }, 'block action failed');
         throw r.error;
       }
-      if (r.outcome === 'done')
-        log.info({ node: name, action: r.action.kind, reason: r.action.reason }, 'block action done');
+      if (r.outcome !== 'done') continue;
+      log.info({ node: name, action: r.action.kind, reason: r.action.reason }, 'block action done');
+      const a = r.action;
+      if (a.kind === 'claim' && r.block !== undefined) {
+        const pool = poolContaining(view.pools(), parseCidr(r.block))?.name;
+        history({ kind: 'blockClaimed', node: name, block: r.block, reason: a.reason, ...(pool ? { pool } : {}) });
+      } else if (a.kind === 'release') {
+        history({ kind: 'blockReleased', node: name, block: a.cidr, reason: a.reason });
+      }
     }
     const info = view.node(name)!;
     const annotations = annotationsOf(name, (node.metadata.annotations ?? {}) as Record<string, string>);
@@ -161,9 +184,10 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
 
   async function gc(): Promise<{ requeueAfterMs?: number }> {
     const pods = podInfos(caches.pods.store.list());
+    const blocks = await store.blocks.list();
     const plan = planGc(
       {
-        blocks: await store.blocks.list(),
+        blocks,
         affinities: await store.affinities.list(),
         handles: await store.handles.list(),
         nodes: new Set(caches.nodes.store.keys()),
@@ -174,11 +198,59 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
       gcMemory,
     );
     gcMemory = plan.memory;
+    const grace = deps.leakGracePeriodMs ?? DEFAULT_LEAK_GRACE_PERIOD_MS;
+    for (const r of plan.newLeakCandidates) {
+      history({
+        kind: 'leakSuspected',
+        address: { address: r.address, block: r.block },
+        releaseAfterMs: grace > 0 ? grace : undefined,
+        ...owner(r),
+      });
+    }
     if (plan.actions.length > 0) {
       const results = await executeGc(store, plan.actions, deps.now());
       log.info({ actions: plan.actions.length, results: results.length }, 'IPAM garbage collected');
+      const records = new Map<string, AllocationRecord>();
+      for (const b of blocks) for (const r of allocationsOf(b.value)) records.set(r.address, r);
+      for (const r of results) if (r.outcome === 'done') recordGc(r.action, records);
     }
     return { requeueAfterMs: deps.gcIntervalMs ?? 30_000 };
+  }
+
+  /** An allocation's handle, node and pod, as its attributes name them. */
+  function owner(r: AllocationRecord) {
+    const ns = r.attrs[ATTR_NAMESPACE];
+    const pod = r.attrs[ATTR_POD];
+    return {
+      ...(r.handleId === undefined ? {} : { handleId: r.handleId }),
+      ...(r.node === undefined ? {} : { node: r.node }),
+      ...(ns !== undefined && pod !== undefined ? { pod: { namespace: ns, name: pod } } : {}),
+    };
+  }
+
+  function recordGc(a: GcAction, records: ReadonlyMap<string, AllocationRecord>): void {
+    switch (a.kind) {
+      case 'releaseAddresses': {
+        const first = records.get(a.releases[0]?.address ?? '');
+        history({
+          kind: 'gcReleased',
+          reason: a.reason,
+          addresses: a.releases.map((x) => ({ address: x.address, block: x.block })),
+          ...(first ? owner(first) : {}),
+          ...(a.handleId === undefined ? {} : { handleId: a.handleId }),
+        });
+        return;
+      }
+      case 'releaseAffinity':
+        history({ kind: 'blockReleased', node: a.node, block: a.cidr, reason: a.reason });
+        return;
+      case 'deleteBlock':
+        history({ kind: 'blockReleased', block: a.cidr, reason: a.reason });
+        return;
+      default:
+        // Repairs of half-done writes and handle counts change no address's owner: not history.
+        return;
+    }
   }
 
   return {

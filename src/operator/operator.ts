@@ -230,7 +230,7 @@ export function createOperator(opts: OperatorOptions): Operator {
         poolTotal.set({ pool }, Number(u.totalIPs));
       },
     });
-    const ipamSync = createIpamSync({ client: opts.client, caches, logger: log, now, random });
+    const ipamSync = createIpamSync({ client: opts.client, caches, logger: log, now, random, events });
     const ipamPending = new Map<string, number>();
     const waiting = new Map<Controller, number>();
     const plan: Controller = createController({
