@@ -79,20 +79,20 @@ const BGPConfigurationSpecObject = z.looseObject({
     'spec.asNumber',
     'Default AS number for nodes without their own. Default 64512; only read from the default object.',
   ).optional(),
-  serviceLoadBalancerIPs: unsupported(
+  serviceLoadBalancerIPs: field(
     z.array(ServiceCidrBlock('spec.serviceLoadBalancerIPs')).max(500).optional(),
-    'LoadBalancer ingress IPs inside these ranges are advertised over BGP.',
-    'service address advertisement is not implemented by Tabby',
+    'LoadBalancer ingress IPs inside these ranges are advertised over BGP (ranges from every node while ' +
+      'serviceLoadBalancerAggregation is Enabled; single addresses per Service).',
   ),
-  serviceExternalIPs: unsupported(
+  serviceExternalIPs: field(
     z.array(ServiceCidrBlock('spec.serviceExternalIPs')).max(500).optional(),
-    'Service external IPs inside these ranges are advertised over BGP.',
-    'service address advertisement is not implemented by Tabby',
+    'Service external IPs inside these ranges are advertised over BGP (ranges from every node; single addresses ' +
+      'per Service).',
   ),
-  serviceClusterIPs: unsupported(
+  serviceClusterIPs: field(
     z.array(ServiceCidrBlock('spec.serviceClusterIPs')).max(500).optional(),
-    'Service cluster IP ranges advertised over BGP from every node.',
-    'service address advertisement is not implemented by Tabby',
+    'Service cluster IP ranges advertised over BGP from every node (and /32s of externalTrafficPolicy: Local ' +
+      'Services from nodes with a local endpoint).',
   ),
   serviceLoadBalancerAggregation: crdDefault(
     z.enum(['Enabled', 'Disabled'], { error: 'must be Enabled or Disabled' }).default('Enabled'),

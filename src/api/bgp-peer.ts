@@ -76,11 +76,7 @@ const BGPPeerSpecObject = z.looseObject({
     'spec.reachableBy',
     'Gateway through which peerIP is reached (adds a static route); same address family as peerIP.',
   ).optional(),
-  filters: unsupported(
-    z.array(z.string().max(253)).optional(),
-    'BGPFilter names applied to this session, in order.',
-    'BGPFilter is not implemented by Tabby',
-  ),
+  filters: field(z.array(z.string().max(253)).optional(), 'BGPFilter names applied to this session, in order.'),
   localWorkloadSelector: unsupported(
     selectorField('spec.localWorkloadSelector', 'Peer with local workloads matching this selector.').optional(),
     'Peer with local workloads matching this selector (requires asNumber; not with peerIP or peerSelector).',

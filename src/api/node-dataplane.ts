@@ -148,13 +148,62 @@ export const PlannedBgpPeerSchema = z.looseObject({
 });
 export type PlannedBgpPeer = z.infer<typeof PlannedBgpPeerSchema>;
 
+/** One BGPFilter rule as Calico's spec writes it (validated by the BGPFilter kind before it gets here). */
+export const BgpFilterRuleSchema = z.looseObject({
+  action: field(z.enum(['Accept', 'Reject']), 'What a matching rule does.'),
+  cidr: field(z.string().max(64).optional(), 'Prefix compared with the route (matchOperator, prefixLength).'),
+  matchOperator: field(z.enum(['Equal', 'NotEqual', 'In', 'NotIn']).optional(), 'How the prefix is compared.'),
+  prefixLength: field(
+    z.looseObject({ min: uint().max(128).optional(), max: uint().max(128).optional() }).optional(),
+    'Prefix-length range of the CIDR match.',
+  ),
+  source: field(z.enum(['RemotePeers']).optional(), 'Only routes learned from BGP peers.'),
+  interface: field(z.string().max(15).optional(), 'Only routes via a matching interface.'),
+  peerType: field(z.enum(['eBGP', 'iBGP']).optional(), 'Only sessions of this type.'),
+  communities: field(
+    z.looseObject({ values: z.array(z.string().max(32)) }).optional(),
+    'Only routes carrying this community.',
+  ),
+  asPathPrefix: field(z.array(uint().max(4294967295)).optional(), 'Only routes whose AS path starts so.'),
+  priority: field(uint().max(2147483646).optional(), 'Only routes of this priority.'),
+  operations: field(
+    z
+      .array(
+        z.looseObject({
+          addCommunity: z.looseObject({ value: z.string().max(32) }).optional(),
+          prependASPath: z.looseObject({ prefix: z.array(uint().max(4294967295)) }).optional(),
+          setPriority: z.looseObject({ value: uint().max(2147483646) }).optional(),
+        }),
+      )
+      .optional(),
+    'Modifications before accepting.',
+  ),
+});
+export type BgpFilterRule = z.infer<typeof BgpFilterRuleSchema>;
+
+const filterRules = (what: string) => field(z.array(BgpFilterRuleSchema).optional(), what, ATOMIC_REQUIRED_LIST);
+
+export const PlannedBgpFilterSchema = z.looseObject({
+  name: field(z.string().min(1).max(253), 'BGPFilter name.'),
+  exportV4: filterRules('IPv4 export rules, in order.'),
+  importV4: filterRules('IPv4 import rules, in order.'),
+  exportV6: filterRules('IPv6 export rules, in order.'),
+  importV6: filterRules('IPv6 import rules, in order.'),
+});
+export type PlannedBgpFilter = z.infer<typeof PlannedBgpFilterSchema>;
+
+export const CommunityRuleSchema = z.looseObject({
+  cidr: cidr('Routes inside this prefix get the communities (BIRD `net ~ cidr`).'),
+  communities: field(z.array(z.string().max(32)), 'aa:nn or aa:nn:mm values, sorted, no duplicates.'),
+});
+export type CommunityRule = z.infer<typeof CommunityRuleSchema>;
+
 export const ExportedPrefixSchema = z.looseObject({
   cidr: cidr('Prefix announced to peers.'),
   origin: field(
     z.enum(['block', 'borrowed', 'serviceClusterIP', 'serviceExternalIP', 'serviceLoadBalancerIP', 'other']),
     'Why the prefix is exported.',
   ),
-  communities: field(z.array(z.string()).optional(), 'BGP communities attached (aa:nn or aa:nn:mm).'),
 });
 export type ExportedPrefix = z.infer<typeof ExportedPrefixSchema>;
 
@@ -191,6 +240,31 @@ export const PlannedBgpSchema = z.looseObject({
   rejectPrefixes: field(
     z.array(z.string().max(64)).optional(),
     'Pool CIDRs never exported (IPPool disableBGPExport). Sorted.',
+  ),
+  communities: field(
+    z.array(CommunityRuleSchema).optional(),
+    "Communities by prefix (BGPConfiguration prefixAdvertisements: the node's own, else the default's), in order.",
+  ),
+  filters: field(
+    z.array(PlannedBgpFilterSchema).optional(),
+    "The BGPFilters named by this node's peers that exist. Sorted by name.",
+  ),
+  serviceRejectPrefixes: field(
+    z.array(z.string().max(64)).optional(),
+    'Service ranges never programmed into the kernel from BGP (Calico /rejectcidrs), on every node. Sorted.',
+  ),
+  reflectedServiceRanges: field(
+    z
+      .looseObject({
+        loadBalancerIPs: field(z.array(z.string().max(64)), 'serviceLoadBalancerIPs ranges.'),
+        externalIPs: field(z.array(z.string().max(64)), 'serviceExternalIPs ranges.'),
+      })
+      .optional(),
+    'On a route reflector: service ranges it re-exports from its clients (as written in BGPConfiguration).',
+  ),
+  normalRoutePriority: field(
+    z.looseObject({ ipv4: uint().max(2147483646).optional(), ipv6: uint().max(2147483646).optional() }).optional(),
+    'BGPConfiguration ipv4/ipv6NormalRoutePriority when set (BIRD priority arithmetic; default 1024).',
   ),
 });
 export type PlannedBgp = z.infer<typeof PlannedBgpSchema>;

@@ -1,8 +1,8 @@
 // The input reader behind the CLI: file contents in (the CLI edge reads the files), validated objects out.
 // Accepts multi-document YAML (or JSON), `kind: List` (as `kubectl get -o yaml` prints), Calico's internal
 // `crd.projectcalico.org/v1` objects as dumped from a live cluster (converted to projectcalico.org/v3, including the
-// `projectcalico.org/metadata` annotation and IPAMConfig -> IPAMConfiguration), and core v1 Node, Pod, Namespace and
-// Secret objects, passed through (planning needs them). Other kinds are reported as skipped, never dropped silently.
+// `projectcalico.org/metadata` annotation and IPAMConfig -> IPAMConfiguration), and core v1 Node, Pod, Namespace,
+// Secret and Service objects and discovery.k8s.io/v1 EndpointSlices, passed through (planning needs them). Other kinds are reported as skipped, never dropped silently.
 // Every problem names the file, the document (1-based; and the List item), the kind, the name and the field.
 import yaml from 'js-yaml';
 import { formatIssue, type Issue } from './errors.js';
@@ -23,10 +23,10 @@ export interface SourceRef {
   item?: number;
 }
 
-/** A core v1 object Tabby reads but does not validate beyond its identity. */
+/** A core v1 (or discovery.k8s.io/v1 EndpointSlice) object Tabby reads but does not validate beyond its identity. */
 export interface CoreObject {
-  apiVersion: 'v1';
-  kind: 'Node' | 'Pod' | 'Namespace' | 'Secret';
+  apiVersion: 'v1' | 'discovery.k8s.io/v1';
+  kind: 'Node' | 'Pod' | 'Namespace' | 'Secret' | 'Service' | 'EndpointSlice';
   metadata: { name: string; namespace?: string; [k: string]: unknown };
   [k: string]: unknown;
 }
@@ -57,7 +57,7 @@ export interface ReadResult {
 
 export const CALICO_V1_API_VERSION = 'crd.projectcalico.org/v1';
 export const CALICO_METADATA_ANNOTATION = 'projectcalico.org/metadata';
-const CORE_KINDS = new Set(['Node', 'Pod', 'Namespace', 'Secret']);
+const CORE_KINDS = new Set(['Node', 'Pod', 'Namespace', 'Secret', 'Service']);
 
 export function formatSource(s: SourceRef): string {
   if (s.document === 0) return s.file;
@@ -192,7 +192,21 @@ function convertV1Spec(
   return spec;
 }
 
+/**
+ * The object as the apiserver stores it: a field set to null (YAML `spec:` with nothing after it) is dropped, as
+ * kube-apiserver drops null values of CRD fields that are not nullable. List items stay (IPAMBlock allocations hold
+ * nulls on purpose).
+ */
+function withoutNullFields(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => (isRecord(x) ? withoutNullFields(x) : x));
+  if (!isRecord(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNullFields(x);
+  return out;
+}
+
 function coreObject(obj: Record<string, unknown>): obj is CoreObject {
+  if (obj.apiVersion === 'discovery.k8s.io/v1') return obj.kind === 'EndpointSlice';
   return obj.apiVersion === 'v1' && typeof obj.kind === 'string' && CORE_KINDS.has(obj.kind);
 }
 
@@ -222,10 +236,10 @@ function readOne(value: unknown, source: SourceRef, out: ReadResult): void {
     out.objects.push({ source, object: value, converted: false });
     return;
   }
-  let obj = value;
+  let obj = withoutNullFields(value) as Record<string, unknown>;
   let converted = false;
   if (value.apiVersion === CALICO_V1_API_VERSION) {
-    const c = convertCalicoV1(value);
+    const c = convertCalicoV1(obj);
     if (c.issues.length > 0) {
       out.issues.push(...c.issues.map((i) => ({ ...i, source })));
       return;

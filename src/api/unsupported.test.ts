@@ -46,20 +46,31 @@ describe('unsupportedFields', () => {
     const got = list(
       v3('BGPConfiguration', {
         serviceClusterIPs: [{ cidr: '10.96.0.0/12' }],
+        localWorkloadPeeringIPV4: '169.254.0.179',
         communities: [{ name: 'c', value: '1:1', colour: 'blue' }],
         prefixAdvertisements: [{ cidr: '10.0.0.0/8', communities: ['c'] }],
       }),
     );
     expect(got).toEqual([
       ['spec.communities[0].colour', 'unknown'],
-      ['spec.serviceClusterIPs', 'not-implemented'],
+      ['spec.localWorkloadPeeringIPV4', 'not-implemented'],
     ]);
   });
 
-  it('marks BGPPeer filters as not implemented', () => {
-    expect(list(v3('BGPPeer', { peerIP: '10.0.0.1', asNumber: 1, filters: ['f'] }))).toEqual([
-      ['spec.filters', 'not-implemented'],
-    ]);
+  it('BGPPeer filters and service advertisement are acted on; local-workload peering is not', () => {
+    expect(list(v3('BGPPeer', { peerIP: '10.0.0.1', asNumber: 1, filters: ['f'] }))).toEqual([]);
+    expect(
+      list(
+        v3('BGPConfiguration', {
+          serviceClusterIPs: [{ cidr: '10.96.0.0/12' }],
+          serviceExternalIPs: [{ cidr: '192.0.2.0/24' }],
+          serviceLoadBalancerIPs: [{ cidr: '198.51.100.0/24' }],
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      list(v3('BGPPeer', { nodeSelector: 'all()', asNumber: 65000, localWorkloadSelector: 'app == "x"' })),
+    ).toEqual([['spec.localWorkloadSelector', 'not-implemented']]);
   });
 
   it('is empty for things it cannot read', () => {

@@ -87,6 +87,12 @@ function changeOf(r: PlanRecord): PlanChange {
       return { kind: 'bgpPeer', name: r.key, peer: r.record };
     case 'felixConfiguration':
       return { kind: 'felixConfiguration', name: r.key, config: r.record };
+    case 'bgpFilter':
+      return { kind: 'bgpFilter', name: r.key, filter: r.record };
+    case 'service':
+      return { kind: 'service', namespace: r.record.namespace, name: r.record.name, service: r.record };
+    case 'endpointSlice':
+      return { kind: 'endpointSlice', namespace: r.record.namespace, name: r.record.name, slice: r.record };
   }
 }
 
@@ -106,6 +112,12 @@ function removalOf(r: PlanRecord): PlanChange {
       return { kind: 'bgpPeer', name: r.key };
     case 'felixConfiguration':
       return { kind: 'felixConfiguration', name: r.key };
+    case 'bgpFilter':
+      return { kind: 'bgpFilter', name: r.key };
+    case 'service':
+      return { kind: 'service', namespace: r.record.namespace, name: r.record.name };
+    case 'endpointSlice':
+      return { kind: 'endpointSlice', namespace: r.record.namespace, name: r.record.name };
   }
 }
 

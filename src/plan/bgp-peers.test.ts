@@ -229,7 +229,7 @@ describe('explicit BGPPeers', () => {
 });
 
 describe('exported prefixes', () => {
-  it('own blocks, communities from prefixAdvertisements; disableBGPExport pools are held back', () => {
+  it('own blocks and service ranges; communities by prefix; disableBGPExport pools are held back', () => {
     const plan = planCluster(
       snapshot({
         nodes: [node('a', '10.0.0.11/24')],
@@ -248,8 +248,11 @@ describe('exported prefixes', () => {
     const bgp = plan.nodes.get('a')?.bgp;
     expect(bgp?.exportPrefixes).toEqual([
       { cidr: '10.96.0.0/12', origin: 'serviceClusterIP' },
-      { cidr: '10.244.1.0/26', origin: 'block', communities: ['65000:100', '65000:200'] },
+      { cidr: '10.244.1.0/26', origin: 'block' },
     ]);
+    // confd apply_communities: one rule per prefixAdvertisement, names resolved, values sorted as text.
+    expect(bgp?.communities).toEqual([{ cidr: '10.244.0.0/16', communities: ['65000:100', '65000:200'] }]);
     expect(bgp?.rejectPrefixes).toEqual(['10.245.0.0/16']);
+    expect(bgp?.serviceRejectPrefixes).toEqual(['10.96.0.0/12']);
   });
 });

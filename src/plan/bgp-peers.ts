@@ -1,20 +1,44 @@
-// BGP sessions of one node: explicit peers from BGPPeer objects (kept in NodeDesired.bgp.peers) and the node-to-node
-// mesh (derived by agents from the view's node records; materialised here for render and tests).
-// Inputs: node facts, parsed BGPPeers, the global BGP settings. Outputs: PlannedBgpPeer lists sorted by name.
+// BGP sessions of one node — the peering rule, whole: explicit peers from BGPPeer objects (kept in
+// NodeDesired.bgp.peers) and the node-to-node mesh (built from the view's node records by `meshPeers`, which the
+// agent's BIRD configuration and `tabby render` both call).
+// Inputs: node facts, parsed BGPPeers, the global BGP settings, per-node listen ports. Outputs: PlannedBgpPeer lists
+// sorted by name.
 // calico: confd/pkg/backends/calico/client.go (updatePeersV1: global pass, node pass, reverse pass, first writer of a
 // key wins) and confd/pkg/backends/calico/bgp_processor.go (naming, passive, route-reflector clients), i.e.
 // calico-reference.md §5.3. BGPPeers are visited in name order, which makes Calico's "first writer" deterministic.
+// Rules:
+//   - a session towards another Calico node describes that node: its own AS (projectcalico.org/ASNumber) else the
+//     cluster default, and the port it listens on (its node.<name> BGPConfiguration's, else the default's);
+//   - mesh: every other non-reflector node with an address of the family, unless the mesh is off or this node is a
+//     route reflector; global peerings and the mesh are passive on the side with the greater address string;
+//   - on a route reflector, an iBGP peer (same AS as the session's local AS) whose cluster id is not its own is a
+//     route-reflector client; keepOriginalNextHop keeps the next hop only towards eBGP peers; nextHopMode wins;
+//   - a node-specific peering to an address and port a global peering already has is dropped.
 // Invariants: a node never peers with its own address; a peer of a family the node has no BGP address for is
 // dropped; passwords stay secret references.
 import { createHash } from 'node:crypto';
 import { type IPFamily, type Selector, formatIP, parseIP, parseSelector } from '../net/index.js';
 import { splitIPPort } from '../api/fields.js';
-import type { PlannedBgpPeer, SecretKeyRef } from '../api/node-dataplane.js';
+import type { PlannedBgp, PlannedBgpFilter, PlannedBgpPeer, SecretKeyRef } from '../api/node-dataplane.js';
+import type { ViewNode } from '../api/route-table.js';
+import type { ClusterIndex } from './cluster-index.js';
 import { type NodeFacts, compareStrings } from './facts.js';
-import type { SnapshotBGPPeer } from './snapshot.js';
+import type { PlanGlobals } from './plan-globals.js';
+import { PER_NODE_CONFIG_PREFIX, type SnapshotBGPConfiguration, type SnapshotBGPPeer } from './snapshot.js';
 
 /** confd's default `/calico/bgp/v1/global/as_num`. */
 export const DEFAULT_AS_NUMBER = 64512;
+
+/**
+ * A node's own listen port: its `node.<name>` BGPConfiguration's, when set. Sessions towards the node use it, else
+ * the default object's port (confd `/bgp/v1/host/<node>/listen_port`, else `/global/listen_port`).
+ */
+export function nodeListenPort(
+  configs: ReadonlyMap<string, SnapshotBGPConfiguration>,
+  node: string,
+): number | undefined {
+  return configs.get(PER_NODE_CONFIG_PREFIX + node)?.listenPort;
+}
 
 export interface BgpGlobals {
   asNumber: number;
@@ -265,4 +289,128 @@ export function routerId(n: NodeFacts): string {
   const b = createHash('sha256').update(n.name, 'utf8').digest();
   const first = (b[0] ?? 0) > 223 ? (b[0] ?? 0) - 32 : (b[0] ?? 0);
   return `${first}.${b[1] ?? 0}.${b[2] ?? 0}.${b[3] ?? 0}`;
+}
+
+/** PeerContext over the planner's index, memoising selector matches and address lookups for one planning pass. */
+export class PeerMemo implements PeerContext {
+  private readonly matches = new Map<Selector, NodeFacts[]>();
+  private all: NodeFacts[] | undefined;
+  private byIP: Map<string, NodeFacts[]> | undefined;
+  private globalsMemo: GlobalPeerings | undefined;
+
+  constructor(
+    private readonly idx: ClusterIndex,
+    private readonly planGlobals: PlanGlobals,
+    readonly peers: readonly ParsedPeer[],
+  ) {}
+
+  get globals() {
+    return this.planGlobals.bgp;
+  }
+
+  node(name: string): NodeFacts | undefined {
+    return this.idx.nodes.get(name);
+  }
+
+  allNodes(): readonly NodeFacts[] {
+    this.all ??= [...this.idx.nodes.values()].sort((a, b) => compareStrings(a.name, b.name));
+    return this.all;
+  }
+
+  nodesMatching(sel: Selector): readonly NodeFacts[] {
+    let m = this.matches.get(sel);
+    if (!m) {
+      m = this.allNodes().filter((n) => sel.matches(n.labels));
+      this.matches.set(sel, m);
+    }
+    return m;
+  }
+
+  nodesWithIP(ip: string): readonly NodeFacts[] {
+    if (!this.byIP) {
+      this.byIP = new Map();
+      for (const n of this.allNodes()) {
+        for (const a of [n.v4, n.v6]) {
+          if (!a?.bgp) continue;
+          const list = this.byIP.get(a.text);
+          if (list) list.push(n);
+          else this.byIP.set(a.text, [n]);
+        }
+      }
+    }
+    return this.byIP.get(ip) ?? [];
+  }
+
+  listenPort(node: string): number | undefined {
+    return nodeListenPort(this.idx.bgpConfigurations, node);
+  }
+
+  globalPeerings(): GlobalPeerings {
+    this.globalsMemo ??= globalPeerings(this);
+    return this.globalsMemo;
+  }
+}
+
+/** The nodes on the remote side of a BGPPeer (a superset for peerIP peers: every node holding the address). */
+export function remoteNodes(p: ParsedPeer, ctx: PeerContext): readonly NodeFacts[] {
+  if (p.peerSelector) return ctx.nodesMatching(p.peerSelector);
+  return p.peerHost !== undefined ? ctx.nodesWithIP(p.peerHost) : [];
+}
+
+/**
+ * Node-to-node mesh sessions of `node` (calico: bgp_processor.go processMeshPeers; calico-reference.md §5.3.1), from
+ * the view's node records: one per other node with a BGP address of a family this node has, except route
+ * reflectors; none on a route reflector or with the mesh off. Each session describes the remote node — its own AS
+ * (else the cluster default) and the port it listens on (its node.<name> BGPConfiguration's, else the default's) —
+ * and is passive on the side whose address is the greater string, so exactly one side connects. `tabby render` and
+ * the agent's BIRD configuration both take the mesh from here.
+ */
+export function meshPeers(node: string, bgp: PlannedBgp, records: readonly ViewNode[]): PlannedBgpPeer[] {
+  const out: PlannedBgpPeer[] = [];
+  if (!bgp.nodeToNodeMesh || bgp.routeReflectorClusterID !== undefined) return out;
+  const own4 = bgp.ipv4Address?.split('/')[0];
+  const own6 = bgp.ipv6Address?.split('/')[0];
+  const seen = new Set<string>();
+  for (const r of records) {
+    if (r.name === node || seen.has(r.name)) continue;
+    seen.add(r.name);
+    if (r.routeReflectorClusterID !== undefined && r.routeReflectorClusterID !== '') continue;
+    for (const [own, theirs] of [
+      [own4, r.ipv4],
+      [own6, r.ipv6],
+    ] as const) {
+      if (own === undefined || theirs === undefined || own === theirs) continue;
+      const peer: PlannedBgpPeer = {
+        name: sessionName('Mesh', theirs, undefined),
+        peerIP: theirs,
+        asNumber: r.asNumber ?? bgp.defaultASNumber ?? bgp.asNumber,
+        type: 'mesh',
+        source: r.name,
+      };
+      const port = r.listenPort ?? bgp.defaultListenPort;
+      if (port !== undefined) peer.port = port;
+      if (bgp.meshPasswordSecretRef) peer.passwordSecretRef = { ...bgp.meshPasswordSecretRef };
+      peer.sourceAddress = own;
+      if (theirs > own) peer.passive = true;
+      if (bgp.meshMaxRestartTimeSeconds !== undefined) peer.maxRestartTimeSeconds = bgp.meshMaxRestartTimeSeconds;
+      out.push(peer);
+    }
+  }
+  return out.sort((a, b) => compareStrings(a.name, b.name));
+}
+
+/**
+ * The BGPFilters a node's sessions name, as they exist now (a name without its object is skipped, as confd skips
+ * it), sorted by name: the agent renders their functions and calls them from those sessions.
+ */
+export function filtersFor(
+  peers: readonly PlannedBgpPeer[],
+  filters: ReadonlyMap<string, PlannedBgpFilter>,
+): PlannedBgpFilter[] {
+  const names = new Set<string>();
+  for (const p of peers) for (const f of p.filters ?? []) names.add(f);
+  return [...names]
+    .sort(compareStrings)
+    .map((n) => filters.get(n))
+    .filter((f): f is PlannedBgpFilter => f !== undefined);
 }

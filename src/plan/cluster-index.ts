@@ -15,15 +15,19 @@ import {
   nodeFacts,
   poolFacts,
 } from './facts.js';
-import type {
-  ClusterSnapshot,
-  SnapshotBGPConfiguration,
-  SnapshotBGPPeer,
-  SnapshotBlock,
-  SnapshotFelixConfiguration,
-  SnapshotNode,
-  SnapshotPod,
-  SnapshotPool,
+import { ServiceIndex, serviceKey } from './service-index.js';
+import { serviceSettings } from './service-advertisement.js';
+import {
+  type ClusterSnapshot,
+  GLOBAL_CONFIG_NAME,
+  type SnapshotBGPConfiguration,
+  type SnapshotBGPFilter,
+  type SnapshotBGPPeer,
+  type SnapshotBlock,
+  type SnapshotFelixConfiguration,
+  type SnapshotNode,
+  type SnapshotPod,
+  type SnapshotPool,
 } from './snapshot.js';
 
 function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
@@ -70,6 +74,9 @@ export class ClusterIndex {
   readonly bgpPeers = new Map<string, SnapshotBGPPeer>();
   readonly bgpConfigurations = new Map<string, SnapshotBGPConfiguration>();
   readonly felixConfigurations = new Map<string, SnapshotFelixConfiguration>();
+  readonly bgpFilters = new Map<string, SnapshotBGPFilter>();
+  /** Services and EndpointSlices, with each Service's announcement decided (service-index.ts). */
+  readonly services = new ServiceIndex();
   private poolsSortedCache: PoolFacts[] | undefined;
   /** Sorted lists per node, dropped when a block of that node changes (both are read once per owner and per plan). */
   private readonly blocksOfCache = new Map<string, BlockFacts[]>();
@@ -84,6 +91,10 @@ export class ClusterIndex {
     for (const p of s.bgpPeers) idx.setBgpPeer(p.name, p);
     for (const c of s.bgpConfigurations) idx.setBgpConfiguration(c.name, c);
     for (const c of s.felixConfigurations) idx.setFelixConfiguration(c.name, c);
+    for (const f of s.bgpFilters ?? []) idx.bgpFilters.set(f.name, f);
+    idx.services.setSettings(serviceSettings(idx.bgpConfigurations.get(GLOBAL_CONFIG_NAME)));
+    for (const svc of s.services ?? []) idx.services.setService(serviceKey(svc), svc);
+    for (const e of s.endpointSlices ?? []) idx.services.setSlice(serviceKey(e), e);
     return idx;
   }
 
@@ -98,6 +109,9 @@ export class ClusterIndex {
       bgpConfigurations: byName(this.bgpConfigurations.values()),
       bgpPeers: byName(this.bgpPeers.values()),
       felixConfigurations: byName(this.felixConfigurations.values()),
+      bgpFilters: byName(this.bgpFilters.values()),
+      services: [...this.services.serviceRecords].sort((a, b) => compareStrings(serviceKey(a), serviceKey(b))),
+      endpointSlices: [...this.services.sliceRecords].sort((a, b) => compareStrings(serviceKey(a), serviceKey(b))),
     };
   }
 

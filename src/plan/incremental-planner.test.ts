@@ -149,4 +149,89 @@ describe('work per change', () => {
     expect(delta.changedRouteTables.length).toBeGreaterThanOrEqual(4);
     expect(delta.changedRouteTables.length).toBeLessThanOrEqual(8);
   });
+
+  describe('Services and EndpointSlices', () => {
+    const withRanges = snapshot({
+      ...base,
+      bgpConfigurations: [{ name: 'default', serviceClusterIPs: ['10.96.0.0/12'] }],
+    });
+    const svc = (policy: string): PlanChange => ({
+      kind: 'service',
+      namespace: 'shop',
+      name: 'web',
+      service: {
+        namespace: 'shop',
+        name: 'web',
+        type: 'LoadBalancer',
+        clusterIPs: ['10.96.0.10'],
+        externalIPs: [],
+        ingressIPs: [],
+        externalTrafficPolicy: policy,
+        ipFamilies: ['IPv4'],
+      },
+    });
+    const slice = (...nodes: string[]): PlanChange => ({
+      kind: 'endpointSlice',
+      namespace: 'shop',
+      name: 'web-x1',
+      slice: {
+        namespace: 'shop',
+        name: 'web-x1',
+        service: 'web',
+        addressType: 'IPv4',
+        anyReady: nodes.length > 0,
+        readyNodes: nodes,
+      },
+    });
+    const exported = (p: IncrementalPlanner, n: string) =>
+      p
+        .plan()
+        .nodes.get(n)
+        ?.bgp?.exportPrefixes.map((x) => x.cidr);
+
+    it('an externalTrafficPolicy: Local Service is written only to the nodes with its endpoints', () => {
+      const planner = new IncrementalPlanner(withRanges);
+      expect(planner.apply([svc('Local')])).toEqual(NOTHING);
+      expect(planner.apply([slice('node-3')]).changedNodes).toEqual(['node-3']);
+      expect(exported(planner, 'node-3')).toEqual(['10.96.0.0/12', '10.96.0.10/32', '10.244.3.0/26']);
+      expect(exported(planner, 'node-4')).toEqual(['10.96.0.0/12', '10.244.4.0/26']);
+      expect(planner.apply([slice('node-3', 'node-5')]).changedNodes).toEqual(['node-5']);
+      expect(planner.apply([slice('node-5')]).changedNodes).toEqual(['node-3']);
+      // Pods coming and going on a node that keeps an endpoint change nothing anybody reads.
+      expect(planner.apply([slice('node-5')])).toEqual(NOTHING);
+      expect(planner.apply([{ kind: 'service', namespace: 'shop', name: 'web' }]).changedNodes).toEqual(['node-5']);
+    });
+
+    it('a Service announced from every node rewrites every node, and only while its announcement changes', () => {
+      const planner = new IncrementalPlanner(withRanges);
+      planner.apply([slice('node-3')]);
+      // Cluster policy with aggregation on: the ranges stand for it, nothing to write.
+      expect(planner.apply([svc('Cluster')])).toEqual(NOTHING);
+      const disabled = planner.apply([
+        {
+          kind: 'bgpConfiguration',
+          name: 'default',
+          config: { name: 'default', serviceClusterIPs: ['10.96.0.0/12'], serviceLoadBalancerAggregation: 'Disabled' },
+        },
+      ]);
+      expect(disabled.changedNodes).toHaveLength(nodes.length);
+      expect(planner.apply([slice('node-3', 'node-9')])).toEqual(NOTHING);
+    });
+
+    it('a BGPFilter rewrites the nodes whose sessions name it, not the others', () => {
+      const withPeer = snapshot({
+        ...base,
+        bgpPeers: [{ name: 'tor', nodeSelector: 'rack == "a"', peerIP: '10.0.0.254', asNumber: 65000, filters: ['f'] }],
+        nodes: base.nodes.map((n, i) => (i < 3 ? { ...n, labels: { rack: 'a' } } : n)),
+      });
+      const planner = new IncrementalPlanner(withPeer);
+      const delta = planner.apply([
+        { kind: 'bgpFilter', name: 'f', filter: { name: 'f', exportV4: [{ action: 'Reject' }] } },
+      ]);
+      expect(delta.changedNodes).toEqual(['node-0', 'node-1', 'node-2']);
+      expect(planner.apply([{ kind: 'bgpFilter', name: 'other', filter: { name: 'other' } }])).toEqual(NOTHING);
+    });
+  });
 });
+
+const NOTHING = { changedNodes: [], removedNodes: [], changedRouteTables: [], removedRouteTables: [] };

@@ -25,10 +25,12 @@ export {
   type VxlanNeighbour,
   explainComment,
   materialiseNode,
-  meshPeers,
   remoteRouteLine,
   routeDestination,
 } from './materialise.js';
 export type { RouteRule } from './encap-decider.js';
+export { meshPeers } from './bgp-peers.js';
 export { TARGET_ENTRIES_PER_SHARD, shardName } from './route-views.js';
 export { type SyntheticIpamResult, withSyntheticIpam } from './synthetic-ipam.js';
+export { type Changes, type NodePlanDiff, bgpSessionLine, diffPlans, neighbourLine, tunnelLine } from './plan-diff.js';
+export { type PublishedNode, type RouteState, routeState, routesFor } from './route-lookup.js';

@@ -11,9 +11,10 @@
 //   VXLAN          `<dst> via <VTEP IP> dev vxlan.calico onlink` (vxlan-v6.calico for IPv6)
 // Single addresses print without their /32 (/128), as iproute2 does.
 // This is the one place that builds N routes for a node; it is for render and tests, never for the operator's state.
-import type { NodeDesired, PlannedBgp, PlannedBgpPeer, WorkloadRoute } from '../api/node-dataplane.js';
+import type { NodeDesired, PlannedBgpPeer, WorkloadRoute } from '../api/node-dataplane.js';
 import type { RouteEntry, RouteTableStatus, ViewNode } from '../api/route-table.js';
 import { type IPFamily, parseCidr, parseIP } from '../net/index.js';
+import { meshPeers } from './bgp-peers.js';
 import { cidrSortKey, compareStrings, ipSortKey } from './facts.js';
 import type { RouteRule } from './encap-decider.js';
 
@@ -160,42 +161,6 @@ export function materialiseNode(
     }
   }
   return { node, routes: lines.map(({ key: _key, ...rest }) => rest), bgpPeers, vxlanNeighbours };
-}
-
-/**
- * Node-to-node mesh sessions (calico-reference.md §5.3.1): every other node with a BGP address of the family that
- * is not a route reflector; none on a route reflector or with the mesh off. Passive on the side whose peer address
- * is the greater string, so exactly one side connects.
- */
-export function meshPeers(node: string, bgp: PlannedBgp, records: readonly ViewNode[]): PlannedBgpPeer[] {
-  const out: PlannedBgpPeer[] = [];
-  if (!bgp.nodeToNodeMesh) return out;
-  const own4 = bgp.ipv4Address?.split('/')[0];
-  const own6 = bgp.ipv6Address?.split('/')[0];
-  for (const r of records) {
-    if (r.name === node || r.routeReflectorClusterID !== undefined) continue;
-    for (const [own, theirs] of [
-      [own4, r.ipv4],
-      [own6, r.ipv6],
-    ] as const) {
-      if (own === undefined || theirs === undefined || own === theirs) continue;
-      const peer: PlannedBgpPeer = {
-        name: `Mesh_${theirs.replace(/[.:]/g, '_')}`,
-        peerIP: theirs,
-        asNumber: r.asNumber ?? bgp.defaultASNumber ?? bgp.asNumber,
-        type: 'mesh',
-        source: r.name,
-      };
-      const port = r.listenPort ?? bgp.defaultListenPort;
-      if (port !== undefined) peer.port = port;
-      if (bgp.meshPasswordSecretRef) peer.passwordSecretRef = { ...bgp.meshPasswordSecretRef };
-      peer.sourceAddress = own;
-      if (theirs > own) peer.passive = true;
-      if (bgp.meshMaxRestartTimeSeconds !== undefined) peer.maxRestartTimeSeconds = bgp.meshMaxRestartTimeSeconds;
-      out.push(peer);
-    }
-  }
-  return out.sort((a, b) => compareStrings(a.name, b.name));
 }
 
 /** `line  # rule: pool P, block B, node N` — the `--explain` rendering. */

@@ -8,7 +8,6 @@
 // not change this object for any other node (except BGP peers that select the joining node — Calico's semantics).
 import { hash } from 'node:crypto';
 import {
-  cidrContainsCidr,
   cidrMasked,
   formatCidr,
   formatIP,
@@ -19,6 +18,7 @@ import {
 } from '../net/index.js';
 import type {
   BorrowedAddress,
+  CommunityRule,
   EffectiveFelix,
   ExportedPrefix,
   Mtu,
@@ -30,13 +30,20 @@ import type {
 } from '../api/node-dataplane.js';
 import type { ClusterIndex } from './cluster-index.js';
 import { type NodeFacts, compareStrings, ipSortKey, cidrSortKey } from './facts.js';
-import { type GlobalPeerings, type PeerContext, explicitPeers, routerId } from './bgp-peers.js';
+import {
+  type GlobalPeerings,
+  type PeerContext,
+  explicitPeers,
+  filtersFor,
+  nodeListenPort,
+  routerId,
+} from './bgp-peers.js';
 import { effectiveFelix, mergeFelix, mtuSettings, natOutgoing, tunnelDevices } from './felix-effective.js';
 import type { PlanGlobals } from './plan-globals.js';
+import { EXCLUDE_SERVICE_ADVERTISEMENT_LABEL, serviceRanges } from './service-advertisement.js';
 import { type FelixSettings, PER_NODE_CONFIG_PREFIX, type SnapshotBGPConfiguration } from './snapshot.js';
 
-/** Nodes labelled so are not used to advertise service ranges (confd ExcludeServiceAdvertisement). */
-export const EXCLUDE_SERVICE_ADVERTISEMENT_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+export { EXCLUDE_SERVICE_ADVERTISEMENT_LABEL };
 
 export interface NodeDesiredContext {
   idx: ClusterIndex;
@@ -50,7 +57,9 @@ export interface NodeDesiredContext {
 
 export interface SharedParts {
   felixDefault?: FelixParts;
+  /** Service ranges and the addresses of Services announced from every node. */
   services?: readonly Prefix[];
+  serviceRejects?: readonly string[];
 }
 
 interface FelixParts {
@@ -200,7 +209,7 @@ function bgpSection(
   };
   if (n.v4?.bgp) bgp.ipv4Address = n.v4.interfaceText;
   if (n.v6?.bgp) bgp.ipv6Address = n.v6.interfaceText;
-  const listenPort = nodeConfig?.listenPort ?? g.bgp.listenPort;
+  const listenPort = nodeListenPort(ctx.idx.bgpConfigurations, n.name) ?? g.bgp.listenPort;
   if (listenPort !== undefined) bgp.listenPort = listenPort;
   bgp.defaultASNumber = g.bgp.asNumber;
   if (g.bgp.listenPort !== undefined) bgp.defaultListenPort = g.bgp.listenPort;
@@ -215,29 +224,70 @@ function bgpSection(
   const ignored = g.bgpDefault?.ignoredInterfaces;
   if (ignored && ignored.length > 0) bgp.ignoredInterfaces = [...ignored];
   bgp.peers = explicitPeers(n, ctx.peers, ctx.globalPeerings);
-  bgp.exportPrefixes = exportPrefixes(n, ctx, nodeConfig, blocks, blockKeys, borrowed, borrowedKeys);
+  const filters = filtersFor(bgp.peers, ctx.idx.bgpFilters);
+  if (filters.length > 0) bgp.filters = filters;
+  bgp.exportPrefixes = exportPrefixes(n, ctx, blocks, blockKeys, borrowed, borrowedKeys);
   if (g.rejectPrefixes.length > 0) bgp.rejectPrefixes = [...g.rejectPrefixes];
+  const communities = communityRules(nodeConfig, g.bgpDefault);
+  if (communities.length > 0) bgp.communities = communities;
+  const rejects = (ctx.shared.serviceRejects ??= serviceRejects(ctx));
+  if (rejects.length > 0) bgp.serviceRejectPrefixes = [...rejects];
+  // confd bird_ipam.cfg: a route reflector re-exports what its clients announce inside these ranges.
+  if (n.routeReflectorClusterId !== undefined) {
+    const lb = g.bgpDefault?.serviceLoadBalancerIPs ?? [];
+    const ext = g.bgpDefault?.serviceExternalIPs ?? [];
+    if (lb.length + ext.length > 0) bgp.reflectedServiceRanges = { loadBalancerIPs: [...lb], externalIPs: [...ext] };
+  }
+  const v4 = g.bgpDefault?.ipv4NormalRoutePriority;
+  const v6 = g.bgpDefault?.ipv6NormalRoutePriority;
+  if (v4 !== undefined || v6 !== undefined) {
+    bgp.normalRoutePriority = { ...(v4 !== undefined ? { ipv4: v4 } : {}), ...(v6 !== undefined ? { ipv6: v6 } : {}) };
+  }
   return bgp;
 }
 
-/** Service ranges confd announces from every node (routes.go); single LB addresses follow endpoints: not here. */
-function servicePrefixes(cfg: SnapshotBGPConfiguration | undefined): Prefix[] {
-  const out: Prefix[] = [];
-  const add = (text: string, origin: Prefix['origin'], skipHost: boolean) => {
-    const c = cidrMasked(parseCidrLoose(text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`));
-    if (skipHost && c.prefix === (c.family === 4 ? 32 : 128)) return;
-    out.push({ cidr: formatCidr(c), key: cidrSortKey(c), origin });
-  };
-  for (const c of cfg?.serviceClusterIPs ?? []) add(c, 'serviceClusterIP', false);
-  for (const c of cfg?.serviceExternalIPs ?? []) add(c, 'serviceExternalIP', false);
-  for (const c of cfg?.serviceLoadBalancerIPs ?? []) add(c, 'serviceLoadBalancerIP', true);
+function serviceRejects(ctx: NodeDesiredContext): string[] {
+  const out = serviceRanges(ctx.idx.services.currentSettings).map((p) => parseCidr(p.cidr));
+  return [...new Set(out.sort((a, b) => compareStrings(cidrSortKey(a), cidrSortKey(b))).map((c) => formatCidr(c)))];
+}
+
+/** Service ranges plus the addresses of Services announced from every node: equal for every announcing node. */
+function sharedServicePrefixes(ctx: NodeDesiredContext): Prefix[] {
+  const all = [...serviceRanges(ctx.idx.services.currentSettings), ...ctx.idx.services.everywherePrefixes()];
+  return all.map((p) => ({ cidr: p.cidr, key: cidrSortKey(parseCidr(p.cidr)), origin: p.origin }));
+}
+
+/**
+ * Communities by prefix: the node's own BGPConfiguration's prefixAdvertisements replace the default's (confd
+ * getNodeOrGlobalValue); names resolve against the `communities` of the same object; each prefix's values are
+ * de-duplicated and sorted as text (confd getCommunitiesArray); prefixes keep their order.
+ */
+function communityRules(
+  nodeConfig: SnapshotBGPConfiguration | undefined,
+  global: SnapshotBGPConfiguration | undefined,
+): CommunityRule[] {
+  const adv = nodeConfig?.prefixAdvertisements ? nodeConfig : global;
+  const out: CommunityRule[] = [];
+  for (const a of adv?.prefixAdvertisements ?? []) {
+    const values = new Set<string>();
+    for (const c of a.communities) {
+      const v = /^\d+:\d+(:\d+)?$/.test(c) ? c : adv?.communities?.find((d) => d.name === c)?.value;
+      if (v !== undefined) values.add(v);
+    }
+    if (values.size === 0) continue;
+    out.push({
+      cidr: formatCidr(
+        cidrMasked(parseCidrLoose(a.cidr.includes('/') ? a.cidr : `${a.cidr}/${a.cidr.includes(':') ? 128 : 32}`)),
+      ),
+      communities: [...values].sort(),
+    });
+  }
   return out;
 }
 
 function exportPrefixes(
   n: NodeFacts,
   ctx: NodeDesiredContext,
-  nodeConfig: SnapshotBGPConfiguration | undefined,
   blocks: readonly OwnBlock[],
   blockKeys: readonly string[],
   borrowed: readonly BorrowedAddress[],
@@ -254,24 +304,19 @@ function exportPrefixes(
     if (exported(a.pool)) out.push({ cidr: a.cidr, key: borrowedKeys[i] ?? '', origin: 'borrowed' });
   });
   if (n.labels[EXCLUDE_SERVICE_ADVERTISEMENT_LABEL] !== 'true') {
-    out.push(...(ctx.shared.services ??= servicePrefixes(g.bgpDefault)));
+    out.push(...(ctx.shared.services ??= sharedServicePrefixes(ctx)));
+    for (const p of ctx.idx.services.localPrefixes(n.name)) {
+      out.push({ cidr: p.cidr, key: cidrSortKey(parseCidr(p.cidr)), origin: p.origin });
+    }
   }
   out.sort((a, b) => compareStrings(a.key, b.key) || compareStrings(a.origin, b.origin));
-  // Communities: the node's own prefixAdvertisements replace the global list (confd getNodeOrGlobalValue).
-  const adv = nodeConfig?.prefixAdvertisements ? nodeConfig : g.bgpDefault;
-  const rules = (adv?.prefixAdvertisements ?? []).map((a) => ({
-    cidr: cidrMasked(parseCidrLoose(a.cidr)),
-    communities: a.communities
-      .map((c) => (/^\d+:\d+(:\d+)?$/.test(c) ? c : adv?.communities?.find((d) => d.name === c)?.value))
-      .filter((c): c is string => c !== undefined),
-  }));
-  return out.map(({ cidr, origin }) => {
-    const prefix: ExportedPrefix = { cidr, origin };
-    if (rules.length === 0) return prefix;
-    const inner = parseCidr(cidr);
-    const set = new Set<string>();
-    for (const r of rules) if (cidrContainsCidr(r.cidr, inner)) for (const c of r.communities) set.add(c);
-    if (set.size > 0) prefix.communities = [...set].sort();
-    return prefix;
-  });
+  const seen = new Set<string>();
+  const result: ExportedPrefix[] = [];
+  for (const { cidr, origin } of out) {
+    // One announcement per prefix (confd reference-counts routes announced for several reasons).
+    if (seen.has(cidr)) continue;
+    seen.add(cidr);
+    result.push({ cidr, origin });
+  }
+  return result;
 }

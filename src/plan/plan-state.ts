@@ -11,7 +11,7 @@
 // the same snapshot; a shard is rebuilt only if an owner hashed to it changed or the view's shard count changed; a
 // node plan is rebuilt only if something it reads changed.
 import type { NodeDesired } from '../api/node-dataplane.js';
-import { type Selector, cidrsOverlap } from '../net/index.js';
+import { cidrsOverlap } from '../net/index.js';
 import type { ViewNode } from '../api/route-table.js';
 import { ClusterIndex, podKey } from './cluster-index.js';
 import { type NodeFacts, compareStrings } from './facts.js';
@@ -28,15 +28,17 @@ import {
   viewNodeRecord,
 } from './route-views.js';
 import {
-  type GlobalPeerings,
   type ParsedPeer,
-  type PeerContext,
-  globalPeerings,
+  PeerMemo,
   isLocalSide,
   isRemoteSide,
   localSide,
+  nodeListenPort,
   parsePeer,
+  remoteNodes,
 } from './bgp-peers.js';
+import { serviceSettings } from './service-advertisement.js';
+import { type AffectedNodes, serviceKey } from './service-index.js';
 import { type NodeDesiredContext, buildNodeDesired } from './node-desired.js';
 import { type PlanGlobals, computeGlobals } from './plan-globals.js';
 import {
@@ -44,12 +46,15 @@ import {
   GLOBAL_CONFIG_NAME,
   PER_NODE_CONFIG_PREFIX,
   type SnapshotBGPConfiguration,
+  type SnapshotBGPFilter,
   type SnapshotBGPPeer,
   type SnapshotBlock,
+  type SnapshotEndpointSlice,
   type SnapshotFelixConfiguration,
   type SnapshotNode,
   type SnapshotPod,
   type SnapshotPool,
+  type SnapshotService,
 } from './snapshot.js';
 
 /** One change to the cluster; the record absent means the object was deleted. */
@@ -60,7 +65,10 @@ export type PlanChange =
   | { kind: 'pod'; namespace: string; name: string; pod?: SnapshotPod }
   | { kind: 'bgpPeer'; name: string; peer?: SnapshotBGPPeer }
   | { kind: 'bgpConfiguration'; name: string; config?: SnapshotBGPConfiguration }
-  | { kind: 'felixConfiguration'; name: string; config?: SnapshotFelixConfiguration };
+  | { kind: 'felixConfiguration'; name: string; config?: SnapshotFelixConfiguration }
+  | { kind: 'bgpFilter'; name: string; filter?: SnapshotBGPFilter }
+  | { kind: 'service'; namespace: string; name: string; service?: SnapshotService }
+  | { kind: 'endpointSlice'; namespace: string; name: string; slice?: SnapshotEndpointSlice };
 
 export interface PlanOptions {
   /** Average upper bound of destinations per RouteTable shard (default TARGET_ENTRIES_PER_SHARD). */
@@ -143,6 +151,12 @@ export class PlanState {
         return this.applyBgpConfiguration(change.name, change.config);
       case 'felixConfiguration':
         return this.applyFelixConfiguration(change.name, change.config);
+      case 'bgpFilter':
+        return this.applyFilter(change.name, change.filter);
+      case 'service':
+        return this.dirtyServiceNodes(this.idx.services.setService(serviceKey(change), change.service));
+      case 'endpointSlice':
+        return this.dirtyServiceNodes(this.idx.services.setSlice(serviceKey(change), change.slice));
     }
   }
 
@@ -212,10 +226,27 @@ export class PlanState {
     }
   }
 
+  /** A BGPFilter's rules are in the plan of every node with a session naming it (either side of its BGPPeer). */
+  private applyFilter(name: string, record: SnapshotBGPFilter | undefined): void {
+    if (record) this.idx.bgpFilters.set(name, record);
+    else this.idx.bgpFilters.delete(name);
+    for (const p of this.peers) {
+      if (!p.record.filters?.includes(name)) continue;
+      this.pendingSides.push({ peer: p, side: 'local' }, { peer: p, side: 'remote' });
+    }
+  }
+
+  /** A Service or EndpointSlice change replans the nodes whose announcements it changes (service-index.ts). */
+  private dirtyServiceNodes(a: AffectedNodes): void {
+    if (a.all) this.allNodesDirty = true;
+    for (const n of a.nodes) this.dirtyNodes.add(n);
+  }
+
   private applyBgpConfiguration(name: string, record: SnapshotBGPConfiguration | undefined): void {
     this.idx.setBgpConfiguration(name, record);
     if (name === GLOBAL_CONFIG_NAME) {
       this.globals = computeGlobals(this.idx);
+      this.idx.services.setSettings(serviceSettings(record));
       this.allNodesDirty = true;
     } else if (name.startsWith(PER_NODE_CONFIG_PREFIX)) {
       // A node's listen port is in its view record and in the sessions other nodes open to it.
@@ -395,7 +426,7 @@ export class PlanState {
     this.routes.set(n.name, r);
     this.total4 += r.count4;
     this.total6 += r.count6;
-    this.records.set(n.name, viewNodeRecord(n, { listenPort: (x) => this.listenPort(x) }));
+    this.records.set(n.name, viewNodeRecord(n, { listenPort: (x) => nodeListenPort(this.idx.bgpConfigurations, x) }));
     const h = this.hashOf(n.name);
     for (const [count, b] of this.buckets) b[h & (count - 1)]?.add(n.name);
   }
@@ -413,10 +444,6 @@ export class PlanState {
   private forgetBucketMember(name: string): void {
     const h = fnv1a(name);
     for (const [count, b] of this.buckets) b[h & (count - 1)]?.delete(name);
-  }
-
-  private listenPort(node: string): number | undefined {
-    return this.idx.bgpConfigurations.get(PER_NODE_CONFIG_PREFIX + node)?.listenPort;
   }
 
   private hashOf(name: string): number {
@@ -509,70 +536,5 @@ export class PlanState {
 
   peerContext(): PeerMemo {
     return new PeerMemo(this.idx, this.globals, this.peers);
-  }
-}
-
-function remoteNodes(p: ParsedPeer, ctx: PeerMemo): readonly NodeFacts[] {
-  if (p.peerSelector) return ctx.nodesMatching(p.peerSelector);
-  return p.peerHost !== undefined ? ctx.nodesWithIP(p.peerHost) : [];
-}
-
-/** PeerContext over the index with per-flush memoisation of selector matches and address lookups. */
-export class PeerMemo implements PeerContext {
-  private readonly matches = new Map<Selector, NodeFacts[]>();
-  private all: NodeFacts[] | undefined;
-  private byIP: Map<string, NodeFacts[]> | undefined;
-  private globalsMemo: GlobalPeerings | undefined;
-
-  constructor(
-    private readonly idx: ClusterIndex,
-    private readonly planGlobals: PlanGlobals,
-    readonly peers: readonly ParsedPeer[],
-  ) {}
-
-  get globals() {
-    return this.planGlobals.bgp;
-  }
-
-  node(name: string): NodeFacts | undefined {
-    return this.idx.nodes.get(name);
-  }
-
-  allNodes(): readonly NodeFacts[] {
-    this.all ??= [...this.idx.nodes.values()].sort((a, b) => compareStrings(a.name, b.name));
-    return this.all;
-  }
-
-  nodesMatching(sel: Selector): readonly NodeFacts[] {
-    let m = this.matches.get(sel);
-    if (!m) {
-      m = this.allNodes().filter((n) => sel.matches(n.labels));
-      this.matches.set(sel, m);
-    }
-    return m;
-  }
-
-  nodesWithIP(ip: string): readonly NodeFacts[] {
-    if (!this.byIP) {
-      this.byIP = new Map();
-      for (const n of this.allNodes()) {
-        for (const a of [n.v4, n.v6]) {
-          if (!a?.bgp) continue;
-          const list = this.byIP.get(a.text);
-          if (list) list.push(n);
-          else this.byIP.set(a.text, [n]);
-        }
-      }
-    }
-    return this.byIP.get(ip) ?? [];
-  }
-
-  listenPort(node: string): number | undefined {
-    return this.idx.bgpConfigurations.get(PER_NODE_CONFIG_PREFIX + node)?.listenPort;
-  }
-
-  globalPeerings(): GlobalPeerings {
-    this.globalsMemo ??= globalPeerings(this);
-    return this.globalsMemo;
   }
 }

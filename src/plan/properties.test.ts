@@ -1,7 +1,7 @@
 // Properties of every plan, on random clusters (fast-check): what must hold whatever the cluster looks like.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrContainsCidr, formatCidr, parseCidr } from '../net/index.js';
+import { cidrContainsCidr, formatCidr, formatIP, parseCidr, parseIP } from '../net/index.js';
 import { poolRouteType } from './encap-decider.js';
 import { planCluster } from './pipeline.js';
 import type { ClusterSnapshot, SnapshotBlock, SnapshotNode, SnapshotPool } from './snapshot.js';
@@ -107,6 +107,46 @@ describe('plan properties on random clusters', () => {
     expect(compared).toBeGreaterThan(10);
   });
 
+  it('mesh sessions describe the remote node and pair up: its AS and port, one passive side', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(clusterShape, (s) => {
+        const plan = planCluster(s);
+        const byName = new Map(s.nodes.map((n) => [n.name, n]));
+        const global = s.bgpConfigurations.find((c) => c.name === 'default');
+        const portOf = (n: string) =>
+          s.bgpConfigurations.find((c) => c.name === `node.${n}`)?.listenPort ?? global?.listenPort;
+        const meshOn = global?.nodeToNodeMeshEnabled ?? true;
+        const sessions = new Map<string, { peer: string; passive: boolean }>();
+        for (const a of s.nodes) {
+          for (const p of plan.materialise(a.name)?.bgpPeers ?? []) {
+            if (p.type !== 'mesh') continue;
+            const b = byName.get(p.source ?? '');
+            expect(b, `${a.name}: ${p.name} names a node`).toBeDefined();
+            if (!b) continue;
+            // The remote node's own AS, else the cluster default — never the local node's own AS.
+            expect(p.asNumber, `${a.name} → ${b.name}`).toBe(b.asNumber ?? global?.asNumber ?? 64512);
+            expect(p.port, `${a.name} → ${b.name}`).toBe(portOf(b.name));
+            expect(meshOn && a.routeReflectorClusterId === undefined && b.routeReflectorClusterId === undefined).toBe(
+              true,
+            );
+            sessions.set(`${a.name}>${b.name}>${p.peerIP}`, { peer: p.peerIP, passive: p.passive === true });
+            checked++;
+          }
+        }
+        for (const [key, v] of sessions) {
+          const [a = '', b = ''] = key.split('>');
+          const own = v.peer.includes(':') ? byName.get(a)?.ipv6?.address : byName.get(a)?.ipv4?.address;
+          const back = sessions.get(`${b}>${a}>${own === undefined ? '' : formatIP(parseIP(own))}`);
+          expect(back, `${b} has no session back to ${a}`).toBeDefined();
+          expect([v.passive, back?.passive].filter(Boolean), `${a}↔${b}: exactly one side waits`).toHaveLength(1);
+        }
+      }),
+      { numRuns: 200 },
+    );
+    expect(checked).toBeGreaterThan(50);
+  });
+
   it('is deterministic: same input in any order gives identical objects and revisions', () => {
     fc.assert(
       fc.property(clusterShape, (s) => {
@@ -118,6 +158,9 @@ describe('plan properties on random clusters', () => {
           bgpConfigurations: [...s.bgpConfigurations].reverse(),
           bgpPeers: [...s.bgpPeers].reverse(),
           felixConfigurations: [...s.felixConfigurations].reverse(),
+          bgpFilters: [...(s.bgpFilters ?? [])].reverse(),
+          services: [...(s.services ?? [])].reverse(),
+          endpointSlices: [...(s.endpointSlices ?? [])].reverse(),
         };
         const a = planCluster(s);
         const b = planCluster(reversed);

@@ -16,6 +16,9 @@ const KINDS: Record<PlanRecord['kind'], string> = {
   bgpConfiguration: 'BGPConfiguration',
   bgpPeer: 'BGPPeer',
   felixConfiguration: 'FelixConfiguration',
+  bgpFilter: 'BGPFilter',
+  service: 'Service',
+  endpointSlice: 'EndpointSlice',
 };
 
 export function planRecordIssues(r: PlanRecord): Issue[] {

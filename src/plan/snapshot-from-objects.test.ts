@@ -176,6 +176,7 @@ describe('snapshotFromObjects', () => {
         nodeMeshMaxRestartTimeSeconds: 120,
         logSeverityScreen: 'Info',
         serviceClusterIPs: ['10.96.0.0/12'],
+        serviceLoadBalancerAggregation: 'Enabled',
       },
     ]);
     expect(snapshot.bgpPeers).toEqual([

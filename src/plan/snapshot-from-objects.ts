@@ -9,7 +9,12 @@
 //   Pod       spec.nodeName + status.podIPs (or podIP); host-network and unscheduled pods carry no Calico route.
 //   IPAMBlock spec.affinity host:<node>; allocations whose attribute names another node become borrowed /32s;
 //             soft-deleted blocks are absent. BlockAffinity (confirmed, host) stands in for a block not given.
+//   Service   type, cluster/external/LoadBalancer addresses, externalTrafficPolicy, ipFamilies (what service
+//             advertisement reads, calico: confd/pkg/backends/calico/routes.go).
+//   EndpointSlice  its Service (label kubernetes.io/service-name), address type, and the nodes of ready endpoints.
 import type { BGPConfiguration } from '../api/bgp-configuration.js';
+import type { BGPFilter } from '../api/bgp-filter.js';
+import type { BgpFilterRule } from '../api/node-dataplane.js';
 import type { BGPPeer } from '../api/bgp-peer.js';
 import type { BlockAffinity } from '../api/block-affinity.js';
 import type { Issue } from '../api/errors.js';
@@ -25,12 +30,15 @@ import type {
   ClusterSnapshot,
   NodeAddress,
   SnapshotBGPConfiguration,
+  SnapshotBGPFilter,
   SnapshotBGPPeer,
   SnapshotBlock,
+  SnapshotEndpointSlice,
   SnapshotFelixConfiguration,
   SnapshotNode,
   SnapshotPod,
   SnapshotPool,
+  SnapshotService,
 } from './snapshot.js';
 
 export const NODE_ANNOTATIONS = {
@@ -93,7 +101,10 @@ export type PlanRecord =
   | { kind: 'pod'; key: string; record: SnapshotPod }
   | { kind: 'bgpConfiguration'; key: string; record: SnapshotBGPConfiguration }
   | { kind: 'bgpPeer'; key: string; record: SnapshotBGPPeer }
-  | { kind: 'felixConfiguration'; key: string; record: SnapshotFelixConfiguration };
+  | { kind: 'felixConfiguration'; key: string; record: SnapshotFelixConfiguration }
+  | { kind: 'bgpFilter'; key: string; record: SnapshotBGPFilter }
+  | { kind: 'service'; key: string; record: SnapshotService }
+  | { kind: 'endpointSlice'; key: string; record: SnapshotEndpointSlice };
 
 export interface PlanRecordResult {
   /** Absent when the object has a problem (see `issues`) or is nothing the planner reads. */
@@ -137,6 +148,16 @@ export function planRecordOf(obj: InputKindObject, index = 0, opts: SnapshotOpti
           key: name,
           record: { name, spec: { ...((obj as FelixConfiguration).spec ?? {}) } },
         };
+      case 'BGPFilter':
+        return { kind: 'bgpFilter', key: name, record: bgpFilterFromObject(obj as BGPFilter) };
+      case 'Service': {
+        const svc = serviceFromObject(obj as CoreObject, p);
+        return svc && { kind: 'service', key: `${svc.namespace}/${svc.name}`, record: svc };
+      }
+      case 'EndpointSlice': {
+        const e = endpointSliceFromObject(obj as CoreObject, p);
+        return e && { kind: 'endpointSlice', key: `${e.namespace}/${e.name}`, record: e };
+      }
       default:
         // BlockAffinity (see snapshotFromObjects), IPAMHandle, IPAMConfiguration, Namespace, Secret, our own kinds.
         return undefined;
@@ -170,6 +191,15 @@ export function addToSnapshot(into: MutableSnapshot, r: PlanRecord): void {
     case 'felixConfiguration':
       into.felixConfigurations.set(r.key, r.record);
       break;
+    case 'bgpFilter':
+      into.bgpFilters.set(r.key, r.record);
+      break;
+    case 'service':
+      into.services.set(r.key, r.record);
+      break;
+    case 'endpointSlice':
+      into.endpointSlices.set(r.key, r.record);
+      break;
   }
 }
 
@@ -182,6 +212,9 @@ export interface MutableSnapshot {
   bgpConfigurations: Map<string, SnapshotBGPConfiguration>;
   bgpPeers: Map<string, SnapshotBGPPeer>;
   felixConfigurations: Map<string, SnapshotFelixConfiguration>;
+  bgpFilters: Map<string, SnapshotBGPFilter>;
+  services: Map<string, SnapshotService>;
+  endpointSlices: Map<string, SnapshotEndpointSlice>;
 }
 
 export function mutableSnapshot(): MutableSnapshot {
@@ -193,6 +226,9 @@ export function mutableSnapshot(): MutableSnapshot {
     bgpConfigurations: new Map(),
     bgpPeers: new Map(),
     felixConfigurations: new Map(),
+    bgpFilters: new Map(),
+    services: new Map(),
+    endpointSlices: new Map(),
   };
 }
 
@@ -205,6 +241,9 @@ export function freezeSnapshot(m: MutableSnapshot): ClusterSnapshot {
     bgpConfigurations: [...m.bgpConfigurations.values()],
     bgpPeers: [...m.bgpPeers.values()],
     felixConfigurations: [...m.felixConfigurations.values()],
+    bgpFilters: [...m.bgpFilters.values()],
+    services: [...m.services.values()],
+    endpointSlices: [...m.endpointSlices.values()],
   };
 }
 
@@ -470,6 +509,11 @@ function bgpConfigurationFromObject(obj: BGPConfiguration): SnapshotBGPConfigura
   if (externalIPs) out.serviceExternalIPs = externalIPs;
   const lbIPs = cidrs(s.serviceLoadBalancerIPs);
   if (lbIPs) out.serviceLoadBalancerIPs = lbIPs;
+  if (s.serviceLoadBalancerAggregation !== undefined) {
+    out.serviceLoadBalancerAggregation = s.serviceLoadBalancerAggregation;
+  }
+  if (s.ipv4NormalRoutePriority !== undefined) out.ipv4NormalRoutePriority = s.ipv4NormalRoutePriority;
+  if (s.ipv6NormalRoutePriority !== undefined) out.ipv6NormalRoutePriority = s.ipv6NormalRoutePriority;
   if (s.communities) out.communities = s.communities.map((c) => ({ name: c.name, value: c.value }));
   if (s.prefixAdvertisements) {
     out.prefixAdvertisements = s.prefixAdvertisements.map((a) => ({ cidr: a.cidr, communities: [...a.communities] }));
@@ -500,4 +544,127 @@ function bgpPeerFromObject(obj: BGPPeer): SnapshotBGPPeer {
   if (s.filters && s.filters.length > 0) out.filters = [...s.filters];
   if (s.reversePeering !== undefined) out.reversePeering = s.reversePeering;
   return out;
+}
+
+/** Keeps the rule fields the renderer reads, in Calico's shape (the BGPFilter kind validated them). */
+function filterRule(
+  r: NonNullable<BGPFilter['spec']['exportV4']>[number] | NonNullable<BGPFilter['spec']['exportV6']>[number],
+): BgpFilterRule {
+  const out: BgpFilterRule = { action: r.action };
+  if (r.cidr !== undefined && r.cidr !== '') out.cidr = r.cidr;
+  if (r.matchOperator !== undefined) out.matchOperator = r.matchOperator;
+  if (r.prefixLength !== undefined) {
+    out.prefixLength = {
+      ...(r.prefixLength.min !== undefined ? { min: r.prefixLength.min } : {}),
+      ...(r.prefixLength.max !== undefined ? { max: r.prefixLength.max } : {}),
+    };
+  }
+  if (r.source !== undefined) out.source = r.source;
+  if (r.interface !== undefined && r.interface !== '') out.interface = r.interface;
+  if (r.peerType !== undefined) out.peerType = r.peerType;
+  if (r.communities !== undefined) out.communities = { values: [...r.communities.values] };
+  if (r.asPathPrefix !== undefined && r.asPathPrefix.length > 0) out.asPathPrefix = [...r.asPathPrefix];
+  if (r.priority !== undefined) out.priority = r.priority;
+  if (r.operations !== undefined && r.operations.length > 0) {
+    out.operations = r.operations.map((op) => {
+      if (op.addCommunity) return { addCommunity: { value: op.addCommunity.value } };
+      if (op.prependASPath) return { prependASPath: { prefix: [...op.prependASPath.prefix] } };
+      return { setPriority: { value: op.setPriority?.value ?? 0 } };
+    });
+  }
+  return out;
+}
+
+function bgpFilterFromObject(obj: BGPFilter): SnapshotBGPFilter {
+  const s = obj.spec;
+  const out: SnapshotBGPFilter = { name: obj.metadata.name };
+  if (s.exportV4 && s.exportV4.length > 0) out.exportV4 = s.exportV4.map(filterRule);
+  if (s.importV4 && s.importV4.length > 0) out.importV4 = s.importV4.map(filterRule);
+  if (s.exportV6 && s.exportV6.length > 0) out.exportV6 = s.exportV6.map(filterRule);
+  if (s.importV6 && s.importV6.length > 0) out.importV6 = s.importV6.map(filterRule);
+  return out;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : [];
+}
+
+function canonicalIPs(texts: string[], p: Problems, path: (string | number)[]): string[] {
+  const out: string[] = [];
+  texts.forEach((t, i) => {
+    try {
+      out.push(formatIP(parseIP(t)));
+    } catch (err) {
+      p.add([...path, i], errorText(err));
+    }
+  });
+  return out;
+}
+
+function serviceFromObject(obj: CoreObject, p: Problems): SnapshotService | undefined {
+  const spec = isRecord(obj.spec) ? obj.spec : {};
+  const status = isRecord(obj.status) ? obj.status : {};
+  const before = p.list.length;
+  const type = typeof spec.type === 'string' && spec.type !== '' ? spec.type : 'ClusterIP';
+  const listed = strings(spec.clusterIPs);
+  const single = typeof spec.clusterIP === 'string' ? [spec.clusterIP] : [];
+  const rawClusterIPs = (listed.length > 0 ? listed : single).filter((x) => x !== '' && x !== 'None');
+  const clusterIPs = canonicalIPs(rawClusterIPs, p, ['spec', listed.length > 0 ? 'clusterIPs' : 'clusterIP']);
+  const externalIPs = canonicalIPs(strings(spec.externalIPs), p, ['spec', 'externalIPs']);
+  const lb = isRecord(status.loadBalancer) ? status.loadBalancer : {};
+  const ingress = Array.isArray(lb.ingress) ? lb.ingress : [];
+  const ingressIPs: string[] = [];
+  ingress.forEach((x, i) => {
+    if (!isRecord(x) || typeof x.ip !== 'string' || x.ip === '') return;
+    ingressIPs.push(...canonicalIPs([x.ip], p, ['status', 'loadBalancer', 'ingress', i, 'ip']));
+  });
+  if (p.list.length > before) return undefined;
+  // The apiserver always fills ipFamilies; a hand-written manifest may not: its cluster IPs say the same.
+  const families = strings(spec.ipFamilies);
+  const ipFamilies =
+    families.length > 0 ? families : [...new Set(clusterIPs.map((ip) => (ip.includes(':') ? 'IPv6' : 'IPv4')))];
+  const out: SnapshotService = {
+    namespace: obj.metadata.namespace ?? 'default',
+    name: obj.metadata.name,
+    type,
+    clusterIPs,
+    externalIPs,
+    ingressIPs,
+    ipFamilies,
+  };
+  if (typeof spec.loadBalancerIP === 'string' && spec.loadBalancerIP !== '') out.loadBalancerIP = spec.loadBalancerIP;
+  if (typeof spec.externalTrafficPolicy === 'string' && spec.externalTrafficPolicy !== '') {
+    out.externalTrafficPolicy = spec.externalTrafficPolicy;
+  }
+  return out;
+}
+
+/** discovery.k8s.io/v1 label naming an EndpointSlice's Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+function endpointSliceFromObject(obj: CoreObject, _p: Problems): SnapshotEndpointSlice | undefined {
+  const meta = obj.metadata as Rec;
+  const labels = (isRecord(meta.labels) ? meta.labels : {}) as Record<string, unknown>;
+  const service = labels[SERVICE_NAME_LABEL];
+  // A slice that names no Service is nothing Calico announces for.
+  if (typeof service !== 'string' || service === '') return undefined;
+  const endpoints = Array.isArray(obj.endpoints) ? obj.endpoints : [];
+  let anyReady = false;
+  const nodes = new Set<string>();
+  for (const e of endpoints) {
+    if (!isRecord(e)) continue;
+    const conditions = isRecord(e.conditions) ? e.conditions : {};
+    // EndpointSlice API: an absent `ready` means ready.
+    if (conditions.ready === false) continue;
+    anyReady = true;
+    if (typeof e.nodeName === 'string' && e.nodeName !== '') nodes.add(e.nodeName);
+  }
+  return {
+    namespace: obj.metadata.namespace ?? 'default',
+    name: obj.metadata.name,
+    service,
+    addressType: typeof obj.addressType === 'string' ? obj.addressType : '',
+    anyReady,
+    readyNodes: [...nodes].sort(),
+  };
 }

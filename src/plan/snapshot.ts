@@ -6,6 +6,7 @@
 // Lists carry no meaning in their order: planners sort everything they emit.
 
 import type { FelixConfigurationSpec } from '../api/felix-configuration.js';
+import type { PlannedBgpFilter } from '../api/node-dataplane.js';
 
 export type EncapMode = 'Never' | 'Always' | 'CrossSubnet';
 
@@ -103,6 +104,11 @@ export interface SnapshotBGPConfiguration {
   serviceClusterIPs?: readonly string[];
   serviceExternalIPs?: readonly string[];
   serviceLoadBalancerIPs?: readonly string[];
+  /** `Enabled` (default): LoadBalancer ranges from every node; `Disabled`: only per-Service addresses. */
+  serviceLoadBalancerAggregation?: 'Enabled' | 'Disabled';
+  /** Metric of BGP-learned routes (default 1024); BIRD's priority arithmetic is relative to it. */
+  ipv4NormalRoutePriority?: number;
+  ipv6NormalRoutePriority?: number;
   communities?: readonly { name: string; value: string }[];
   prefixAdvertisements?: readonly PrefixAdvertisement[];
   ignoredInterfaces?: readonly string[];
@@ -130,6 +136,46 @@ export interface SnapshotBGPPeer {
   reversePeering?: 'Auto' | 'Manual';
 }
 
+/** A BGPFilter: its rules as Calico's spec writes them (`name` = the object's name). */
+export type SnapshotBGPFilter = PlannedBgpFilter;
+
+/**
+ * What service advertisement reads of a core v1 Service (calico: confd/pkg/backends/calico/routes.go): its type,
+ * addresses, traffic policy and families. Headless and ExternalName services carry no cluster IP.
+ */
+export interface SnapshotService {
+  namespace: string;
+  name: string;
+  type: string;
+  /** `spec.clusterIPs` (or `spec.clusterIP`); empty for a headless (`None`) or unallocated service. */
+  clusterIPs: readonly string[];
+  externalIPs: readonly string[];
+  /** `spec.loadBalancerIP` (deprecated, still read for Calico's single-address rule). */
+  loadBalancerIP?: string;
+  /** `status.loadBalancer.ingress[].ip`. */
+  ingressIPs: readonly string[];
+  /** `Cluster`, `Local`, or absent (ClusterIP services). */
+  externalTrafficPolicy?: string;
+  /** `spec.ipFamilies` (`IPv4`, `IPv6`). */
+  ipFamilies: readonly string[];
+}
+
+/**
+ * What service advertisement reads of a discovery.k8s.io/v1 EndpointSlice: its Service (label
+ * kubernetes.io/service-name), address type, and where its ready endpoints run — so pods coming and going on nodes
+ * that already have one change nothing.
+ */
+export interface SnapshotEndpointSlice {
+  namespace: string;
+  name: string;
+  service: string;
+  addressType: string;
+  /** A ready endpoint exists (Calico: `ready` absent counts as ready). */
+  anyReady: boolean;
+  /** Nodes with a ready endpoint, sorted. */
+  readyNodes: readonly string[];
+}
+
 /** A FelixConfiguration spec as src/api parses it: no defaults filled, so `node.<name>` overlays field by field. */
 export type FelixSettings = FelixConfigurationSpec;
 
@@ -147,6 +193,9 @@ export interface ClusterSnapshot {
   bgpConfigurations: readonly SnapshotBGPConfiguration[];
   bgpPeers: readonly SnapshotBGPPeer[];
   felixConfigurations: readonly SnapshotFelixConfiguration[];
+  bgpFilters?: readonly SnapshotBGPFilter[];
+  services?: readonly SnapshotService[];
+  endpointSlices?: readonly SnapshotEndpointSlice[];
 }
 
 export function emptySnapshot(): ClusterSnapshot {

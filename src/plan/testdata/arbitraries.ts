@@ -7,12 +7,15 @@ import type {
   ClusterSnapshot,
   EncapMode,
   SnapshotBGPConfiguration,
+  SnapshotBGPFilter,
   SnapshotBGPPeer,
   SnapshotBlock,
+  SnapshotEndpointSlice,
   SnapshotFelixConfiguration,
   SnapshotNode,
   SnapshotPod,
   SnapshotPool,
+  SnapshotService,
 } from '../snapshot.js';
 
 export const NODE_NAMES = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'];
@@ -46,6 +49,8 @@ export interface NodeShape {
   rack: 'r0' | 'r1';
   as?: number;
   rr: boolean;
+  /** node.kubernetes.io/exclude-from-external-load-balancers=true */
+  excluded?: boolean;
 }
 
 export const nodeShape: fc.Arbitrary<NodeShape> = fc.record(
@@ -59,13 +64,21 @@ export const nodeShape: fc.Arbitrary<NodeShape> = fc.record(
     rack: fc.constantFrom('r0' as const, 'r1' as const),
     as: fc.option(fc.constantFrom(64512, 65001), { nil: undefined }),
     rr: fc.boolean(),
+    excluded: fc.boolean(),
   },
   { requiredKeys: ['subnet', 'host', 'v6', 'ipip', 'vxlan', 'vxlanV6', 'rack', 'rr'] },
 );
 
 export function nodeFromShape(name: string, s: NodeShape): SnapshotNode {
   const idx = NODE_NAMES.indexOf(name);
-  const n: SnapshotNode = { name, labels: { rack: s.rack, ...(s.rr ? { 'route-reflector': 'true' } : {}) } };
+  const n: SnapshotNode = {
+    name,
+    labels: {
+      rack: s.rack,
+      ...(s.rr ? { 'route-reflector': 'true' } : {}),
+      ...(s.excluded ? { 'node.kubernetes.io/exclude-from-external-load-balancers': 'true' } : {}),
+    },
+  };
   // Subnet 2 uses a /16 so that prefix lengths differ between views.
   if (s.subnet >= 0) n.ipv4 = { address: `192.168.${s.subnet}.${s.host}`, prefixLength: s.subnet === 2 ? 16 : 24, source: 'annotation' };
   if (s.v6) n.ipv6 = { address: `fd00:${s.subnet < 0 ? 9 : s.subnet}::${s.host.toString(16)}`, prefixLength: 64, source: 'annotation' };
@@ -135,20 +148,84 @@ export const podShape: fc.Arbitrary<SnapshotPod> = fc
 export const peerShape: fc.Arbitrary<SnapshotBGPPeer> = fc.oneof(
   fc.constant<SnapshotBGPPeer>({ name: 'rr-peers', nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)' }),
   fc.constant<SnapshotBGPPeer>({ name: 'rr-mesh', nodeSelector: 'has(route-reflector)', peerSelector: 'has(route-reflector)' }),
-  fc.constant<SnapshotBGPPeer>({ name: 'tor-r0', nodeSelector: 'rack == "r0"', peerIP: '192.168.0.254', asNumber: 65010 }),
-  fc.constant<SnapshotBGPPeer>({ name: 'global-tor', peerIP: '192.168.1.254:1179', asNumber: 65020 }),
+  fc.constant<SnapshotBGPPeer>({ name: 'tor-r0', nodeSelector: 'rack == "r0"', peerIP: '192.168.0.254', asNumber: 65010, filters: ['no-pods'] }),
+  fc.constant<SnapshotBGPPeer>({ name: 'global-tor', peerIP: '192.168.1.254:1179', asNumber: 65020, filters: ['tag', 'no-pods'] }),
   fc.constantFrom(...NODE_NAMES).map<SnapshotBGPPeer>((n) => ({ name: 'to-node', node: n, peerIP: '192.168.0.1', asNumber: 64512 })),
   fc.constant<SnapshotBGPPeer>({ name: 'rr-peers', peerSelector: 'rack == "r1"', reversePeering: 'Manual' }),
 );
 
 export const bgpConfigShape: fc.Arbitrary<SnapshotBGPConfiguration> = fc.oneof(
-  fc.record({
-    name: fc.constant('default'),
-    asNumber: fc.constantFrom(64512, 65000),
-    nodeToNodeMeshEnabled: fc.boolean(),
-  }),
+  fc.record(
+    {
+      name: fc.constant('default'),
+      asNumber: fc.constantFrom(64512, 65000),
+      nodeToNodeMeshEnabled: fc.boolean(),
+      listenPort: fc.constantFrom(179, 1179),
+      serviceClusterIPs: fc.constantFrom(['10.96.0.0/12'], []),
+      serviceExternalIPs: fc.constantFrom(['192.0.2.0/24', '192.0.2.7/32'], ['192.0.2.0/24']),
+      serviceLoadBalancerIPs: fc.constantFrom(['198.51.100.0/24', '198.51.100.9/32'], ['198.51.100.9/32']),
+      serviceLoadBalancerAggregation: fc.constantFrom('Enabled' as const, 'Disabled' as const),
+      prefixAdvertisements: fc.constantFrom([{ cidr: '10.10.0.0/16', communities: ['65000:1'] }]),
+    },
+    { requiredKeys: ['name', 'asNumber', 'nodeToNodeMeshEnabled'] },
+  ),
   fc.constantFrom(...NODE_NAMES).map((n) => ({ name: `node.${n}`, listenPort: 1790 })),
 );
+
+/** Filters peers name (`no-pods`, `tag`), and one nobody names. */
+export const filterShape: fc.Arbitrary<SnapshotBGPFilter> = fc.oneof(
+  fc.constantFrom<SnapshotBGPFilter>(
+    { name: 'no-pods', exportV4: [{ action: 'Reject', matchOperator: 'In', cidr: '10.10.0.0/16' }] },
+    { name: 'no-pods', exportV4: [{ action: 'Reject', matchOperator: 'In', cidr: '10.20.0.0/16' }] },
+    { name: 'tag', importV6: [{ action: 'Accept', operations: [{ addCommunity: { value: '65000:7' } }] }] },
+    { name: 'tag', importV4: [{ action: 'Accept', peerType: 'eBGP' }] },
+    { name: 'unused', exportV4: [{ action: 'Reject' }] },
+  ),
+);
+
+const SERVICE_NAMES = ['web', 'db', 'edge'];
+
+export const serviceShape: fc.Arbitrary<SnapshotService> = fc
+  .record(
+    {
+      name: fc.constantFrom(...SERVICE_NAMES),
+      type: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'),
+      policy: fc.constantFrom(undefined, 'Cluster', 'Local'),
+      ip: fc.integer({ min: 1, max: 20 }),
+      external: fc.constantFrom([], ['192.0.2.7'], ['192.0.2.30']),
+      ingress: fc.constantFrom([], ['198.51.100.9'], ['198.51.100.20']),
+    },
+    { requiredKeys: ['name', 'type', 'ip', 'external', 'ingress'] },
+  )
+  .map((r) => {
+    const svc: SnapshotService = {
+      namespace: 'default',
+      name: r.name,
+      type: r.type,
+      clusterIPs: r.type === 'ExternalName' ? [] : [`10.96.0.${r.ip}`],
+      externalIPs: r.external,
+      ingressIPs: r.type === 'LoadBalancer' ? r.ingress : [],
+      ipFamilies: ['IPv4'],
+    };
+    if (r.policy !== undefined) svc.externalTrafficPolicy = r.policy;
+    return svc;
+  });
+
+export const sliceShape: fc.Arbitrary<SnapshotEndpointSlice> = fc
+  .record({
+    service: fc.constantFrom(...SERVICE_NAMES),
+    suffix: fc.constantFrom('a', 'b'),
+    nodes: fc.uniqueArray(fc.constantFrom(...NODE_NAMES), { maxLength: 3 }),
+    notReady: fc.boolean(),
+  })
+  .map((r) => ({
+    namespace: 'default',
+    name: `${r.service}-${r.suffix}`,
+    service: r.service,
+    addressType: 'IPv4',
+    anyReady: r.nodes.length > 0 || !r.notReady,
+    readyNodes: [...r.nodes].sort(),
+  }));
 
 export const felixShape: fc.Arbitrary<SnapshotFelixConfiguration> = fc.oneof(
   fc.record({ name: fc.constant('default'), spec: fc.record({ vxlanVNI: fc.constantFrom(4096, 4097), ipipMTU: fc.constantFrom(0, 1400) }) }),
@@ -164,6 +241,9 @@ export const clusterShape: fc.Arbitrary<ClusterSnapshot> = fc
     peers: fc.uniqueArray(peerShape, { selector: (p) => p.name, maxLength: 3 }),
     bgp: fc.uniqueArray(bgpConfigShape, { selector: (c) => c.name, maxLength: 2 }),
     felix: fc.uniqueArray(felixShape, { selector: (c) => c.name, maxLength: 2 }),
+    filters: fc.uniqueArray(filterShape, { selector: (f) => f.name, maxLength: 3 }),
+    services: fc.uniqueArray(serviceShape, { selector: (x) => x.name, maxLength: 3 }),
+    slices: fc.uniqueArray(sliceShape, { selector: (x) => x.name, maxLength: 4 }),
   })
   .map((r) => ({
     nodes: r.nodes.map(([name, s]) => nodeFromShape(name, s)),
@@ -173,6 +253,9 @@ export const clusterShape: fc.Arbitrary<ClusterSnapshot> = fc
     bgpConfigurations: r.bgp,
     bgpPeers: r.peers,
     felixConfigurations: r.felix,
+    bgpFilters: r.filters,
+    services: r.services,
+    endpointSlices: r.slices,
   }));
 
 export const changeShape: fc.Arbitrary<PlanChange> = fc.oneof(
@@ -195,6 +278,12 @@ export const changeShape: fc.Arbitrary<PlanChange> = fc.oneof(
   { weight: 1, arbitrary: bgpConfigShape.map<PlanChange>((c) => ({ kind: 'bgpConfiguration', name: c.name })) },
   { weight: 1, arbitrary: felixShape.map<PlanChange>((c) => ({ kind: 'felixConfiguration', name: c.name, config: c })) },
   { weight: 1, arbitrary: felixShape.map<PlanChange>((c) => ({ kind: 'felixConfiguration', name: c.name })) },
+  { weight: 1, arbitrary: filterShape.map<PlanChange>((f) => ({ kind: 'bgpFilter', name: f.name, filter: f })) },
+  { weight: 1, arbitrary: filterShape.map<PlanChange>((f) => ({ kind: 'bgpFilter', name: f.name })) },
+  { weight: 2, arbitrary: serviceShape.map<PlanChange>((x) => ({ kind: 'service', namespace: x.namespace, name: x.name, service: x })) },
+  { weight: 1, arbitrary: serviceShape.map<PlanChange>((x) => ({ kind: 'service', namespace: x.namespace, name: x.name })) },
+  { weight: 3, arbitrary: sliceShape.map<PlanChange>((x) => ({ kind: 'endpointSlice', namespace: x.namespace, name: x.name, slice: x })) },
+  { weight: 1, arbitrary: sliceShape.map<PlanChange>((x) => ({ kind: 'endpointSlice', namespace: x.namespace, name: x.name })) },
 );
 
 /** Applies a change to a plain snapshot: the reference the incremental planner is compared against. */
@@ -218,5 +307,17 @@ export function applyToSnapshot(s: ClusterSnapshot, c: PlanChange): ClusterSnaps
       return { ...s, bgpConfigurations: upsert(s.bgpConfigurations, (x) => x.name === c.name, c.config) };
     case 'felixConfiguration':
       return { ...s, felixConfigurations: upsert(s.felixConfigurations, (x) => x.name === c.name, c.config) };
+    case 'bgpFilter':
+      return { ...s, bgpFilters: upsert(s.bgpFilters ?? [], (x) => x.name === c.name, c.filter) };
+    case 'service':
+      return {
+        ...s,
+        services: upsert(s.services ?? [], (x) => x.namespace === c.namespace && x.name === c.name, c.service),
+      };
+    case 'endpointSlice':
+      return {
+        ...s,
+        endpointSlices: upsert(s.endpointSlices ?? [], (x) => x.namespace === c.namespace && x.name === c.name, c.slice),
+      };
   }
 }
