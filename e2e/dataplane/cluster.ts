@@ -100,29 +100,38 @@ async function execIn(container: StartedTestContainer, cmd: string[]): Promise<E
   return { exitCode: r.exitCode, output: r.output };
 }
 
-export async function startDataplaneCluster(opts: DataplaneClusterOptions): Promise<DataplaneCluster> {
-  const progress = opts.progress ?? ((): void => undefined);
-  const image = opts.image ?? process.env.TABBY_NODE_IMAGE ?? 'tabby-node:dev';
-  const runId = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
-  const networks = new Map<string, { dockerName: string; gateway: string; subnet: string }>();
-  const containers: StartedTestContainer[] = [];
-  let cp: ControlPlane | undefined;
-  let router: StartedTestContainer | undefined;
+export interface NodeNetworks {
+  /** Docker network name, the host's (gateway) address and the subnet, by short name. */
+  networks: Map<string, { dockerName: string; gateway: string; subnet: string }>;
+  router?: StartedTestContainer;
+  /** `ip route` arguments a node on `network` needs to reach the other node subnets (through the router). */
+  routesFrom(network: string): string[];
+  stop(): Promise<void>;
+}
 
+/**
+ * One `--internal` Docker network per spec (test traffic never leaves this machine; the host keeps its address on
+ * each bridge) and, when there are several, a router container that is .254 on each of them. `router` says how to
+ * start the router: an image and the command that leaves it running with /proc/sys writable.
+ */
+export async function createNodeNetworks(
+  specs: NetworkSpec[],
+  runId: string,
+  router: { image: string; entrypoint?: string[] },
+): Promise<NodeNetworks> {
+  const networks = new Map<string, { dockerName: string; gateway: string; subnet: string }>();
   const bridgeRules: string[][] = [];
+  let routerContainer: StartedTestContainer | undefined;
   const stop = async (): Promise<void> => {
-    await Promise.all(containers.map((c) => c.stop({ timeout: 1 }).catch(() => undefined)));
-    if (router) await router.stop({ timeout: 1 }).catch(() => undefined);
+    if (routerContainer) await routerContainer.stop({ timeout: 1 }).catch(() => undefined);
     for (const rule of bridgeRules) await exec('iptables', ['-D', ...rule]).catch(() => undefined);
     for (const n of networks.values()) await docker(['network', 'rm', n.dockerName]).catch(() => undefined);
-    await cp?.stop();
   };
-
   try {
-    for (const net of opts.networks) {
+    for (const net of specs) {
       const dockerName = `tabby-${net.name}-${runId}`;
-      // --internal: test traffic never leaves this machine; the host keeps its address on the bridge. Several test
-      // runs (or a leftover network) may hold the requested /24: then the next free 172.30.x.0/24 is taken.
+      // Several test runs (or a leftover network) may hold the requested /24: then the next free 172.30.x.0/24 is
+      // taken.
       let subnet = net.subnet;
       let id = '';
       for (let attempt = 0; ; attempt++) {
@@ -151,6 +160,63 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
       await exec('iptables', ['-I', ...rule]);
       bridgeRules.push(rule);
     }
+
+    if (networks.size > 1) {
+      // A router joins the node subnets, so nodes in different subnets reach each other only through it.
+      const nets = [...networks.values()];
+      let r = asNode(new GenericContainer(router.image)).withNetworkMode(nets[0]!.dockerName);
+      if (router.entrypoint) r = r.withEntrypoint(router.entrypoint);
+      r = r.withName(`tabby-router-${runId}`);
+      routerContainer = await r.start();
+      // The router is .254 on every node subnet: re-attach it to the first network with that address too.
+      await docker(['network', 'disconnect', nets[0]!.dockerName, routerContainer.getId()]);
+      await docker([
+        'network',
+        'connect',
+        '--ip',
+        routerAddress(nets[0]!.subnet),
+        nets[0]!.dockerName,
+        routerContainer.getId(),
+      ]);
+      for (const n of nets.slice(1)) {
+        await docker(['network', 'connect', '--ip', routerAddress(n.subnet), n.dockerName, routerContainer.getId()]);
+      }
+      await routerContainer.exec(['sysctl', '-w', 'net.ipv4.ip_forward=1']);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    networks,
+    ...(routerContainer ? { router: routerContainer } : {}),
+    routesFrom(network) {
+      if (!routerContainer) return [];
+      // Other subnets are reached through the router; the node's own subnet stays on-link.
+      const via = routerAddress(networks.get(network)!.subnet);
+      return [...networks].filter(([name]) => name !== network).map(([, net]) => `${net.subnet} via ${via}`);
+    },
+    stop,
+  };
+}
+
+export async function startDataplaneCluster(opts: DataplaneClusterOptions): Promise<DataplaneCluster> {
+  const progress = opts.progress ?? ((): void => undefined);
+  const image = opts.image ?? process.env.TABBY_NODE_IMAGE ?? 'tabby-node:dev';
+  const runId = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+  const containers: StartedTestContainer[] = [];
+  let cp: ControlPlane | undefined;
+  let nets: NodeNetworks | undefined;
+
+  const stop = async (): Promise<void> => {
+    await Promise.all(containers.map((c) => c.stop({ timeout: 1 }).catch(() => undefined)));
+    await nets?.stop();
+    await cp?.stop();
+  };
+
+  try {
+    nets = await createNodeNetworks(opts.networks, runId, { image });
+    const networks = nets.networks;
     progress(`networks: ${[...networks.values()].map((n) => `${n.dockerName} ${n.subnet}`).join(', ')}`);
 
     cp = await startControlPlane({
@@ -159,21 +225,6 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
       extraSans: [...networks.values()].map((n) => n.gateway),
       progress,
     });
-
-    if (networks.size > 1) {
-      // A router joins the node subnets, so nodes in different subnets reach each other only through it.
-      const nets = [...networks.values()];
-      let r = asNode(new GenericContainer(image)).withNetworkMode(nets[0]!.dockerName);
-      r = r.withName(`tabby-router-${runId}`);
-      router = await r.start();
-      // The router is .254 on every node subnet: re-attach it to the first network with that address too.
-      await docker(['network', 'disconnect', nets[0]!.dockerName, router.getId()]);
-      await docker(['network', 'connect', '--ip', routerAddress(nets[0]!.subnet), nets[0]!.dockerName, router.getId()]);
-      for (const n of nets.slice(1)) {
-        await docker(['network', 'connect', '--ip', routerAddress(n.subnet), n.dockerName, router.getId()]);
-      }
-      await router.exec(['sysctl', '-w', 'net.ipv4.ip_forward=1']);
-    }
 
     const nodes = new Map<string, ClusterNode>();
     await Promise.all(
@@ -205,15 +256,8 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
       }),
     );
 
-    if (router) {
-      // Other subnets are reached through the router; the node's own subnet stays on-link.
-      for (const node of nodes.values()) {
-        for (const [name, net] of networks) {
-          if (name === node.network) continue;
-          const via = routerAddress(networks.get(node.network)!.subnet);
-          await node.sh(`ip route replace ${net.subnet} via ${via}`);
-        }
-      }
+    for (const node of nodes.values()) {
+      for (const route of nets.routesFrom(node.network)) await node.sh(`ip route replace ${route}`);
     }
 
     // The Kubernetes Nodes, carrying Calico's address annotation exactly as calico/node writes it.
@@ -238,7 +282,7 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
       cp: activeCp,
       nodes,
       networks,
-      ...(router ? { router } : {}),
+      ...(nets.router ? { router: nets.router } : {}),
       kubeconfigFor: (network) =>
         activeCp.inlineKubeconfig(`https://${networks.get(network)!.gateway}:${activeCp.port}`),
       stop,

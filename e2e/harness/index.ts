@@ -9,5 +9,5 @@ export {
   type ControlPlaneOptions,
   type ExecResult,
 } from '../../src/devcluster/control-plane.js';
-export { findBinary, PINNED, cacheDir } from '../../src/devcluster/binaries.js';
+export { findBinary, PINNED, cacheDir, type BinaryName } from '../../src/devcluster/binaries.js';
 export { liveProcesses, processExists } from '../../src/devcluster/processes.js';

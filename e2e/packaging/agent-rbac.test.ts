@@ -1,7 +1,8 @@
 // Least privilege, proven against the real apiserver: the chart is installed (RBAC + the ValidatingAdmissionPolicy),
 // two agent Pods are bound to nodes (spec.nodeName; no kubelet needed) and real tokens are minted for them with
 // `kubectl create token tabby-agent --bound-object-kind Pod`, so the apiserver itself puts each Pod's node into
-// the user's extra. Each agent may write only its own node's NodeDataplane status, annotate only its own Node,
+// the user's extra. Each agent may write only its own node's NodeDataplane status, annotate only its own Node (and
+// set its NetworkUnavailable condition),
 // change only IPAM blocks affine to its node, and create no pools, blocks or affinities — what calico-node's
 // identity, which can write every IPAM object in the cluster, cannot be kept from doing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -301,6 +302,57 @@ describe('agent identity: least privilege with RBAC + ValidatingAdmissionPolicy'
         'may only change annotations of Node node-a, not its labels or spec',
       );
       expectDenied(await run('a', ['delete', 'node', 'node-a']), rbacDenied('delete', 'nodes'));
+    });
+
+    // As the agent does once its node is programmed (calico-node's CalicoIsUp): server-side apply of one condition.
+    const networkCondition = (node: string, type = 'NetworkUnavailable', status = 'False', reason = 'TabbyIsUp') =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: node },
+        status: {
+          conditions: [
+            {
+              type,
+              status,
+              reason,
+              message: 'Tabby is running on this node',
+              lastHeartbeatTime: '2026-01-01T00:00:00Z',
+              lastTransitionTime: '2026-01-01T00:00:00Z',
+            },
+          ],
+        },
+      });
+    const applyStatus = ['apply', '--server-side', '--force-conflicts', '--subresource=status'];
+    const applyAsAgent = [...applyStatus, '--field-manager=tabby-agent', '-f', '-'];
+
+    it("sets its own Node's NetworkUnavailable condition, leaving the other conditions as they were", async () => {
+      await kubectlOk(cp, [...applyStatus, '--field-manager=kubelet', '-f', '-'], {
+        input: networkCondition('node-a', 'Ready', 'True', 'KubeletReady'),
+      });
+      expectOk(await run('a', applyAsAgent, networkCondition('node-a')));
+      const n = await kubectlJson<{ status: { conditions: { type: string; status: string; reason: string }[] } }>(cp, [
+        'get',
+        'node',
+        'node-a',
+      ]);
+      expect(n.status.conditions.map((c) => [c.type, c.status, c.reason]).sort()).toEqual([
+        ['NetworkUnavailable', 'False', 'TabbyIsUp'],
+        ['Ready', 'True', 'KubeletReady'],
+      ]);
+    });
+
+    it("may not set another node's conditions, nor any other condition of its own Node", async () => {
+      expectDenied(
+        await run('b', applyAsAgent, networkCondition('node-a')),
+        VAP,
+        'tabby-agent on node node-b may only annotate its own Node, not node-a',
+      );
+      expectDenied(
+        await run('a', applyAsAgent, networkCondition('node-a', 'Ready')),
+        VAP,
+        'tabby-agent on node node-a may only set the NetworkUnavailable condition of Node node-a, not its other conditions',
+      );
     });
   });
 

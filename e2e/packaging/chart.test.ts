@@ -351,7 +351,9 @@ describe('helm template with the default values', () => {
     { who: 'agent', verb: 'patch', group: 'dataplane.tabby.dev', resource: 'routetables/status', granted: false },
     { who: 'agent', verb: 'patch', group: '', resource: 'nodes', granted: true },
     { who: 'agent', verb: 'delete', group: '', resource: 'nodes', granted: false },
-    { who: 'agent', verb: 'patch', group: '', resource: 'nodes/status', granted: false },
+    // Only the NetworkUnavailable condition, which the admission policy checks (agent-rbac.test.ts).
+    { who: 'agent', verb: 'patch', group: '', resource: 'nodes/status', granted: true },
+    { who: 'agent', verb: 'update', group: '', resource: 'nodes/status', granted: false },
     { who: 'agent', verb: 'create', group: '', resource: 'pods', granted: false },
     { who: 'agent', verb: 'get', group: '', resource: 'namespaces', granted: true },
     { who: 'agent', verb: 'list', group: '', resource: 'namespaces', granted: false },
@@ -442,6 +444,7 @@ describe('helm template with the default values', () => {
     expect(matched.sort()).toEqual(
       [
         '/nodes',
+        '/nodes/status',
         'dataplane.tabby.dev/nodedataplanes',
         'dataplane.tabby.dev/nodedataplanes/status',
         'projectcalico.org/ipamblocks',

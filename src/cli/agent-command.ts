@@ -12,7 +12,10 @@ import {
   runAgentLoop,
 } from '../agent/index.js';
 import { withBirdDaemon } from '../agent/bird-daemon.js';
-import { createAgentKubeSource } from '../agent/kube-source.js';
+import { AGENT_FIELD_MANAGER, createAgentKubeSource } from '../agent/kube-source.js';
+import { markNetworkAvailable } from '../agent/node-network-condition.js';
+import { annotateNodeAddress } from '../agent/node-address-annotation.js';
+import { parseAutodetectMethod } from '../agent/node-address.js';
 import { createPodIpam } from '../agent/pod-ipam.js';
 import { installCni } from '../cni/install.js';
 import { renderConflist } from '../cni/conflist.js';
@@ -82,6 +85,8 @@ export function registerAgent(program: Command): void {
       const namespace = flags.namespace ?? fromEnv('POD_NAMESPACE', namespaceValue) ?? 'kube-system';
       const level = flags.logLevel ?? fromEnv('TABBY_LOG_LEVEL', logLevelValue) ?? 'info';
       const logger = createLogger({ component: 'agent', level }).child({ node });
+      // Calico's variable, checked before anything starts: a typo is an error naming it, not a wrong address.
+      const autodetect = parseAutodetectMethod(process.env.IP_AUTODETECTION_METHOD ?? '');
       const metrics = createPromMetrics('agent');
       const client = createKubeClient({ source: kubeSource(flags), fieldManager: 'tabby-agent' });
       const source = createAgentKubeSource({ client, nodeName: node, namespace, logger, metrics });
@@ -131,6 +136,7 @@ export function registerAgent(program: Command): void {
           })
         : undefined;
       let lastSync: string | undefined;
+      let networkMarked = false;
       const health = await startHealthServer({
         host: flags.metricsHost,
         port: flags.metricsPort,
@@ -142,6 +148,10 @@ export function registerAgent(program: Command): void {
       process.once('SIGTERM', () => abort.abort());
       process.once('SIGINT', () => abort.abort());
       logger.info({ port: health.port, server: client.server }, 'agent starting');
+      // Before the first plan: CrossSubnet and BGP read the node's address and subnet from this annotation.
+      await annotateNodeAddress({ client, nodeName: node, method: autodetect, logger }).catch((err: Error) =>
+        logger.warn({ err: err.message }, 'node address autodetection failed; the annotation is left as it is'),
+      );
       source.start();
       await podIpam?.start();
       await runAgentLoop({
@@ -171,6 +181,19 @@ export function registerAgent(program: Command): void {
             );
           }
           if (info.statusChanged) await source.writeStatus(report);
+          if (report.programmed && !networkMarked) {
+            await markNetworkAvailable(client, node, AGENT_FIELD_MANAGER, new Date()).then(
+              () => {
+                networkMarked = true;
+                logger.info({ node }, 'Node condition NetworkUnavailable set to False');
+              },
+              (err: Error) =>
+                logger.warn(
+                  { err: err.message },
+                  'setting NetworkUnavailable=False failed; retrying after the next sync',
+                ),
+            );
+          }
         },
       });
       await podIpam?.stop();

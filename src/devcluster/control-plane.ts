@@ -1,5 +1,7 @@
 // A real, throwaway Kubernetes control plane — etcd, kube-apiserver and kube-controller-manager built from the
-// official Go modules — the way controller-runtime's envtest brings one up, plus kubectl bound to it.
+// official Go modules — the way controller-runtime's envtest brings one up, plus kubectl bound to it. With
+// `kubelets`, it is the control plane of a cluster with real kubelet nodes: kube-scheduler too, every controller,
+// the Node authorizer and NodeRestriction, and the apiserver calling kubelets with a client certificate.
 // Several can run at once: every one has its own free ports, temp directory, PKI and process groups.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
@@ -30,6 +32,22 @@ export interface ControlPlaneOptions {
   baseDir?: string;
   /** Keep the directory (logs, certs) after stop, for debugging. */
   keepDir?: boolean;
+  /**
+   * Serve kubelet nodes. The apiserver publishes itself as the `kubernetes` Service's endpoint at
+   * `advertiseAddress` (an address the nodes reach; kube-proxy sends in-cluster clients there) and its serving
+   * certificate also names the Service's ClusterIP.
+   */
+  kubelets?: { advertiseAddress: string };
+}
+
+/** Service ClusterIPs come from here; the first is the `kubernetes` Service's. */
+export const SERVICE_CIDR = '10.96.0.0/16';
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
+
+/** An x509 identity: the certificate's CN is the user name, its O entries the groups. */
+export interface Identity {
+  user: string;
+  groups?: string[];
 }
 
 export interface ExecResult {
@@ -54,10 +72,11 @@ export interface ControlPlane {
   /** Writes a kubeconfig that authenticates with a bearer token (e.g. a service-account token) and returns its path. */
   kubeconfigForToken(name: string, token: string): Promise<string>;
   /**
-   * A self-contained kubeconfig (certificates inline) for the admin identity, pointing at `server` — e.g. the
-   * host's address on a Docker network, for processes inside containers that cannot read this machine's files.
+   * A self-contained kubeconfig (certificates inline) for the admin identity, or `identity` (a new client
+   * certificate), pointing at `server` — e.g. the host's address on a Docker network, for processes inside
+   * containers that cannot read this machine's files.
    */
-  inlineKubeconfig(server: string): Promise<string>;
+  inlineKubeconfig(server: string, identity?: Identity): Promise<string>;
   /** Stops kube-apiserver alone (and starts it again) to test reconnects; etcd keeps the data. */
   restartApiserver(): Promise<void>;
   stop(): Promise<void>;
@@ -185,8 +204,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     etcd: findBinary('etcd'),
     apiserver: findBinary('kube-apiserver'),
     kcm: options.controllerManager === false ? undefined : findBinary('kube-controller-manager'),
+    scheduler: options.kubelets ? findBinary('kube-scheduler') : undefined,
     kubectl: findBinary('kubectl'),
   };
+  const kubelets = options.kubelets;
   const dir = await mkdtemp(join(options.baseDir ?? tmpdir(), `tabby-cp-${name}-`));
   const processes: Managed[] = [];
   const stopAll = async (): Promise<void> => {
@@ -197,7 +218,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const started = Date.now();
     const bindAddress = options.bindAddress ?? '127.0.0.1';
     const pki: Pki = await createPki(dir, {
-      ips: ['127.0.0.1', ...(options.extraSans ?? [])],
+      ips: ['127.0.0.1', ...(options.extraSans ?? []), ...(kubelets ? [KUBERNETES_SERVICE_IP] : [])],
       dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
     });
 
@@ -238,21 +259,35 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       key: await readFile(admin.key),
     };
 
+    // kubeadm's identity for the apiserver's calls to kubelets (exec, logs, port-forward).
+    const kubeletClient = kubelets
+      ? await createClientCert(pki, 'apiserver-kubelet-client', 'kube-apiserver-kubelet-client', ['system:masters'])
+      : undefined;
     const apiserverArgs = [
       `--etcd-servers=${etcdEndpoint}`,
       `--bind-address=${bindAddress}`,
       `--secure-port=${apiPort}`,
-      '--advertise-address=127.0.0.1',
+      `--advertise-address=${kubelets?.advertiseAddress ?? '127.0.0.1'}`,
       `--tls-cert-file=${pki.serverCert}`,
       `--tls-private-key-file=${pki.serverKey}`,
       `--client-ca-file=${pki.caCert}`,
       `--service-account-key-file=${pki.saPub}`,
       `--service-account-signing-key-file=${pki.saKey}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      '--authorization-mode=RBAC',
-      '--service-cluster-ip-range=10.96.0.0/16',
-      // The advertise address is loopback; the default reconciler would log an error for it every 10 s.
-      '--endpoint-reconciler-type=none',
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      ...(kubeletClient
+        ? [
+            '--authorization-mode=Node,RBAC',
+            '--enable-admission-plugins=NodeRestriction',
+            `--kubelet-client-certificate=${kubeletClient.cert}`,
+            `--kubelet-client-key=${kubeletClient.key}`,
+            '--kubelet-preferred-address-types=InternalIP,Hostname',
+          ]
+        : [
+            '--authorization-mode=RBAC',
+            // The advertise address is loopback; the default reconciler would log an error for it every 10 s.
+            '--endpoint-reconciler-type=none',
+          ]),
       '--allow-privileged=true',
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       '--profiling=false',
@@ -279,7 +314,16 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         bins.kcm,
         [
           `--kubeconfig=${kubeconfigPath}`,
-          '--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token',
+          // Without kubelets only what API objects need; with them everything a cluster runs (Deployments,
+          // EndpointSlices, node lifecycle, ...). Pod addresses are the CNI's: no node CIDRs are allocated.
+          kubelets ? '--controllers=*' : '--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token',
+          ...(kubelets
+            ? [
+                `--service-cluster-ip-range=${SERVICE_CIDR}`,
+                `--cluster-signing-cert-file=${pki.caCert}`,
+                `--cluster-signing-key-file=${pki.caKey}`,
+              ]
+            : []),
           `--service-account-private-key-file=${pki.saKey}`,
           `--root-ca-file=${pki.caCert}`,
           '--leader-elect=false',
@@ -289,6 +333,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         join(dir, 'kube-controller-manager.log'),
       );
       processes.push(kcm);
+    }
+    if (bins.scheduler) {
+      progress(`kube-scheduler ${PINNED['kube-scheduler']}: starting`);
+      const cred = await createClientCert(pki, 'kube-scheduler', 'system:kube-scheduler', []);
+      const path = join(dir, 'kube-scheduler.kubeconfig');
+      await writeFile(path, kubeconfigYaml({ server, ca: pki.caCert, user: 'system:kube-scheduler', ...cred }));
+      processes.push(
+        startManaged(
+          'kube-scheduler',
+          bins.scheduler,
+          [`--kubeconfig=${path}`, '--leader-elect=false', '--secure-port=0', '--v=0'],
+          join(dir, 'kube-scheduler.log'),
+        ),
+      );
     }
     progress(
       `control plane '${name}' ready in ${((Date.now() - started) / 1000).toFixed(1)} s (kubeconfig ${kubeconfigPath})`,
@@ -323,8 +381,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         await writeFile(path, kubeconfigYaml({ server, ca: pki.caCert, user, token }));
         return path;
       },
-      async inlineKubeconfig(serverUrl) {
+      async inlineKubeconfig(serverUrl, identity) {
         const b64 = async (f: string): Promise<string> => (await readFile(f)).toString('base64');
+        const cred = identity
+          ? await createClientCert(pki, `user-${++userCount}`, identity.user, identity.groups ?? [])
+          : admin;
+        const user = identity?.user ?? 'tabby-admin';
         return `apiVersion: v1
 kind: Config
 clusters:
@@ -333,14 +395,14 @@ clusters:
     server: ${serverUrl}
     certificate-authority-data: ${await b64(pki.caCert)}
 users:
-- name: tabby-admin
+- name: ${user}
   user:
-    client-certificate-data: ${await b64(admin.cert)}
-    client-key-data: ${await b64(admin.key)}
+    client-certificate-data: ${await b64(cred.cert)}
+    client-key-data: ${await b64(cred.key)}
 contexts:
-- name: tabby-admin@tabby-dev
-  context: { cluster: tabby-dev, user: tabby-admin }
-current-context: tabby-admin@tabby-dev
+- name: ${user}@tabby-dev
+  context: { cluster: tabby-dev, user: ${JSON.stringify(user)} }
+current-context: ${user}@tabby-dev
 `;
       },
       async restartApiserver() {

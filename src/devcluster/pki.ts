@@ -2,6 +2,7 @@
 // identities (admin in system:masters, or any user/groups a test wants) and the service-account signing key pair.
 // Node can make keys but not X.509 certificates, so this shells out to openssl, which every Debian has.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -73,7 +74,9 @@ export async function createPki(dir: string, sans: { ips: string[]; dns: string[
       'ca.crt',
       '-CAkey',
       'ca.key',
-      '-CAcreateserial',
+      // A random serial per certificate: -CAcreateserial shares a counter file that concurrent signings corrupt.
+      '-set_serial',
+      `0x${randomBytes(16).toString('hex')}`,
       '-days',
       '3650',
       '-extfile',
@@ -134,7 +137,9 @@ export async function createClientCert(
       pki.caCert,
       '-CAkey',
       pki.caKey,
-      '-CAcreateserial',
+      // A random serial per certificate: -CAcreateserial shares a counter file that concurrent signings corrupt.
+      '-set_serial',
+      `0x${randomBytes(16).toString('hex')}`,
       '-days',
       '3650',
       '-extfile',
