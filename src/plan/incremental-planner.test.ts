@@ -28,76 +28,95 @@ function expectSamePlan(live: ClusterPlan, reference: ClusterPlan): void {
   for (const [k, v] of reference.routeTables) expect(live.routeTables.get(k), `RouteTable ${k}`).toEqual(v);
 }
 
+/** A ceiling, not an expectation: fast-check runs a fixed number of cases, slower on a loaded machine. */
+const PROPERTY_CEILING_MS = 120_000;
+
 describe('IncrementalPlanner', () => {
-  it('equals a full recompute after every batch of random changes, and reports exactly what changed', () => {
-    fc.assert(
-      fc.property(
-        clusterShape,
-        fc.array(fc.array(changeShape, { minLength: 1, maxLength: 4 }), { maxLength: 6 }),
-        (initial, batches) => {
-          const planner = new IncrementalPlanner(initial);
+  it(
+    'equals a full recompute after every batch of random changes, and reports exactly what changed',
+    () => {
+      fc.assert(
+        fc.property(
+          clusterShape,
+          fc.array(fc.array(changeShape, { minLength: 1, maxLength: 4 }), { maxLength: 6 }),
+          (initial, batches) => {
+            const planner = new IncrementalPlanner(initial);
+            let model: ClusterSnapshot = initial;
+            let previous = planCluster(model);
+            expectSamePlan(planner.plan(), previous);
+            for (const batch of batches) {
+              const delta = planner.apply(batch);
+              for (const c of batch) model = applyToSnapshot(model, c);
+              const reference = planCluster(model);
+              expectSamePlan(planner.plan(), reference);
+              const nodes = changedKeys(revisions(previous.nodes), revisions(reference.nodes));
+              const tables = changedKeys(revisions(previous.routeTables), revisions(reference.routeTables));
+              expect(delta.changedNodes).toEqual(nodes.changed);
+              expect(delta.removedNodes).toEqual(nodes.removed);
+              expect(delta.changedRouteTables).toEqual(tables.changed);
+              expect(delta.removedRouteTables).toEqual(tables.removed);
+              previous = reference;
+            }
+          },
+        ),
+        { numRuns: 150 },
+      );
+    },
+    PROPERTY_CEILING_MS,
+  );
+
+  it(
+    'stays equal while views grow and shrink across shard-count boundaries',
+    () => {
+      const options = { targetEntriesPerShard: 2 };
+      fc.assert(
+        fc.property(clusterShape, fc.array(changeShape, { minLength: 1, maxLength: 12 }), (initial, changes) => {
+          const planner = new IncrementalPlanner(initial, options);
           let model: ClusterSnapshot = initial;
-          let previous = planCluster(model);
-          expectSamePlan(planner.plan(), previous);
-          for (const batch of batches) {
-            const delta = planner.apply(batch);
-            for (const c of batch) model = applyToSnapshot(model, c);
-            const reference = planCluster(model);
-            expectSamePlan(planner.plan(), reference);
-            const nodes = changedKeys(revisions(previous.nodes), revisions(reference.nodes));
-            const tables = changedKeys(revisions(previous.routeTables), revisions(reference.routeTables));
-            expect(delta.changedNodes).toEqual(nodes.changed);
-            expect(delta.removedNodes).toEqual(nodes.removed);
-            expect(delta.changedRouteTables).toEqual(tables.changed);
-            expect(delta.removedRouteTables).toEqual(tables.removed);
-            previous = reference;
+          for (const c of changes) {
+            planner.apply([c]);
+            model = applyToSnapshot(model, c);
+            expectSamePlan(planner.plan(), planCluster(model, options));
           }
-        },
-      ),
-      { numRuns: 150 },
-    );
-  });
+        }),
+        { numRuns: 100 },
+      );
+    },
+    PROPERTY_CEILING_MS,
+  );
 
-  it('stays equal while views grow and shrink across shard-count boundaries', () => {
-    const options = { targetEntriesPerShard: 2 };
-    fc.assert(
-      fc.property(clusterShape, fc.array(changeShape, { minLength: 1, maxLength: 12 }), (initial, changes) => {
-        const planner = new IncrementalPlanner(initial, options);
-        let model: ClusterSnapshot = initial;
-        for (const c of changes) {
-          planner.apply([c]);
-          model = applyToSnapshot(model, c);
-          expectSamePlan(planner.plan(), planCluster(model, options));
-        }
-      }),
-      { numRuns: 100 },
-    );
-  });
+  it(
+    'does not depend on how changes are batched',
+    () => {
+      fc.assert(
+        fc.property(clusterShape, fc.array(changeShape, { maxLength: 8 }), (initial, changes) => {
+          const oneByOne = new IncrementalPlanner(initial);
+          for (const c of changes) oneByOne.apply([c]);
+          const allAtOnce = new IncrementalPlanner(initial);
+          allAtOnce.apply(changes);
+          expectSamePlan(oneByOne.plan(), allAtOnce.plan());
+        }),
+        { numRuns: 60 },
+      );
+    },
+    PROPERTY_CEILING_MS,
+  );
 
-  it('does not depend on how changes are batched', () => {
-    fc.assert(
-      fc.property(clusterShape, fc.array(changeShape, { maxLength: 8 }), (initial, changes) => {
-        const oneByOne = new IncrementalPlanner(initial);
-        for (const c of changes) oneByOne.apply([c]);
-        const allAtOnce = new IncrementalPlanner(initial);
-        allAtOnce.apply(changes);
-        expectSamePlan(oneByOne.plan(), allAtOnce.plan());
-      }),
-      { numRuns: 60 },
-    );
-  });
-
-  it('applying the same batch twice changes nothing the second time', () => {
-    fc.assert(
-      fc.property(clusterShape, fc.array(changeShape, { minLength: 1, maxLength: 5 }), (initial, changes) => {
-        const planner = new IncrementalPlanner(initial);
-        planner.apply(changes);
-        const again = planner.apply(changes);
-        expect(again).toEqual({ changedNodes: [], removedNodes: [], changedRouteTables: [], removedRouteTables: [] });
-      }),
-      { numRuns: 60 },
-    );
-  });
+  it(
+    'applying the same batch twice changes nothing the second time',
+    () => {
+      fc.assert(
+        fc.property(clusterShape, fc.array(changeShape, { minLength: 1, maxLength: 5 }), (initial, changes) => {
+          const planner = new IncrementalPlanner(initial);
+          planner.apply(changes);
+          const again = planner.apply(changes);
+          expect(again).toEqual({ changedNodes: [], removedNodes: [], changedRouteTables: [], removedRouteTables: [] });
+        }),
+        { numRuns: 60 },
+      );
+    },
+    PROPERTY_CEILING_MS,
+  );
 });
 
 describe('work per change', () => {
