@@ -8,6 +8,7 @@ import { registerOperator } from './operator-command.js';
 import { registerAgent } from './agent-command.js';
 import { registerIpam } from './ipam-command.js';
 import { registerCni } from './cni-command.js';
+import { registerDiff } from './diff-command.js';
 
 export function registerCommands(program: Command): void {
   registerRender(program);
@@ -17,4 +18,5 @@ export function registerCommands(program: Command): void {
   registerAgent(program);
   registerIpam(program);
   registerCni(program);
+  registerDiff(program);
 }

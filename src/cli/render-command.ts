@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import yaml from 'js-yaml';
 import { formatIssue } from '../api/errors.js';
-import { type InputFile, formatSource, readInputs } from '../api/reader.js';
+import { type InputFile, type InputObject, formatSource, readInputs } from '../api/reader.js';
 import { TABBY_API_VERSION } from '../api/meta.js';
 import { cidrContainsCidr, parseCidr } from '../net/index.js';
 import { explainComment } from '../plan/materialise.js';
@@ -65,8 +65,11 @@ export interface RenderOutput {
 /** Kinds render reads from core v1; every projectcalico.org/v3 kind the api layer knows is read too. */
 const CORE_KINDS_READ = new Set(['Node', 'Pod', 'Namespace', 'Secret']);
 
-/** The whole command as a function of file contents: testable without a process. */
-export function renderFiles(files: readonly InputFile[], opts: Omit<RenderOptions, 'file'>): RenderOutput {
+/**
+ * The objects of the input files that planning reads, and every problem with them (file, object, field): the input
+ * half of render, which `tabby diff` reads its dump and change files with.
+ */
+export function objectsFromFiles(files: readonly InputFile[]): { objects: InputObject[]; errors: string[] } {
   const errors: string[] = [];
   const read = readInputs(files);
   for (const i of read.issues) errors.push(`${formatSource(i.source)}: ${formatIssue(i)}`);
@@ -77,6 +80,12 @@ export function renderFiles(files: readonly InputFile[], opts: Omit<RenderOption
     );
   }
   const objects = read.objects.filter((o) => o.object.apiVersion !== 'v1' || CORE_KINDS_READ.has(o.object.kind));
+  return { objects, errors };
+}
+
+/** The whole command as a function of file contents: testable without a process. */
+export function renderFiles(files: readonly InputFile[], opts: Omit<RenderOptions, 'file'>): RenderOutput {
+  const { objects, errors } = objectsFromFiles(files);
   const { snapshot, issues } = snapshotFromObjects(
     objects.map((o) => o.object as InputKindObject),
     { requireNodeAddress: true },

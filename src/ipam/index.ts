@@ -21,6 +21,7 @@
 //   check.ts              consistency findings for `tabby ipam check`
 //   spec-mapping.ts       src/api IPAM kinds ⇄ model.ts (what the Kubernetes BlockStore maps through)
 //   history.ts            IPAM decisions as Kubernetes Events, and finding them again (`tabby ipam history`)
+//   converge.ts           the operator's IPAM run in memory to quiet (`tabby diff`); ipam-diff.ts compares two runs
 //
 // Invariants (each has tests; the file named is where it is kept):
 // - I1 No address is ever held twice. An address is held iff its block's `allocations[o]` is non-null. Only a CAS
@@ -92,3 +93,13 @@ export { executeGc, type GcActionResult } from './gc-executor.js';
 export * from './check.js';
 export * from './spec-mapping.js';
 export * from './history.js';
+export {
+  MAX_ROUNDS,
+  convergeIpam,
+  type BlockDecision,
+  type ConvergedIpam,
+  type IpamSeed,
+  type IpamWorld,
+  type WorldNode,
+} from './converge.js';
+export { diffIpam, type BlockChange, type ConvergedWorld, type KeptBlock, type NodeIpamDiff } from './ipam-diff.js';
