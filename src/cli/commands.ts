@@ -9,6 +9,7 @@ import { registerAgent } from './agent-command.js';
 import { registerIpam } from './ipam-command.js';
 import { registerCni } from './cni-command.js';
 import { registerDiff } from './diff-command.js';
+import { registerExplain } from './explain-command.js';
 
 export function registerCommands(program: Command): void {
   registerRender(program);
@@ -19,4 +20,5 @@ export function registerCommands(program: Command): void {
   registerIpam(program);
   registerCni(program);
   registerDiff(program);
+  registerExplain(program);
 }

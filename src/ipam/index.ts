@@ -21,6 +21,7 @@
 //   check.ts              consistency findings for `tabby ipam check`
 //   spec-mapping.ts       src/api IPAM kinds ⇄ model.ts (what the Kubernetes BlockStore maps through)
 //   history.ts            IPAM decisions as Kubernetes Events, and finding them again (`tabby ipam history`)
+//   address-owner.ts      pool, block, node, handle and pod behind an address (`tabby explain`)
 //   converge.ts           the operator's IPAM run in memory to quiet (`tabby diff`); ipam-diff.ts compares two runs
 //
 // Invariants (each has tests; the file named is where it is kept):
@@ -93,6 +94,14 @@ export { executeGc, type GcActionResult } from './gc-executor.js';
 export * from './check.js';
 export * from './spec-mapping.js';
 export * from './history.js';
+export {
+  explainAddress,
+  type AddressOwnership,
+  type AllocationInfo,
+  type BlockInfo,
+  type OwnerInput,
+  type PoolInfo,
+} from './address-owner.js';
 export {
   MAX_ROUNDS,
   convergeIpam,
