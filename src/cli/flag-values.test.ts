@@ -79,11 +79,26 @@ describe('flags are checked when the command line is parsed', () => {
     { args: ['cni', 'install', ...scratchCniDirs(), '--node', 'Node_1'], want: nodeName },
     { args: ['ipam', 'show', '--node', 'Node_1'], want: nodeName },
     { args: ['ipam', 'show', '--pool', 'Pool 1'], want: /--pool must be an object name/ },
+    { args: ['ipam', 'history', '--ip', '10.0.0'], want: /--ip must be an IP address/ },
+    {
+      args: ['ipam', 'history', '--pod', 'Shop/cart'],
+      want: /--pod must be a pod as NAMESPACE\/NAME \(or NAME, in namespace default\) \(got "Shop\/cart"\)/,
+    },
+    { args: ['ipam', 'history', '--ip', '10.0.0.1', '-o', 'yaml'], want: /--output must be one of text, json/ },
+    { args: ['diff', '-f', 'x.yaml', '--delete', 'service/web'], want: /--delete "service\/web": the kind must be/ },
+    {
+      args: ['diff', '-f', 'x.yaml', '--delete', 'pod/web'],
+      want: /--delete "pod\/web": must be pod\/NAMESPACE\/NAME/,
+    },
+    { args: ['diff', '-f', 'x.yaml', '--node', 'Node_1'], want: nodeName },
+    { args: ['explain', '10.0.0.0/33'], want: /<ip\|cidr> must be an IP address or a CIDR/ },
+    { args: ['explain', 'web-1'], want: /<ip\|cidr> must be an IP address or a CIDR/ },
+    { args: ['explain', '10.0.0.1', '--node', 'Node_1'], want: nodeName },
     { args: ['dev-cluster', 'up', '--bind-address', 'localhost'], want: /--bind-address must be an IP address/ },
     { args: ['dev-cluster', 'env', '--name', '../x'], want: /--name must be a cluster name/ },
     { args: ['dev-cluster', 'down', '--name', ''], want: /--name must be a cluster name/ },
   ])('tabby $args.0 $args.1 … $args.-1: refused naming the flag', async ({ args, want }) => {
-    const cluster = ['agent', 'operator', 'ipam'].includes(args[0]!) ? NOWHERE : [];
+    const cluster = ['agent', 'operator', 'ipam', 'diff', 'explain'].includes(args[0]!) ? NOWHERE : [];
     const r = await refusal([...args, ...cluster]);
     expect(r?.message).toMatch(want);
     expect(r?.parseTime).toBe(true);

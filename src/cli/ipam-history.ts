@@ -89,7 +89,7 @@ export function registerIpamHistory(ipam: Command): void {
           'garbage collected, leaks suspected), from the Events tabby recorded; kept as long as the apiserver keeps Events',
       ),
   )
-    .option('--ip <address>', 'an address: its own Events and those of the block holding it', ipValue('--ip'))
+    .option('--ip <address>', "an address: its own Events and its block's (claimed, released)", ipValue('--ip'))
     .option('--pod <namespace/name>', "a pod's Events (NAME alone: namespace default)", podRefValue('--pod'))
     .option('-o, --output <format>', 'text | json', choiceValue('--output', FORMATS), 'text')
     .action(async (opts: KubeFlags & { ip?: string; pod?: PodRef; output: (typeof FORMATS)[number] }, cmd: Command) => {

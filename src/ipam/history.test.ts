@@ -133,11 +133,15 @@ describe('finding history again', () => {
     expect(namedAddresses('node node-1, handle k8s-pod-network.abc')).toEqual([]);
   });
 
-  it('an address matches its own Events and those of the block or CIDR holding it, never a neighbour', () => {
-    const e = (note: string) => ({ note });
+  it("an address matches its own Events and those of the block holding it, never a neighbour's", () => {
+    const e = (note: string, reason = 'AddressAssigned') => ({ note, reason });
     expect(eventConcernsAddress(e('assigned 10.65.0.5 (block 10.65.0.0/26) on node n'), '10.65.0.5')).toBe(true);
-    expect(eventConcernsAddress(e('claimed block 10.65.0.0/26 of pool p for node n'), '10.65.0.63')).toBe(true);
-    expect(eventConcernsAddress(e('claimed block 10.65.0.0/26 of pool p for node n'), '10.65.0.64')).toBe(false);
+    // Another address of the same block: its note names the block, but it is not this address's history.
+    expect(eventConcernsAddress(e('assigned 10.65.0.6 (block 10.65.0.0/26) on node n'), '10.65.0.5')).toBe(false);
+    const claim = e('claimed block 10.65.0.0/26 of pool p for node n', 'BlockClaimed');
+    expect(eventConcernsAddress(claim, '10.65.0.63')).toBe(true);
+    expect(eventConcernsAddress(claim, '10.65.0.64')).toBe(false);
+    expect(eventConcernsAddress(e('released block 10.65.0.0/26 of node n', 'BlockReleased'), '10.65.0.1')).toBe(true);
     expect(eventConcernsAddress(e('assigned 10.65.0.50 on node n'), '10.65.0.5')).toBe(false);
     expect(eventConcernsAddress(e('released fd00::5 on node n'), 'fd00:0:0::5')).toBe(true);
     expect(eventConcernsAddress(e('released fd00::5 on node n'), 'not-an-ip')).toBe(false);

@@ -15,7 +15,7 @@
 //   AddressLeakSuspected    Warning  GarbageCollect  Pod (else block)    IPAMBlock   operator GC: first seen leaked
 //   LeakedAddressReleased   Warning  GarbageCollect  Pod (else block)    IPAMBlock   operator GC: after the grace period
 // Notes name every address and block in canonical text (the recorder folds equal notes into a series, and
-// `--ip` finds an Event by the addresses and CIDRs its note names), plus the handle and node.
+// `--ip` finds an Event by the address its note names, or a block Event by the block), plus the handle and node.
 import { formatCidr, formatIP, ipamBlockObjectName, tryParseCidr, tryParseIP, cidrContainsIP } from '../net/index.js';
 
 export interface HistoryObjectRef {
@@ -280,14 +280,20 @@ export function namedAddresses(note: string): string[] {
   return out;
 }
 
-/** The Event names the address itself or a block or CIDR that holds it. */
+const BLOCK_REASONS = new Set<string>(['BlockClaimed', 'BlockReleased']);
+
+/**
+ * The Event names the address itself, or is about the block holding it (claimed, released). An Event about another
+ * address of the same block names that block too, but is not this address's history.
+ */
 export function eventConcernsAddress(e: RecordedEvent, address: string): boolean {
   const ip = tryParseIP(address);
   if (ip === undefined) return false;
+  const aboutBlock = BLOCK_REASONS.has(e.reason ?? '');
   for (const text of namedAddresses(e.note ?? '')) {
     if (text.includes('/')) {
       const c = tryParseCidr(text);
-      if (c !== undefined && cidrContainsIP(c, ip)) return true;
+      if (aboutBlock && c !== undefined && cidrContainsIP(c, ip)) return true;
     } else if (text === formatIP(ip)) return true;
   }
   return false;
