@@ -170,12 +170,13 @@ describe('operator writes per event', () => {
       'PATCH routetables/status': views.size,
     });
     const rest = Object.fromEntries(Object.entries(r.writes).filter(([k]) => !/nodedataplanes|routetables/.test(k)));
-    // The block claim (affinity created then confirmed, block created), the VTEP address (its handle, its ordinal in
-    // the block, the Node's annotations) and the pool's BLOCKS count.
+    // The block claim (affinity created then confirmed, block created) and its Event in IPAM history, the VTEP
+    // address (its handle, its ordinal in the block, the Node's annotations) and the pool's BLOCKS count.
     expect(Object.keys(rest).sort()).toEqual(
       [
         'PATCH ippools/status',
         'PATCH nodes',
+        'POST events',
         'POST blockaffinities',
         'POST ipamblocks',
         'POST ipamhandles',
@@ -185,6 +186,7 @@ describe('operator writes per event', () => {
     );
     expect(rest['PATCH ippools/status']).toBe(1);
     expect(rest['PATCH nodes']).toBe(1);
+    expect(rest['POST events']).toBe(1);
     console.log(`node join: ${JSON.stringify(r.writes)} in ${r.passes} plan pass(es)`);
   });
 
@@ -212,7 +214,10 @@ describe('operator writes per event', () => {
     const events = JSON.parse((await cp.kubectl(['get', 'events.events.k8s.io', '-A', '-o', 'json'])).stdout) as {
       items: { regarding?: { kind?: string; name?: string }; type?: string; reason?: string; note?: string }[];
     };
-    const about = events.items.filter((e) => e.regarding?.kind === 'Node' && e.regarding.name === 'w-2');
+    // IPAM history's Event of w-2's block claim is about the Node too: only the planner's are looked at here.
+    const about = events.items.filter(
+      (e) => e.regarding?.kind === 'Node' && e.regarding.name === 'w-2' && e.reason !== 'BlockClaimed',
+    );
     expect(about.map((e) => [e.type, e.reason])).toEqual([['Warning', 'InputKeptAtLastGood']]);
     expect(about[0]!.note).toContain(`metadata.annotations["${AS_ANNOTATION}"]: must be an AS number (got "abc")`);
 
