@@ -92,9 +92,12 @@ export function registerIpamHistory(ipam: Command): void {
     .option('--ip <address>', "an address: its own Events and its block's (claimed, released)", ipValue('--ip'))
     .option('--pod <namespace/name>', "a pod's Events (NAME alone: namespace default)", podRefValue('--pod'))
     .option('-o, --output <format>', 'text | json', choiceValue('--output', FORMATS), 'text')
-    .action(async (opts: KubeFlags & { ip?: string; pod?: PodRef; output: (typeof FORMATS)[number] }, cmd: Command) => {
-      if ((opts.ip === undefined) === (opts.pod === undefined))
-        cmd.error('error: give exactly one of --ip or --pod', { exitCode: 2, code: 'tabby.usage' });
+    .action(async (opts: KubeFlags & { ip?: string; pod?: PodRef; output: (typeof FORMATS)[number] }) => {
+      if ((opts.ip === undefined) === (opts.pod === undefined)) {
+        process.stderr.write('error: give exactly one of --ip or --pod\n');
+        process.exitCode = 2;
+        return;
+      }
       const q: HistoryQuery = opts.ip !== undefined ? { ip: opts.ip } : { pod: opts.pod! };
       const client = createKubeClient({ source: kubeSource(opts) });
       try {
