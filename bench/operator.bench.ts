@@ -1,207 +1,67 @@
-// Operator benchmark (issue 8) against a real control plane (etcd + kube-apiserver, one per size): 100, 500 and
-// 1,000 simulated Nodes (Node objects with Calico's address annotation, no kubelets) in four /16 subnets, one IPPool
-// with vxlanMode CrossSubnet (so four route views), the operator in this process.
-// Figures:
-//   - pool create → every node's desired state written: each NodeDataplane has its block and VXLAN tunnel, and
-//     every view's RouteTables hold a route for every block (as a watch on the apiserver shows them, checked every 20 ms);
-//   - API writes and request bytes the operator sends per node join and per node delete (mean of 5 each, counted
-//     under the client: every POST/PUT/PATCH/DELETE, IPAM and Events included), split into plan writes
-//     (NodeDataplane + RouteTable) and the rest, against the aim of ≤ 16 KiB and ≤ one write per view + 2 per join;
-//   - time from the join/delete to its desired state written.
-// Each size takes a fresh control plane; the whole run stays under ~10 minutes on two cores.
-import { createWriteStream, mkdtempSync } from 'node:fs';
+// Operator at scale (issue 17), on a real etcd + kube-apiserver per size, with simulated agents:
+//   - N Nodes with Calico's address annotation in four /16 subnets (no kubelets), one IPPool, VXLAN CrossSubnet
+//     (four route views); the operator in this process (its writes counted under its client, its CPU and RSS read
+//     from this process);
+//   - N simulated agents in a forked process (bench/sim-agents.ts): each lists+watches its own NodeDataplane and its
+//     view's RouteTable shards exactly as `tabby agent` does (field and label selectors, one watch each), and records
+//     when each revision arrives and how many bytes its lists and watch events bring. Simulated: no kernel, no BIRD;
+//     agents keep revisions only. Real: every request, watch and byte between them and the apiserver.
+// Scenarios, each timed from its change until every simulated agent holds the state the operator wrote:
+//   node join, node delete (means of a few), pod churn with the agent's real pod IPAM on ten nodes (operator writes and
+//   plan passes per pod, operator CPU), the pool's encapsulation change CrossSubnet → Always (every agent switches to
+//   the new view: its whole table is delivered again — N² bytes in all, so it runs up to TABBY_BENCH_POOL_CHANGE_MAX
+//   nodes), and the operator's RSS with 30 pods per node in its caches. Apiserver requests per second from its own
+//   apiserver_request_total. Targets (issue 17) are printed with the measured/target ratio.
+// TABBY_BENCH_OPERATOR_SIZES=1000 for one size; TABBY_BENCH_LOG_LEVEL=debug for the operator's log.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startControlPlane, type ControlPlane } from '../e2e/harness/index.js';
-import { installCrds, nodeObject, poolObject, rawClients } from '../e2e/integration/operator-support.js';
-import { NodeDataplaneKind, ROUTE_VIEW_LABEL, RouteTableKind } from '../src/api/index.js';
 import {
-  KubeObjectSchema,
-  createInformer,
-  createKubeClient,
-  kindResource,
-  type Informer,
-  type KubeClient,
-  type KubeObject,
-} from '../src/kube/index.js';
-import { createTransport, type HttpRequest, type Transport } from '../src/kube/transport.js';
+  copyCounts,
+  countingTransport,
+  installCrds,
+  newWriteCounts,
+  nodeObject,
+  poolObject,
+  rawClients,
+  writesBetween,
+  type WriteCounts,
+} from '../e2e/integration/operator-support.js';
+import { createKubeClient, type KubeClient } from '../src/kube/index.js';
+import { createTransport } from '../src/kube/transport.js';
 import { createLogger } from '../src/log/logger.js';
 import { settingsFromEnv } from '../src/operator/config.js';
+import type { CacheName } from '../src/operator/caches.js';
 import { createOperator, type Operator } from '../src/operator/operator.js';
+import type { Converged, Message } from './sim-agents.js';
 
-// TABBY_BENCH_OPERATOR_SIZES=100 for a quick look.
-const SIZES = (process.env.TABBY_BENCH_OPERATOR_SIZES ?? '100,500,1000').split(',').map(Number);
+const here = dirname(fileURLToPath(import.meta.url));
+const SIZES = (process.env.TABBY_BENCH_OPERATOR_SIZES ?? '1000,5000').split(',').map(Number);
+const POOL_CHANGE_MAX = Number(process.env.TABBY_BENCH_POOL_CHANGE_MAX ?? 1000);
 const SAMPLES = 5;
 const SUBNETS = 4;
 const POOL = 'bench-pool';
-const AIM_BYTES = 16 * 1024;
+const PODS_PER_NODE = Number(process.env.TABBY_BENCH_PODS_PER_NODE ?? 30);
+const CHURN = {
+  perSecond: 100,
+  seconds: Number(process.env.TABBY_BENCH_CHURN_SECONDS ?? 60),
+  lifetimeMs: 10_000,
+  nodes: 10,
+};
+const CONVERGE_CEILING_MS = 900_000;
 
-// ---------------------------------------------------------------------------------------------------------------
-// Counting every write the operator sends
-
-interface WriteCounts {
-  writes: number;
-  bytes: number;
-  byKind: Map<string, { writes: number; bytes: number }>;
-}
-
-function newCounts(): WriteCounts {
-  return { writes: 0, bytes: 0, byKind: new Map() };
-}
-
-function kindOf(req: HttpRequest): string {
-  const sub = /\/status$/.test(req.path) ? '/status' : '';
-  return `${req.method} ${req.target.resource.split('.')[0]}${sub}`;
-}
-
-function countingTransport(inner: Transport, counts: WriteCounts): Transport {
-  return {
-    get server() {
-      return inner.server;
-    },
-    get namespace() {
-      return inner.namespace;
-    },
-    request(req) {
-      if (req.method !== 'GET') {
-        const bytes = req.body === undefined ? 0 : Buffer.byteLength(req.body);
-        counts.writes++;
-        counts.bytes += bytes;
-        const k = counts.byKind.get(kindOf(req)) ?? { writes: 0, bytes: 0 };
-        k.writes++;
-        k.bytes += bytes;
-        counts.byKind.set(kindOf(req), k);
-      }
-      return inner.request(req);
-    },
-    stream: (req, onLine) => inner.stream(req, onLine),
-    close: () => inner.close(),
-  };
-}
-
-function snapshot(c: WriteCounts): WriteCounts {
-  return { writes: c.writes, bytes: c.bytes, byKind: new Map([...c.byKind].map(([k, v]) => [k, { ...v }])) };
-}
-
-function diff(after: WriteCounts, before: WriteCounts): WriteCounts {
-  const byKind = new Map<string, { writes: number; bytes: number }>();
-  for (const [k, v] of after.byKind) {
-    const b = before.byKind.get(k) ?? { writes: 0, bytes: 0 };
-    if (v.writes > b.writes) byKind.set(k, { writes: v.writes - b.writes, bytes: v.bytes - b.bytes });
-  }
-  return { writes: after.writes - before.writes, bytes: after.bytes - before.bytes, byKind };
-}
-
-const isPlanWrite = (kind: string) => /nodedataplanes|routetables/.test(kind);
-
-// ---------------------------------------------------------------------------------------------------------------
-// The cluster as the apiserver holds it
-
-interface Planned {
-  /** node → its own block CIDRs and whether its VXLAN tunnel device has an address. */
-  nodes: Map<string, { blocks: string[]; view: string; vtep: boolean }>;
-  /** view → destination CIDRs over all its shards. */
-  views: Map<string, Set<string>>;
-}
-
-/**
- * The bench's own mirror of NodeDataplanes and RouteTables, kept by watches: checking "written" against it costs the
- * apiserver nothing beyond the events it sends anyway (listing 1,000 dataplanes and MBs of shards every 100 ms would
- * load it more than the operator does).
- */
-interface Mirror {
-  read(): Planned;
-  stop(): Promise<void>;
-}
-
-async function startMirror(client: KubeClient): Promise<Mirror> {
-  const informers = [NodeDataplaneKind, RouteTableKind].map((kind) =>
-    createInformer<KubeObject>({
-      name: `bench-${kind.plural}`,
-      kind: kind.kind,
-      source: client.resource(kindResource(kind)).listWatch(),
-      schema: KubeObjectSchema,
-    }),
-  );
-  for (const i of informers) i.start();
-  await Promise.all(informers.map((i) => i.waitForSync()));
-  const [ndps, rts] = informers as [Informer<KubeObject>, Informer<KubeObject>];
-  return {
-    read: () => planned(ndps.store.list(), rts.store.list()),
-    stop: async () => {
-      await Promise.all(informers.map((i) => i.stop()));
-    },
-  };
-}
-
-function planned(ndpItems: readonly unknown[], rtItems: readonly unknown[]): Planned {
-  const nodes = new Map<string, { blocks: string[]; view: string; vtep: boolean }>();
-  for (const o of ndpItems as { metadata: { name: string }; status?: { desired?: Record<string, unknown> } }[]) {
-    const d = o.status?.desired;
-    if (!d) continue;
-    const tunnels = (d.tunnels ?? []) as { name: string; address?: string }[];
-    nodes.set(o.metadata.name, {
-      blocks: ((d.blocks ?? []) as { cidr: string }[]).map((b) => b.cidr),
-      view: String(d.view),
-      vtep: tunnels.some((t) => t.name === 'vxlan.calico' && t.address !== undefined),
-    });
-  }
-  const views = new Map<string, Set<string>>();
-  for (const rt of rtItems as {
-    metadata: { labels?: Record<string, string> };
-    status?: { entries?: { cidr: string; kind: string; vtepIP?: string }[] };
-  }[]) {
-    const view = rt.metadata.labels?.[ROUTE_VIEW_LABEL];
-    if (view === undefined) continue;
-    const set = views.get(view) ?? new Set<string>();
-    for (const e of rt.status?.entries ?? []) if (e.kind !== 'vxlan' || e.vtepIP !== undefined) set.add(e.cidr);
-    views.set(view, set);
-  }
-  return { nodes, views };
-}
-
-/** Every node in `names` planned with a block and a VTEP, and every view routing exactly the live nodes' blocks. */
-function complete(p: Planned, names: ReadonlySet<string>): boolean {
-  if (p.nodes.size !== names.size) return false;
-  const all = new Set<string>();
-  for (const name of names) {
-    const n = p.nodes.get(name);
-    if (!n || n.blocks.length === 0 || !n.vtep) return false;
-    for (const b of n.blocks) all.add(b);
-  }
-  const used = new Set([...p.nodes.values()].map((n) => n.view));
-  for (const v of used) {
-    const routes = p.views.get(v);
-    if (!routes || routes.size !== all.size) return false;
-    for (const b of all) if (!routes.has(b)) return false;
-  }
-  return true;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    if (await probe()) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
-
-/** No write for `quietMs` and every controller idle: the operator has finished reacting. */
-async function quiesce(op: Operator, counts: WriteCounts, quietMs = 1000): Promise<void> {
-  let last = counts.writes;
-  let since = performance.now();
-  for (;;) {
-    await op.idle();
-    await sleep(100);
-    if (counts.writes !== last) {
-      last = counts.writes;
-      since = performance.now();
-    } else if (performance.now() - since >= quietMs) return;
-  }
-}
+const TARGETS = {
+  joinCpuMs: 5,
+  joinPlanWritesOverViews: 2,
+  joinWrittenKiB: 16,
+  joinDeliveredKiBPerAgent: 4,
+  poolChangeP99S: 5,
+  rssMiB: 512,
+};
 
 function nodeName(i: number): string {
   return `node-${String(i).padStart(4, '0')}`;
@@ -214,36 +74,216 @@ function nodeAddress(i: number): string {
 }
 
 async function inBatches<T>(items: readonly T[], width: number, fn: (x: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The simulated agents' process
+
+interface Agents {
+  ask<T>(m: Message, reply: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+async function startAgents(): Promise<Agents> {
+  const child: ChildProcess = fork(join(here, 'sim-agents.ts'), [], {
+    execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<string, (m: unknown) => void>();
+  child.on('message', (m: { type: string; message?: string }) => {
+    if (m.type === 'error') {
+      console.error(`sim-agents: ${m.message}`);
+      for (const w of waiting.values()) w(m);
+      return;
+    }
+    waiting.get(m.type)?.(m);
+    waiting.delete(m.type);
+  });
+  const expect = (type: string) => new Promise<unknown>((resolve) => waiting.set(type, resolve));
+  await expect('hello');
+  return {
+    async ask<T>(m: Message, reply: string): Promise<T> {
+      const p = expect(reply);
+      child.send(m);
+      const r = (await p) as { type: string; message?: string };
+      if (r.type === 'error') throw new Error(`sim-agents: ${r.message}`);
+      return r as T;
+    },
+    async stop() {
+      const done = new Promise((r) => child.once('exit', r));
+      child.send({ type: 'stop' } satisfies Message);
+      await done;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measuring
+
+async function apiserverRequests(cp: ControlPlane): Promise<number> {
+  const r = await cp.kubectl(['get', '--raw', '/metrics']);
+  let n = 0;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('apiserver_request_total{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
+/** What every agent must hold now: each node's NodeDataplane revision and each view's shard revisions (as planned). */
+function expectedState(op: Operator): {
+  ndp: Record<string, string>;
+  shards: Record<string, Record<string, string>>;
+  views: number;
+} {
+  const r = op.plannedRevisions();
+  if (!r) throw new Error('the operator is not leading');
+  const shards: Record<string, Record<string, string>> = {};
+  for (const [view, m] of r.views) shards[view] = Object.fromEntries(m);
+  return { ndp: Object.fromEntries(r.nodes), shards, views: r.views.size };
+}
+
+interface Sample {
+  /** Operator CPU (user + system, every thread of the process) from the change until it settled, ms. */
+  cpuMs: number;
+  /** Time the operator's event loop was busy meanwhile (its JavaScript), ms. */
+  busyMs: number;
+  settledMs: number;
+  writes: Record<string, number>;
+  writtenBytes: number;
+  planWrites: number;
+  planBytes: number;
+  converged: Converged;
+  requestsPerSecond: number;
+}
+
+async function scenario(
+  cp: ControlPlane,
+  op: Operator,
+  counts: WriteCounts,
+  agents: Agents,
+  admin: KubeClient,
+  /** Makes the change; returns when the operator has seen it (resourceVersions per cache, or a condition). */
+  change: () => Promise<{ seen?: Partial<Record<CacheName, string>>; until?: () => boolean } | void>,
+  opts: { exclude?: string[]; afterSettled?: () => Promise<void> } = {},
+): Promise<Sample> {
+  trace('scenario: waiting for the operator to settle');
+  await op.settled();
+  const before = copyCounts(counts);
+  const req0 = await apiserverRequests(cp);
+  await agents.ask({ type: 'mark' }, 'marked');
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  const seen = (await change()) ?? {};
+  trace('scenario: changed; waiting for the operator to settle');
+  while (seen.until && !seen.until()) await new Promise((r) => setTimeout(r, 10));
+  await op.settled(seen.seen ? { seen: seen.seen } : {});
+  const settledMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const busyMs = performance.eventLoopUtilization(elu0).active;
+  await opts.afterSettled?.();
+  const want = expectedState(op);
+  trace('scenario: settled; waiting for every agent');
+  const converged = await agents.ask<Converged>(
+    {
+      type: 'await',
+      ndp: want.ndp,
+      shards: want.shards,
+      ...(opts.exclude ? { exclude: opts.exclude } : {}),
+      timeoutMs: CONVERGE_CEILING_MS,
+    },
+    'converged',
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const req1 = await apiserverRequests(cp);
+  const writes = writesBetween(before, counts);
+  const planWrites = Object.entries(writes)
+    .filter(([k]) => /nodedataplanes|routetables/.test(k))
+    .reduce((s, [, n]) => s + n, 0);
+  let planBytes = 0;
+  for (const [k, v] of counts.byKind) {
+    if (/nodedataplanes|routetables/.test(k)) planBytes += v.bytes - (before.byKind.get(k)?.bytes ?? 0);
+  }
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    busyMs,
+    settledMs,
+    writes,
+    writtenBytes: counts.bytes - before.bytes,
+    planWrites,
+    planBytes,
+    converged,
+    requestsPerSecond: (req1 - req0) / seconds,
+  };
+}
+
+const trace = (s: string): void => {
+  if (process.env.TABBY_BENCH_TRACE === '1') console.log(`    ${new Date().toISOString()} ${s}`);
+};
+const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * With TABBY_BENCH_PROFILE=<scenario>, a V8 CPU profile of this process (the operator) over that scenario, written
+ * to the log folder; returns the function that ends it.
+ */
+async function startProfile(scenario: string, n: number, dir: string): Promise<() => Promise<void>> {
+  if (process.env.TABBY_BENCH_PROFILE !== scenario) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    const file = join(dir, `${scenario}-${n}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`  [${n}] CPU profile of ${scenario}: ${file}`);
+  };
+}
+
+function rssMiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss / 1048576;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Row {
+interface SizeResult {
   nodes: number;
-  'pool→all written (s)': number;
-  'initial writes': number;
-  'initial MiB': number;
-  'join ms': number;
-  'join writes (plan)': string;
-  'join KiB (plan)': string;
-  'delete ms': number;
-  'delete writes (plan)': string;
-  'delete KiB (plan)': string;
-  views: number;
+  lines: string[];
+  rows: Record<string, string | number>[];
 }
 
-interface Breakdown {
-  nodes: number;
-  diag: string;
-  join: WriteCounts;
-  del: WriteCounts;
-}
-
-async function measure(n: number, logDir: string): Promise<{ row: Row; breakdown: Breakdown }> {
-  const cp: ControlPlane = await startControlPlane({ name: `bench-${n}`, controllerManager: false });
+async function measure(n: number, logDir: string): Promise<SizeResult> {
+  const lines: string[] = [];
+  const rows: Record<string, string | number>[] = [];
+  const say = (s: string) => {
+    lines.push(s);
+    console.log(`  [${n}] ${s}`);
+  };
+  const row = (what: string, figure: string | number, target?: string, ratio?: number) =>
+    rows.push({
+      nodes: n,
+      what,
+      figure,
+      ...(target !== undefined ? { target } : {}),
+      ...(ratio !== undefined ? { 'figure/target': round(ratio, 2) } : {}),
+    });
+  const cp = await startControlPlane({ name: `bench-op-${n}`, controllerManager: false });
   const admin = createKubeClient({ source: { kubeconfigPath: cp.kubeconfigPath } });
-  const counts = newCounts();
+  const counts = newWriteCounts();
   const opClient = createKubeClient({
     transport: countingTransport(createTransport({ kubeconfigPath: cp.kubeconfigPath }), counts),
     fieldManager: 'tabby-operator',
@@ -256,118 +296,211 @@ async function measure(n: number, logDir: string): Promise<{ row: Row; breakdown
       destination: createWriteStream(join(logDir, `operator-${n}.log`)),
     }),
     settings: settingsFromEnv({ CALICO_IPV4POOL_CREATE: 'false' }),
+    driftCheckIntervalMs: 0,
   });
-  let stopMirror = async (): Promise<void> => undefined;
+  let agents: Agents | undefined;
   try {
     await installCrds(cp);
-    const names = new Set<string>();
-    const indexes = Array.from({ length: n }, (_, i) => i);
-    await inBatches(indexes, 32, async (i) => {
-      await admin.nodes().create(nodeObject({ name: nodeName(i), ipv4: nodeAddress(i) }) as never);
-      names.add(nodeName(i));
-    });
-    await op.start();
-    const mirror = await startMirror(admin);
-    stopMirror = () => mirror.stop();
-    await quiesce(op, counts);
-
-    // Pool create → every desired state written.
-    const before = snapshot(counts);
-    const t0 = performance.now();
-    await rawClients(admin).pools.create(poolObject(POOL, '10.128.0.0/12', { vxlanMode: 'CrossSubnet' }));
-    await until(`${n} nodes planned`, () => complete(mirror.read(), names), 300_000);
-    const initialMs = performance.now() - t0;
-    await quiesce(op, counts);
-    const initial = diff(counts, before);
-    const m = await op.metrics.registry.metrics();
-    const sample = (name: string) =>
-      Number(/ ([0-9.e+-]+)$/.exec(m.split('\n').find((l) => l.startsWith(name + ' ')) ?? '')?.[1] ?? NaN);
-    const passes = ['success', 'error', 'requeue'].reduce(
-      (a, r) => a + (sample(`tabby_reconcile_total{controller="plan",result="${r}"}`) || 0),
-      0,
+    // No kube-controller-manager here: the ServiceAccount admission of Pods needs the namespace's default account.
+    const sa = await cp.kubectl(['create', 'serviceaccount', 'default', '-n', 'default']);
+    if (sa.code !== 0 && !sa.stderr.includes('AlreadyExists')) throw new Error(`serviceaccount: ${sa.stderr}`);
+    const names: string[] = Array.from({ length: n }, (_, i) => nodeName(i));
+    const t = performance.now();
+    await inBatches(
+      names.map((_, i) => i),
+      32,
+      (i) => admin.nodes().create(nodeObject({ name: nodeName(i), ipv4: nodeAddress(i) }) as never),
     );
-    const meanMs = (c: string) =>
-      (1000 * sample(`tabby_reconcile_duration_seconds_sum{controller="${c}"}`)) /
-      sample(`tabby_reconcile_duration_seconds_count{controller="${c}"}`);
-    const diag =
-      `${n} nodes, to converge: ${passes} plan passes (mean ${meanMs('plan').toFixed(0)} ms), ` +
-      `IPAM reconcile mean ${meanMs('ipam').toFixed(0)} ms, ` +
-      `${initial.writes} writes (${[...initial.byKind].map(([k, v]) => `${k} ${v.writes}`).join(', ')})`;
-    const views = new Set([...mirror.read().nodes.values()].map((x) => x.view)).size;
+    say(`${n} Nodes created in ${round((performance.now() - t) / 1000)} s`);
+    const rss0 = rssMiB();
+    await op.start();
+    const t1 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const pool = await rawClients(admin).pools.create(poolObject(POOL, '10.128.0.0/12', { vxlanMode: 'CrossSubnet' }));
+    await op.settled({ seen: { ippools: String(pool.metadata.resourceVersion) } });
+    const cpu1 = process.cpuUsage(cpu0);
+    const planned = (performance.now() - t1) / 1000;
+    say(
+      `pool created → every node planned (blocks, VTEPs, routes written): ${round(planned)} s, ` +
+        `operator CPU ${round((cpu1.user + cpu1.system) / 1e6)} s`,
+    );
+    row('pool create → all planned (s)', round(planned));
 
-    // Joins, one at a time, each into subnet 0; then deletes of original nodes, one at a time.
-    const joins: { ms: number; w: WriteCounts }[] = [];
+    agents = await startAgents();
+    const started = await agents.ask<{ ms: number; agents: number }>(
+      { type: 'start', kubeconfig: cp.kubeconfigPath, nodes: names, batch: 50 },
+      'started',
+    );
+    say(`${started.agents} simulated agents listed and watching after ${round(started.ms / 1000)} s`);
+
+    // Joins: each into subnet 0, its own agent started once it exists (its first list is not counted below).
+    const profile = await startProfile('join', n, logDir);
+    const joins: Sample[] = [];
     for (let j = 0; j < SAMPLES; j++) {
-      const i = n + j * SUBNETS;
-      const b = snapshot(counts);
-      const t = performance.now();
-      await admin.nodes().create(nodeObject({ name: nodeName(i), ipv4: nodeAddress(i) }) as never);
-      names.add(nodeName(i));
-      await until(`join ${nodeName(i)}`, () => complete(mirror.read(), names), 60_000);
-      const ms = performance.now() - t;
-      await quiesce(op, counts);
-      joins.push({ ms, w: diff(counts, b) });
+      const name = nodeName(n + j * SUBNETS);
+      const s = await scenario(
+        cp,
+        op,
+        counts,
+        agents,
+        admin,
+        async () => {
+          const created = await admin.nodes().create(nodeObject({ name, ipv4: nodeAddress(n + j * SUBNETS) }));
+          return { seen: { nodes: created.metadata.resourceVersion ?? '0' } };
+        },
+        {
+          exclude: [name],
+          afterSettled: () => agents!.ask({ type: 'add', nodes: [name] }, 'added'),
+        },
+      );
+      joins.push(s);
+      names.push(name);
     }
-    const deletes: { ms: number; w: WriteCounts }[] = [];
+    await profile();
+    const views = expectedState(op).views;
+    const joinPlanWrites = mean(joins.map((s) => s.planWrites));
+    const joinCpu = mean(joins.map((s) => s.cpuMs));
+    const perAgent = mean(joins.map((s) => s.converged.bytesPerAgentP50)) / 1024;
+    const perAgentMax = Math.max(...joins.map((s) => s.converged.bytesPerAgentMax)) / 1024;
+    say(
+      `join (mean of ${SAMPLES}): operator CPU ${round(joinCpu)} ms (event loop busy ${round(mean(joins.map((s) => s.busyMs)))} ms), settled ${round(mean(joins.map((s) => s.settledMs)))} ms, ` +
+        `writes ${JSON.stringify(joins[0]!.writes)}, every agent has the route p50 ${round(mean(joins.map((s) => s.converged.p50)))} ms ` +
+        `p99 ${round(mean(joins.map((s) => s.converged.p99)))} ms; delivered per agent p50 ${round(perAgent, 2)} KiB ` +
+        `(max ${round(perAgentMax, 2)}), all agents ${round(mean(joins.map((s) => s.converged.bytesTotal)) / 1048576, 2)} MiB; ` +
+        `apiserver ${round(mean(joins.map((s) => s.requestsPerSecond)))} req/s`,
+    );
+    row('join: operator CPU (ms)', round(joinCpu), `≤ ${TARGETS.joinCpuMs}`, joinCpu / TARGETS.joinCpuMs);
+    row(
+      'join: plan writes',
+      round(joinPlanWrites),
+      `≤ views + ${TARGETS.joinPlanWritesOverViews} = ${views + TARGETS.joinPlanWritesOverViews}`,
+      joinPlanWrites / (views + TARGETS.joinPlanWritesOverViews),
+    );
+    const planKiB = mean(joins.map((s) => s.planBytes)) / 1024;
+    const writtenKiB = mean(joins.map((s) => s.writtenBytes)) / 1024;
+    row(
+      'join: plan bytes written (KiB)',
+      round(planKiB, 2),
+      `≤ ${TARGETS.joinWrittenKiB}`,
+      planKiB / TARGETS.joinWrittenKiB,
+    );
+    row('join: all bytes written incl. IPAM (KiB)', round(writtenKiB, 2));
+    row(
+      'join: delivered per agent p50 (KiB)',
+      round(perAgent, 2),
+      `≤ ${TARGETS.joinDeliveredKiBPerAgent}`,
+      perAgent / TARGETS.joinDeliveredKiBPerAgent,
+    );
+    row(
+      'join: every agent has it p50/p99 (ms)',
+      `${round(mean(joins.map((s) => s.converged.p50)))}/${round(mean(joins.map((s) => s.converged.p99)))}`,
+    );
+
+    // Deletes of original nodes.
+    const deletes: Sample[] = [];
     for (let j = 0; j < SAMPLES; j++) {
       const name = nodeName(j * 7 + 1);
-      const b = snapshot(counts);
-      const t = performance.now();
-      await admin.nodes().delete(name);
-      names.delete(name);
-      await until(`delete ${name}`, () => complete(mirror.read(), names), 60_000);
-      const ms = performance.now() - t;
-      await quiesce(op, counts);
-      deletes.push({ ms, w: diff(counts, b) });
+      await agents.ask({ type: 'remove', nodes: [name] }, 'removed');
+      deletes.push(
+        await scenario(cp, op, counts, agents, admin, async () => {
+          await admin.nodes().delete(name);
+          return { until: () => op.plannedRevisions()?.nodes.has(name) === false };
+        }),
+      );
+      names.splice(names.indexOf(name), 1);
+    }
+    say(
+      `delete (mean of ${SAMPLES}): operator CPU ${round(mean(deletes.map((s) => s.cpuMs)))} ms, writes ${JSON.stringify(deletes[0]!.writes)}, ` +
+        `every agent p50 ${round(mean(deletes.map((s) => s.converged.p50)))} ms p99 ${round(mean(deletes.map((s) => s.converged.p99)))} ms, ` +
+        `delivered per agent p50 ${round(mean(deletes.map((s) => s.converged.bytesPerAgentP50)) / 1024, 2)} KiB; ` +
+        `apiserver ${round(mean(deletes.map((s) => s.requestsPerSecond)))} req/s`,
+    );
+    row('delete: operator CPU (ms)', round(mean(deletes.map((s) => s.cpuMs))));
+    row('delete: plan writes', round(mean(deletes.map((s) => s.planWrites))));
+
+    // Pod churn with the agent's real pod IPAM on ten nodes.
+    const churnNodes = names.slice(0, CHURN.nodes);
+    let churned: { started: number; failed: number; firstError?: string; achievedPerSecond: number } | undefined;
+    const passes = async () => {
+      const m = await op.metrics.registry.metrics();
+      return m
+        .split('\n')
+        .filter((l) => l.startsWith('tabby_plan_passes_total'))
+        .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    };
+    const passes0 = await passes();
+    const churn = await scenario(cp, op, counts, agents, admin, async () => {
+      churned = await agents!.ask(
+        {
+          type: 'churn',
+          nodes: churnNodes,
+          perSecond: CHURN.perSecond,
+          seconds: CHURN.seconds,
+          lifetimeMs: CHURN.lifetimeMs,
+        },
+        'churned',
+      );
+    });
+    const churnPasses = (await passes()) - passes0;
+    const pods = churned?.started ?? 0;
+    const opWrites = Object.values(churn.writes).reduce((s, x) => s + x, 0);
+    say(
+      `pod churn: ${pods} pods (${round(churned?.achievedPerSecond ?? 0)}/s achieved, ${churned?.failed ?? 0} failed` +
+        `${churned?.firstError ? `, first: ${churned.firstError}` : ''}) on ${CHURN.nodes} nodes: ` +
+        `operator writes ${JSON.stringify(churn.writes)} (${round(opWrites / Math.max(1, pods), 3)}/pod), plan passes ${churnPasses} ` +
+        `(${round(churnPasses / Math.max(1, pods), 3)}/pod), operator CPU ${round(churn.cpuMs / 1000, 2)} s ` +
+        `(${round(churn.cpuMs / Math.max(1, pods), 3)} ms/pod); apiserver ${round(churn.requestsPerSecond)} req/s`,
+    );
+    row('pod churn: operator writes per pod', round(opWrites / Math.max(1, pods), 3), '0 unless a block runs low');
+    row('pod churn: plan passes per pod', round(churnPasses / Math.max(1, pods), 3), '0 unless a block runs low');
+    row('pod churn: operator CPU per pod (ms)', round(churn.cpuMs / Math.max(1, pods), 3));
+
+    // The pool's encapsulation change: every agent changes view and lists its new view's whole table.
+    if (n <= POOL_CHANGE_MAX) {
+      const change = await scenario(cp, op, counts, agents, admin, async () => {
+        const patched = await rawClients(admin).pools.mergePatch(POOL, { spec: { vxlanMode: 'Always' } });
+        return { seen: { ippools: String(patched.metadata.resourceVersion) } };
+      });
+      say(
+        `pool CrossSubnet → Always: operator settled ${round(change.settledMs / 1000, 2)} s (CPU ${round(change.cpuMs / 1000, 2)} s), ` +
+          `${Object.values(change.writes).reduce((s, x) => s + x, 0)} writes; every agent holds it p50 ${round(change.converged.p50 / 1000, 2)} s ` +
+          `p99 ${round(change.converged.p99 / 1000, 2)} s (unconverged: ${change.converged.unconverged.length}); ` +
+          `delivered ${round(change.converged.bytesTotal / 1048576)} MiB in all, ${round(change.converged.bytesPerAgentP50 / 1024)} KiB per agent; ` +
+          `apiserver ${round(change.requestsPerSecond)} req/s`,
+      );
+      row(
+        'pool change: every agent has it p99 (s)',
+        round(change.converged.p99 / 1000, 2),
+        n === 1000 ? `≤ ${TARGETS.poolChangeP99S}` : undefined,
+        n === 1000 ? change.converged.p99 / 1000 / TARGETS.poolChangeP99S : undefined,
+      );
+    } else {
+      say(`pool change skipped at ${n} nodes (> TABBY_BENCH_POOL_CHANGE_MAX=${POOL_CHANGE_MAX}): see the header`);
     }
 
-    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
-    const planOf = (w: WriteCounts) =>
-      [...w.byKind]
-        .filter(([k]) => isPlanWrite(k))
-        .reduce((a, [, v]) => ({ writes: a.writes + v.writes, bytes: a.bytes + v.bytes }), {
-          writes: 0,
-          bytes: 0,
-        });
-    const fmt = (samples: { w: WriteCounts }[], what: 'writes' | 'bytes') => {
-      const all = mean(samples.map((s) => s.w[what]));
-      const plan = mean(samples.map((s) => planOf(s.w)[what]));
-      return what === 'writes'
-        ? `${all.toFixed(1)} (${plan.toFixed(1)})`
-        : `${(all / 1024).toFixed(1)} (${(plan / 1024).toFixed(1)})`;
-    };
-    const sum = (samples: { w: WriteCounts }[]): WriteCounts => {
-      const out = newCounts();
-      for (const s of samples) {
-        out.writes += s.w.writes;
-        out.bytes += s.w.bytes;
-        for (const [k, v] of s.w.byKind) {
-          const o = out.byKind.get(k) ?? { writes: 0, bytes: 0 };
-          o.writes += v.writes;
-          o.bytes += v.bytes;
-          out.byKind.set(k, o);
-        }
-      }
-      return out;
-    };
-    return {
-      row: {
-        nodes: n,
-        'pool→all written (s)': Math.round(initialMs / 100) / 10,
-        'initial writes': initial.writes,
-        'initial MiB': Math.round((initial.bytes / 1048576) * 10) / 10,
-        'join ms': Math.round(mean(joins.map((x) => x.ms))),
-        'join writes (plan)': fmt(joins, 'writes'),
-        'join KiB (plan)': fmt(joins, 'bytes'),
-        'delete ms': Math.round(mean(deletes.map((x) => x.ms))),
-        'delete writes (plan)': fmt(deletes, 'writes'),
-        'delete KiB (plan)': fmt(deletes, 'bytes'),
-        views,
-      },
-      breakdown: { nodes: n, diag, join: sum(joins), del: sum(deletes) },
-    };
+    // Operator RSS with pods in its caches.
+    const cpu2 = process.cpuUsage();
+    const loaded = await agents.ask<{ pods: number; ms: number }>(
+      { type: 'pods', perNode: PODS_PER_NODE, nodes: names, width: 32 },
+      'podsDone',
+    );
+    await op.settled();
+    const cpu3 = process.cpuUsage(cpu2);
+    const rss = rssMiB();
+    say(
+      `${loaded.pods} pods created with podIPs in ${round(loaded.ms / 1000)} s; operator CPU meanwhile ` +
+        `${round((cpu3.user + cpu3.system) / 1e6, 2)} s; this process's RSS ${round(rss)} MiB (before the operator ` +
+        `started: ${round(rss0)} MiB)`,
+    );
+    row(
+      `RSS with ${loaded.pods} pods (MiB)`,
+      round(rss),
+      n === 5000 ? `≤ ${TARGETS.rssMiB}` : undefined,
+      n === 5000 ? rss / TARGETS.rssMiB : undefined,
+    );
+    return { nodes: n, lines, rows };
   } finally {
-    await stopMirror();
+    await agents?.stop();
     await op.stop();
     opClient.close();
     admin.close();
@@ -378,37 +511,12 @@ async function measure(n: number, logDir: string): Promise<{ row: Row; breakdown
 export default async function run(): Promise<void> {
   const logDir = mkdtempSync(join(tmpdir(), 'tabby-bench-operator-'));
   const started = performance.now();
-  const rows: Row[] = [];
-  const breakdowns: Breakdown[] = [];
+  const results: SizeResult[] = [];
   for (const n of SIZES) {
-    const r = await measure(n, logDir);
-    rows.push(r.row);
-    breakdowns.push(r.breakdown);
+    results.push(await measure(n, logDir));
     console.log(`  ${n} nodes done (${Math.round((performance.now() - started) / 1000)} s so far)`);
   }
-  console.table(rows);
-  console.log(
-    `pool→all written: pool create until every NodeDataplane has its block and VTEP and every view's RouteTables ` +
-      `route every block (watched, checked every 20 ms). join/delete: mean of ${SAMPLES}, time until the change is in every ` +
-      `view; writes/KiB = every POST/PUT/PATCH/DELETE the operator sent (request bodies), in brackets the ` +
-      `NodeDataplane + RouteTable share. Aim per join: ≤ ${AIM_BYTES / 1024} KiB, ≤ views + 2 plan writes.`,
-  );
-  for (const b of breakdowns) {
-    const line = (w: WriteCounts) =>
-      [...w.byKind]
-        .sort(([a], [c]) => (a < c ? -1 : 1))
-        .map(([k, v]) => `${k} ${(v.writes / SAMPLES).toFixed(1)}×/${(v.bytes / SAMPLES / 1024).toFixed(1)} KiB`)
-        .join(', ');
-    console.log(b.diag);
-    console.log(`${b.nodes} nodes, per join:   ${line(b.join)}`);
-    console.log(`${b.nodes} nodes, per delete: ${line(b.del)}`);
-  }
-  const last = rows[rows.length - 1]!;
-  const first = rows[0]!;
-  const joinBytes = (r: Row) => Number(r['join KiB (plan)'].split(' ')[0]);
-  console.log(
-    `join bytes ${SIZES[SIZES.length - 1]} vs ${SIZES[0]} nodes: ${(joinBytes(last) / joinBytes(first)).toFixed(2)}× ` +
-      `(flat = does not grow with N); ${(joinBytes(last) / (AIM_BYTES / 1024)).toFixed(2)}× of the ${AIM_BYTES / 1024} KiB aim`,
-  );
+  console.table(results.flatMap((r) => r.rows));
+  for (const r of results) for (const l of r.lines) console.log(`${r.nodes}: ${l}`);
   console.log(`total ${Math.round((performance.now() - started) / 1000)} s; operator logs in ${logDir}`);
 }

@@ -20,11 +20,33 @@
 // Needs dist/ (npm run build) for `tabby ipam check`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
-import { IPAMHandleSchema, type IPAMHandle } from '../../src/api/index.js';
+import {
+  BlockAffinityKind,
+  IPAMBlockKind,
+  IPAMHandleSchema,
+  type BlockAffinity,
+  type IPAMBlock,
+  type IPAMHandle,
+} from '../../src/api/index.js';
 import { adjustHandle } from '../../src/ipam/handles.js';
-import { emptyGcMemory, handleKey, hostAffinity, type GcMemory } from '../../src/ipam/index.js';
+import {
+  affinityKey,
+  emptyGcMemory,
+  handleKey,
+  hostAffinity,
+  nodeViewByLists,
+  type BlockAffinityData,
+  type GcMemory,
+  type NodeBlocks,
+} from '../../src/ipam/index.js';
 import { createInformer, type KubeClient } from '../../src/kube/index.js';
-import { IPAM_HANDLES, createKubeBlockStore } from '../../src/kube/kube-block-store.js';
+import {
+  BY_NODE_INDEX,
+  IPAM_HANDLES,
+  affinityNodeIndex,
+  blockNodeIndex,
+  createKubeBlockStore,
+} from '../../src/kube/kube-block-store.js';
 import {
   createNodes,
   createPods,
@@ -368,6 +390,62 @@ describe('IPAM against a real apiserver, allocators as processes', () => {
     expect(c.output).not.toMatch(/^error:/m);
     expect(c).toMatchObject({ code: 0, errors: 0, allocations: live.size });
   });
+  it("a node's view from the indexed caches equals the one filtered from whole lists, also right after our own writes", async () => {
+    const blocksInf = createInformer<IPAMBlock>({
+      name: 'ipamblocks',
+      kind: 'IPAMBlock',
+      source: client.kind(IPAMBlockKind).listWatch(),
+      schema: IPAMBlockKind.schema,
+      indexes: { [BY_NODE_INDEX]: blockNodeIndex },
+    });
+    const affInf = createInformer<BlockAffinity>({
+      name: 'blockaffinities',
+      kind: 'BlockAffinity',
+      source: client.kind(BlockAffinityKind).listWatch(),
+      schema: BlockAffinityKind.schema,
+      indexes: { [BY_NODE_INDEX]: affinityNodeIndex },
+    });
+    for (const i of [blocksInf, affInf]) i.start();
+    expect(await blocksInf.waitForSync()).toBe(true);
+    expect(await affInf.waitForSync()).toBe(true);
+    const indexed = createKubeBlockStore(client, {
+      fieldManager: 'ipam-test-view',
+      readers: { blocks: blocksInf.store, affinities: affInf.store },
+      indexedByNode: true,
+    });
+    const direct = createKubeBlockStore(client, { fieldManager: 'ipam-test-view' });
+    const norm = (v: NodeBlocks) => ({
+      blocks: v.blocks.map((b) => `${b.value.cidr}@${b.version}`).sort(),
+      affinities: v.affinities.map((a) => `${a.value.cidr}:${a.value.state}@${a.version}`).sort(),
+    });
+    try {
+      // The earlier tests left blocks and affinities on several nodes (and some released): every node agrees.
+      const nodes = new Set((await direct.affinities.list()).map((a) => a.value.node));
+      expect(nodes.size).toBeGreaterThan(1);
+      nodes.add('no-such-node');
+      for (const n of nodes) {
+        expect(norm(await indexed.nodeView!(n)), n).toEqual(norm(await nodeViewByLists(direct, n)));
+      }
+      // A write of ours shows in the node's view at once, before the cache has it (read-your-writes).
+      const cidr = '10.244.251.0/26';
+      const created = await indexed.affinities.create({
+        node: 'view-node',
+        cidr,
+        state: 'pending',
+        deleted: false,
+        type: 'host',
+      } as BlockAffinityData);
+      expect(created.ok).toBe(true);
+      expect(norm(await indexed.nodeView!('view-node')).affinities).toEqual([
+        `${cidr}:pending@${created.ok ? created.version : ''}`,
+      ]);
+      const v = await direct.affinities.get(affinityKey('view-node', cidr));
+      if (v) await direct.affinities.delete(affinityKey('view-node', cidr), v.version);
+    } finally {
+      for (const i of [blocksInf, affInf]) await i.stop();
+    }
+  });
+
   it('a cached BlockStore whose object another writer deleted re-creates it rather than retrying into the void', async () => {
     const handles = createInformer<IPAMHandle>({
       name: 'ipamhandles',

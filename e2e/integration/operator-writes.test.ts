@@ -14,10 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
+import { IPAMBlockKind } from '../../src/api/index.js';
 import { PROTOCOL_VERSION } from '../../src/api/agent-ipam-protocol.js';
 import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
 import { createAgentClient } from '../../src/cni/agent-client.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
+import type { CacheName } from '../../src/operator/caches.js';
 import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
 import {
   blocksOf,
@@ -47,6 +49,7 @@ const NODES: TestNode[] = [
   { name: 'w-4', ipv4: '10.0.1.14/24' },
 ];
 const POOL = 'pool-w';
+type Seen = Partial<Record<CacheName, string>>;
 const AS_ANNOTATION = 'projectcalico.org/ASNumber';
 
 describe('operator writes per event', () => {
@@ -67,15 +70,27 @@ describe('operator writes per event', () => {
     );
   };
 
-  /** What the operator writes because of `change`, once it has settled (and how many plan passes that took). */
-  async function writesOf(change: () => Promise<void>): Promise<{ writes: Record<string, number>; passes: number }> {
+  /**
+   * What the operator writes because of `change`, once it has seen the change (the resourceVersions `change` returns,
+   * per cache) and settled, and how many plan passes that took.
+   */
+  async function writesOf(
+    change: () => Promise<Seen | void>,
+  ): Promise<{ writes: Record<string, number>; passes: number }> {
     await op.operator.settled();
     const before = copyCounts(counts);
     const passesBefore = await passes();
-    await change();
-    await op.operator.settled();
+    const seen = (await change()) ?? {};
+    await op.operator.settled({ seen });
     return { writes: writesBetween(before, counts), passes: (await passes()) - passesBefore };
   }
+
+  /** The newest resourceVersion among objects (etcd revisions, so numerically comparable). */
+  const newest = (objs: readonly { metadata: { resourceVersion?: string | undefined } }[]): string =>
+    objs
+      .map((o) => BigInt(o.metadata.resourceVersion ?? '0'))
+      .reduce((a, b) => (b > a ? b : a), 0n)
+      .toString();
 
   beforeAll(async () => {
     cp = await startControlPlane({ name: 'operator-writes', controllerManager: true });
@@ -112,6 +127,8 @@ describe('operator writes per event', () => {
   it('pods starting on a node and Node status heartbeats cost no write and no plan pass', async () => {
     const agent = createAgentClient(join(dir, 'w-1.sock'), 60_000);
     const r = await writesOf(async () => {
+      const written: { metadata: { resourceVersion?: string | undefined } }[] = [];
+      const nodesWritten: typeof written = [];
       for (let i = 0; i < 10; i++) {
         const name = `pod-${i}`;
         await client.pods().create({
@@ -129,11 +146,11 @@ describe('operator writes per event', () => {
           families: [4],
         });
         const ip = assigned.addresses[0]!.address.split('/')[0]!;
-        await client.pods().patchStatus(name, { podIP: ip, podIPs: [{ ip }] }, { namespace: 'default' });
+        written.push(await client.pods().patchStatus(name, { podIP: ip, podIPs: [{ ip }] }, { namespace: 'default' }));
       }
       // What a kubelet writes every few minutes: a heartbeat in the Node's conditions.
       for (const n of names()) {
-        await client.nodes().patchStatus(n, {
+        const after = await client.nodes().patchStatus(n, {
           conditions: [
             {
               type: 'Ready',
@@ -145,7 +162,11 @@ describe('operator writes per event', () => {
             },
           ],
         });
+        nodesWritten.push(after);
       }
+      // The agent's block writes (the addresses) are events the operator sees too.
+      const blocks = (await client.kind(IPAMBlockKind).list()).items.filter((b) => b.spec.affinity === 'host:w-1');
+      return { pods: newest(written), nodes: newest(nodesWritten), ipamBlocks: newest(blocks) };
     });
     expect(r).toEqual({ writes: {}, passes: 0 });
     // The addresses really were taken from w-1's own block.
@@ -159,8 +180,9 @@ describe('operator writes per event', () => {
     const views = new Set((await readCluster(client)).routeTables.map((rt) => rt.status?.view));
     expect(views.size).toBe(2);
     const r = await writesOf(async () => {
-      await client.nodes().create(nodeObject(joiner));
+      const created = await client.nodes().create(nodeObject(joiner));
       await routesConverge(client, [...names(), joiner.name], [POOL]);
+      return { nodes: newest([created]) };
     });
     NODES.push(joiner);
     const plan = Object.fromEntries(Object.entries(r.writes).filter(([k]) => /nodedataplanes|routetables/.test(k)));
@@ -195,12 +217,13 @@ describe('operator writes per event', () => {
     const routesBefore = Object.fromEntries(names().map((n) => [n, plannedRoutes(before, n)]));
     expect(blocksOf(before, 'w-2')).toHaveLength(1);
     const r = await writesOf(async () => {
-      await client.nodes().mergePatch('w-2', { metadata: { annotations: { [AS_ANNOTATION]: 'abc' } } });
+      const edited = await client.nodes().mergePatch('w-2', { metadata: { annotations: { [AS_ANNOTATION]: 'abc' } } });
       await eventually('the Planned condition to name the annotation', async () => {
         const s = await readCluster(client);
         const c = condition(s.dataplanes.get('w-2'), 'Planned');
         return c?.reason === 'InputKeptAtLastGood' ? c : undefined;
       });
+      return { nodes: newest([edited]) };
     });
     // Only w-2's own NodeDataplane (its condition) is rewritten; no route changes anywhere.
     expect(r.writes).toEqual({ 'PATCH nodedataplanes/status': 1, 'POST events': 1 });
@@ -223,11 +246,12 @@ describe('operator writes per event', () => {
 
     // Fixed: the condition is plain again, still without a route change.
     const fixed = await writesOf(async () => {
-      await client.nodes().mergePatch('w-2', { metadata: { annotations: { [AS_ANNOTATION]: null } } });
+      const edited = await client.nodes().mergePatch('w-2', { metadata: { annotations: { [AS_ANNOTATION]: null } } });
       await eventually('the Planned condition to clear', async () => {
         const x = await readCluster(client);
         return condition(x.dataplanes.get('w-2'), 'Planned')?.reason === 'Planned' ? true : undefined;
       });
+      return { nodes: newest([edited]) };
     });
     expect(fixed.writes).toEqual({ 'PATCH nodedataplanes/status': 1 });
     const after = await readCluster(client);

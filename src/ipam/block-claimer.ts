@@ -26,7 +26,7 @@ import {
 import type { AssignIPArgs, IpamView, ReleaseOptions, ReleaseResult } from './allocator.js';
 import { CalicoStyleAllocator } from './calico-style-allocator.js';
 import { type BorrowRequest, type BorrowResult, borrowAddresses } from './borrowing.js';
-import { type BlockStore, type Versioned, affinityKey } from './block-store.js';
+import { type BlockStore, type Versioned, affinityKey, nodeViewByLists } from './block-store.js';
 import { freeCount, isEmpty } from './block.js';
 import { releaseHandleInBlock } from './block-writes.js';
 import { nodeRef, IpamError } from './errors.js';
@@ -270,14 +270,24 @@ export class BlockClaimer implements BlockSource {
    */
   async reconcile(nodeNames: readonly string[]): Promise<ActionResult[]> {
     const { store, view } = this.deps;
-    const [blocks, affinities] = await Promise.all([store.blocks.list(), store.affinities.list()]);
     const nodes = nodeNames.map((n) => view.node(n)).filter((n): n is NodeInfo => n !== undefined);
+    // Only what these nodes have (their affinities and blocks): a node's pass costs what the node holds, not what
+    // the cluster holds. Claiming a new block still searches the pool (claimNewBlock), which only claims do.
+    const views = await Promise.all(
+      nodes.map((n) => (store.nodeView ? store.nodeView(n.name) : nodeViewByLists(store, n.name))),
+    );
+    const blocks = new Map<string, IPAMBlockData>();
+    const affinities: BlockAffinityData[] = [];
+    for (const v of views) {
+      for (const b of v.blocks) blocks.set(b.value.cidr, b.value);
+      for (const a of v.affinities) affinities.push(a.value);
+    }
     const actions = planBlockActions({
       nodes,
       pools: view.pools(),
       config: view.config(),
-      blocks: blocks.map((b) => b.value),
-      affinities: affinities.map((a) => a.value),
+      blocks: [...blocks.values()],
+      affinities,
     });
     return this.execute(actions);
   }

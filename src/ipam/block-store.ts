@@ -48,6 +48,28 @@ export interface BlockStore {
   readonly blocks: CasCollection<IPAMBlockData>;
   readonly affinities: CasCollection<BlockAffinityData>;
   readonly handles: CasCollection<IPAMHandleData>;
+  /**
+   * What one node's block decisions read (block-claimer.ts): its affinities, the blocks affine to it, and the blocks
+   * its affinities name — in O(what the node has), where `list()` is O(cluster). Stores without an index leave it
+   * out and callers filter `list()`.
+   */
+  nodeView?(node: string): Promise<NodeBlocks>;
+}
+
+export interface NodeBlocks {
+  blocks: Versioned<IPAMBlockData>[];
+  affinities: Versioned<BlockAffinityData>[];
+}
+
+/** `nodeView` by filtering whole lists: the reference every indexed implementation must agree with. */
+export async function nodeViewByLists(store: BlockStore, node: string): Promise<NodeBlocks> {
+  const [blocks, affinities] = await Promise.all([store.blocks.list(), store.affinities.list()]);
+  const mine = affinities.filter((a) => a.value.node === node);
+  const named = new Set(mine.map((a) => a.value.cidr));
+  return {
+    blocks: blocks.filter((b) => b.value.affinity === `host:${node}` || named.has(b.value.cidr)),
+    affinities: mine,
+  };
 }
 
 export type CollectionName = 'blocks' | 'affinities' | 'handles';

@@ -195,6 +195,18 @@ class KubeCollection<T, O extends HasMetadata> implements CasCollection<T> {
     }
   }
 
+  /** Objects the reader's `index` files under `value`, and our recent writes that `keep` accepts (read-your-writes). */
+  byIndex(index: string, value: string, keep: (v: T) => boolean): Versioned<T>[] {
+    const keys = new Set([...this.reader!.keysByIndex(index, value), ...this.recent.keys()]);
+    const out: Versioned<T>[] = [];
+    for (const k of keys) {
+      const obj = this.cached(k);
+      const v = obj ? this.versioned(obj) : undefined;
+      if (v && keep(v.value)) out.push(v);
+    }
+    return out;
+  }
+
   async list(): Promise<Versioned<T>[]> {
     let objs: readonly O[];
     if (this.reader) {
@@ -306,7 +318,20 @@ export interface KubeBlockStoreOptions {
     affinities?: ObjectReader<BlockAffinity>;
     handles?: ObjectReader<IPAMHandle>;
   };
+  /**
+   * The block and affinity readers carry a `BY_NODE_INDEX` index (`blockNodeIndex`, `affinityNodeIndex`): the store
+   * then answers `nodeView` from it, in O(what the node has).
+   */
+  indexedByNode?: boolean;
 }
+
+/** Index name the block and affinity caches declare for `nodeView`. */
+export const BY_NODE_INDEX = 'node';
+/** A block's index value: the node of its `host:` affinity. */
+export const blockNodeIndex = (b: IPAMBlock): string[] =>
+  b.spec.affinity?.startsWith('host:') ? [b.spec.affinity.slice('host:'.length)] : [];
+/** An affinity's index value: its node. */
+export const affinityNodeIndex = (a: BlockAffinity): string[] => [a.spec.node];
 
 export interface KubeBlockStore extends BlockStore {
   readonly stats: KubeStoreStats;
@@ -328,9 +353,25 @@ export function createKubeBlockStore(client: KubeClient, opts: KubeBlockStoreOpt
     ),
     handles: new KubeCollection(client.kind(IPAMHandleKind), handleMapping, stats, fm, opts.readers?.handles),
   };
+  const indexed = opts.indexedByNode === true && opts.readers?.blocks !== undefined && opts.readers.affinities;
   return {
     stats,
     ...collections,
+    ...(indexed
+      ? {
+          async nodeView(node: string) {
+            const affinities = collections.affinities.byIndex(BY_NODE_INDEX, node, (a) => a.node === node);
+            const named = new Set(affinities.map((a) => a.value.cidr));
+            const blocks = collections.blocks.byIndex(BY_NODE_INDEX, node, (b) => b.affinity === `host:${node}`);
+            for (const cidr of named) {
+              if (blocks.some((b) => b.value.cidr === cidr)) continue;
+              const b = await collections.blocks.get(blockKey(cidr));
+              if (b) blocks.push(b);
+            }
+            return { blocks, affinities };
+          },
+        }
+      : {}),
     unseenWrites: () =>
       collections.blocks.unseenWrites() + collections.affinities.unseenWrites() + collections.handles.unseenWrites(),
   };

@@ -39,6 +39,8 @@ import {
   type ObjectReader,
 } from '../kube/index.js';
 import { NodeSchema, PodSchema, type Node, type Pod } from '../kube/index.js';
+import { BY_NODE_INDEX, affinityNodeIndex, blockNodeIndex } from '../kube/kube-block-store.js';
+import type { IndexFunc } from '../kube/store.js';
 import type { Logger } from '../log/logger.js';
 
 export interface ClusterCaches {
@@ -84,12 +86,19 @@ export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all:
   // that does not parse, a field out of range): acting as if the object were deleted would take a pool's routes, a
   // node's plan or an IPAM block's allocations away over a typo. Our own outputs are simply rewritten.
   const keepLastValid = (cache: CacheName) => cache !== 'nodeDataplanes' && cache !== 'routeTables';
-  const make = <T>(cache: CacheName, kind: string, source: ListWatchSource, schema: z.ZodType<T>): Informer<T> =>
+  const make = <T>(
+    cache: CacheName,
+    kind: string,
+    source: ListWatchSource,
+    schema: z.ZodType<T>,
+    indexes?: Record<string, IndexFunc<T>>,
+  ): Informer<T> =>
     createInformer<T>({
       name: cache,
       kind,
       source,
       schema,
+      ...(indexes ? { indexes } : {}),
       keepLastValid: keepLastValid(cache),
       logger: opts.logger,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
@@ -105,9 +114,13 @@ export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all:
       },
     });
   const c = opts.client;
-  const kindCache = <T extends HasMetadata>(cache: CacheName, kind: KindDefinition<z.ZodType<T>>): Informer<T> => {
+  const kindCache = <T extends HasMetadata>(
+    cache: CacheName,
+    kind: KindDefinition<z.ZodType<T>>,
+    indexes?: Record<string, IndexFunc<T>>,
+  ): Informer<T> => {
     const objects = c.kind(kind);
-    return make(cache, kind.kind, objects.listWatch(), objects.schema);
+    return make(cache, kind.kind, objects.listWatch(), objects.schema, indexes);
   };
   const caches: ClusterCaches = {
     nodes: make<Node>('nodes', 'Node', c.nodes().listWatch(), NodeSchema),
@@ -116,8 +129,9 @@ export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all:
     bgpConfigurations: kindCache('bgpConfigurations', BGPConfigurationKind),
     bgpPeers: kindCache('bgpPeers', BGPPeerKind),
     felixConfigurations: kindCache('felixConfigurations', FelixConfigurationKind),
-    ipamBlocks: kindCache('ipamBlocks', IPAMBlockKind),
-    blockAffinities: kindCache('blockAffinities', BlockAffinityKind),
+    // Indexed by node, so a node's IPAM pass reads its own blocks and affinities, not the cluster's.
+    ipamBlocks: kindCache('ipamBlocks', IPAMBlockKind, { [BY_NODE_INDEX]: blockNodeIndex }),
+    blockAffinities: kindCache('blockAffinities', BlockAffinityKind, { [BY_NODE_INDEX]: affinityNodeIndex }),
     ipamHandles: kindCache('ipamHandles', IPAMHandleKind),
     ipamConfigurations: kindCache('ipamConfigurations', IPAMConfigurationKind),
     nodeDataplanes: kindCache('nodeDataplanes', NodeDataplaneKind),

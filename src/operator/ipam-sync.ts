@@ -68,6 +68,7 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
   const history = (d: IpamDecision): void => deps.events?.record(ipamEvent(d));
   const store = createKubeBlockStore(deps.client, {
     fieldManager: 'tabby-operator',
+    indexedByNode: true,
     readers: {
       blocks: caches.ipamBlocks.store,
       affinities: caches.blockAffinities.store,

@@ -23,12 +23,12 @@ import {
 } from '../kube/index.js';
 import type { Logger } from '../log/logger.js';
 import { createPromMetrics, type PromMetrics } from '../observe/prom-metrics.js';
-import { createClusterCaches, type ChangeEvent } from './caches.js';
+import { createClusterCaches, type CacheName, type ChangeEvent } from './caches.js';
 import type { OperatorSettings } from './config.js';
 import { ensureDefaultPool } from './default-pool.js';
 import { createIpamSync, type IpamSync } from './ipam-sync.js';
 import { isPlanCache, PlanInputs } from './plan-inputs.js';
-import { createPlanSync, type PlanSync } from './plan-sync.js';
+import { createPlanSync, type PlanSync, type PlannedRevisions } from './plan-sync.js';
 import { createPoolStatus } from './pool-status.js';
 
 export interface OperatorOptions {
@@ -67,7 +67,20 @@ export interface Operator {
    * controller (periodic passes aside) and every IPAM write shown by the caches (so no event of its own is still on
    * its way to start more work). For tests, benchmarks and the chaos run: "converged" without guessing a duration.
    */
-  settled(opts?: { signal?: AbortSignal }): Promise<void>;
+  settled(opts?: {
+    signal?: AbortSignal;
+    /**
+     * First wait until these caches have seen these resourceVersions (e.g. of writes the caller just made), so a
+     * change whose event is still on its way is not taken for "nothing to do". resourceVersions are compared as
+     * etcd revisions, which every etcd-backed apiserver gives.
+     */
+    seen?: Partial<Record<CacheName, string>>;
+  }): Promise<void>;
+  /**
+   * The revisions of everything the leader planned (NodeDataplanes, RouteTables by view): what every agent ends up
+   * holding. Undefined while not leading. For benchmarks and diagnostics.
+   */
+  plannedRevisions(): PlannedRevisions | undefined;
   /** Runs the drift check (a full plan pass) now instead of at its next period; resolves when it has run. */
   checkDrift(): Promise<void>;
 }
@@ -390,7 +403,10 @@ export function createOperator(opts: OperatorOptions): Operator {
     }
     // A pool edit shows in its conditions at once; usage follows block claims and releases (not the addresses pods
     // take inside a block: the drift check refreshes those), so a node starting pods writes nothing.
-    if (cache === 'ippools') t.pool.enqueueAfter(POOLS_KEY, 50);
+    // Our own IPPool status writes come back as events too: only a spec change (a new generation), an add or a delete
+    // is news to the pool and IPAM controllers — otherwise one usage write would send every node through IPAM.
+    const specChanged = e.type !== 'update' || generationOf(e.old) !== generationOf(e.obj);
+    if (cache === 'ippools' && specChanged) t.pool.enqueueAfter(POOLS_KEY, 50);
     if (cache === 'ipamBlocks' && blockClaimedOrReleased(e)) t.pool.enqueueAfter(POOLS_KEY, POOL_USAGE_COALESCE_MS);
     if (cache === 'nodes') {
       // A deleted Node's tunnel addresses, affinities and blocks go back now, not at the next periodic GC pass
@@ -399,7 +415,7 @@ export function createOperator(opts: OperatorOptions): Operator {
       if (!caches.nodes.store.has(key)) t.ipam.enqueue(t.ipamSync.GC_KEY);
       else if (e.type !== 'update' || nodeMetaChanged(e.old, e.obj)) enqueueIpam(t, key);
     }
-    if (cache === 'ippools' || cache === 'ipamConfigurations') {
+    if ((cache === 'ippools' || cache === 'ipamConfigurations') && specChanged) {
       for (const n of caches.nodes.store.keys()) enqueueIpam(t, n);
     }
     if (cache === 'blockAffinities' || cache === 'ipamBlocks') {
@@ -488,6 +504,7 @@ export function createOperator(opts: OperatorOptions): Operator {
         await Promise.all((term?.all ?? []).map((c) => c.idle()));
       }
     },
+    plannedRevisions: () => term?.planSync.revisions(),
     async checkDrift() {
       const t = term;
       if (!t) throw new Error('checkDrift: not leading');
@@ -498,10 +515,25 @@ export function createOperator(opts: OperatorOptions): Operator {
     async settled(o = {}) {
       const periodic = (t: Term, k: string) => k === t.ipamSync.GC_KEY || k === DRIFT_KEY;
       const quiet = (t: Term) => t.all.every((c) => c.keys().every((k) => periodic(t, k))) && t.ipamSync.caughtUp();
+      const caughtUp = () =>
+        Object.entries(o.seen ?? {}).every(([cache, rv]) => {
+          const have = caches[cache as CacheName].resourceVersion();
+          return have !== undefined && rv !== undefined && BigInt(have) >= BigInt(rv);
+        });
       for (;;) {
-        o.signal?.throwIfAborted();
         const t = term;
-        if (t !== undefined && quiet(t)) return;
+        if (t !== undefined && caughtUp() && quiet(t)) return;
+        if (o.signal?.aborted) {
+          const queued = t?.all.flatMap((c) =>
+            c
+              .keys()
+              .filter((k) => !periodic(t, k))
+              .map((k) => `${c.name}/${k}`),
+          );
+          throw new Error(
+            `operator not settled: ${t === undefined ? 'not leading' : `queued ${JSON.stringify(queued)}, IPAM writes shown: ${t.ipamSync.caughtUp()}`}, caches caught up: ${caughtUp()}`,
+          );
+        }
         await new Promise((r) => setTimeout(r, SETTLED_POLL_MS));
       }
     },
@@ -523,4 +555,9 @@ function nodeMetaChanged(old: unknown, obj: unknown): boolean {
     JSON.stringify(meta(old).labels ?? {}) !== JSON.stringify(meta(obj).labels ?? {}) ||
     JSON.stringify(meta(old).annotations ?? {}) !== JSON.stringify(meta(obj).annotations ?? {})
   );
+}
+
+/** metadata.generation: bumped by the apiserver on spec changes only (status has its own subresource). */
+function generationOf(o: unknown): unknown {
+  return (o as { metadata?: { generation?: unknown } } | undefined)?.metadata?.generation;
 }

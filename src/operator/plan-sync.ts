@@ -69,7 +69,16 @@ export interface PlanSync {
   problemsChanged(changed: readonly { problem?: InputProblem; previous?: InputProblem }[]): void;
   /** Whether a pass has work to do besides pending input changes. */
   hasWork(): boolean;
+  /** The revisions of the current plan (undefined before the term's first pass): what agents should end up with. */
+  revisions(): PlannedRevisions | undefined;
   writerStats(): { nodeDataplanes: ReturnType<StatusWriter['stats']>; routeTables: ReturnType<StatusWriter['stats']> };
+}
+
+export interface PlannedRevisions {
+  /** node → its NodeDataplane's desired revision. */
+  nodes: Map<string, string>;
+  /** view → RouteTable name → revision. */
+  views: Map<string, Map<string, string>>;
 }
 
 export interface PlanSyncDeps {
@@ -439,6 +448,18 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     },
 
     hasWork: () => rewriteNodes.size > 0 || rewriteShards.size > 0,
+
+    revisions() {
+      if (!planner) return undefined;
+      const plan = planner.plan();
+      const views = new Map<string, Map<string, string>>();
+      for (const [name, s] of plan.routeTables) {
+        const v = views.get(s.view) ?? new Map<string, string>();
+        v.set(name, s.revision);
+        views.set(s.view, v);
+      }
+      return { nodes: new Map([...plan.nodes].map(([n, d]) => [n, d.revision])), views };
+    },
 
     writerStats: () => ({ nodeDataplanes: ndpWriter.stats(), routeTables: rtWriter.stats() }),
   };

@@ -23,6 +23,7 @@ import type { Condition } from '../api/common.js';
 import { blockCount, cidrContainsCidr, cidrSize, tryParseCidr } from '../net/index.js';
 import {
   createStatusWriter,
+  kindResource,
   type EventRecorder,
   type InvalidObject,
   type KubeClient,
@@ -88,7 +89,9 @@ export interface PoolStatusDeps {
 
 export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> } {
   const log = deps.logger.child({ controller: 'ippool' });
-  const pools = deps.client.kind(IPPoolKind);
+  // Untyped on purpose: the pools whose status says they are invalid are exactly those the IPPool schema refuses, so
+  // a typed client would fail to read its own answer to that write (and retry it for ever).
+  const pools = deps.client.resource(kindResource(IPPoolKind));
   const writer = createStatusWriter({
     resource: pools,
     name: 'ippool',

@@ -18,8 +18,13 @@ import { inSameSubnet } from './encap-decider.js';
 import type { NodeFacts } from './facts.js';
 import type { OwnerRoutes, PlannedRoute } from './owner-routes.js';
 
-/** Average upper bound of destinations per shard; the real count is between half and all of it. */
-export const TARGET_ENTRIES_PER_SHARD = 100;
+/**
+ * Upper bound of destinations per shard; the real count is between half and all of it. A node join rewrites one
+ * shard per view and every agent of the view receives that shard again, so its size is what a join costs each agent:
+ * 10 keeps a shard (entries, node records, object metadata) under 4 KiB on the wire — measured by
+ * `npm run bench -- operator` — at the price of more, smaller objects (5,000 nodes: 512 shards per view).
+ */
+export const TARGET_ENTRIES_PER_SHARD = 10;
 
 export interface ViewDef {
   name: string;
