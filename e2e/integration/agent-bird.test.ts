@@ -77,7 +77,7 @@ function input(i: number, extraExports: string[] = []): SyncInput {
   };
 }
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await fn();

@@ -62,7 +62,7 @@ const GADGETS = clusterResource('kubetest.tabby.dev', 'v1', 'gadgets', 'Gadget')
 async function eventually<T>(
   what: string,
   fn: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 20_000,
+  timeoutMs = 120_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

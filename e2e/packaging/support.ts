@@ -194,7 +194,7 @@ export async function containerLogs(c: StartedTestContainer): Promise<string> {
   return stdout + stderr;
 }
 
-export async function httpGet(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+export async function httpGet(url: string, timeoutMs = 30_000): Promise<{ status: number; body: string }> {
   return new Promise((resolveGet, reject) => {
     const req = request(url, { timeout: timeoutMs }, (res) => {
       let body = '';
