@@ -380,6 +380,12 @@ describe('helm template with the default values', () => {
     { who: 'agent', verb: 'get', group: '', resource: 'secrets', ns: true, granted: false },
     { who: 'agent', verb: 'create', group: '', resource: 'secrets', ns: true, granted: false },
     { who: 'operator', verb: 'list', group: '', resource: 'nodes', granted: true },
+    // Service advertisement reads Services and EndpointSlices through its caches only.
+    { who: 'operator', verb: 'watch', group: '', resource: 'services', granted: true },
+    { who: 'operator', verb: 'get', group: '', resource: 'services', granted: false },
+    { who: 'operator', verb: 'watch', group: 'discovery.k8s.io', resource: 'endpointslices', granted: true },
+    { who: 'operator', verb: 'update', group: 'discovery.k8s.io', resource: 'endpointslices', granted: false },
+    { who: 'operator', verb: 'watch', group: 'projectcalico.org', resource: 'bgpfilters', granted: true },
     { who: 'operator', verb: 'patch', group: '', resource: 'nodes', granted: true },
     { who: 'operator', verb: 'delete', group: '', resource: 'nodes', granted: false },
     { who: 'operator', verb: 'create', group: 'projectcalico.org', resource: 'ippools', granted: true },

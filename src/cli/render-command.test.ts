@@ -185,3 +185,64 @@ spec: {cidr: 10.99.1.0/30, affinity: "host:a", allocations: [null, null, null, n
     expect(out.stderr).toContain('--node nope: no Node of that name');
   });
 });
+
+describe('render --format bird: the agent BIRD configuration from Calico objects, Services included', () => {
+  const manifests = `
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pool}
+spec: {cidr: 10.244.0.0/16}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec:
+  serviceClusterIPs: [{cidr: 10.96.0.0/12}]
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {name: tor}
+spec: {peerIP: 10.0.0.254, asNumber: 65000, filters: [no-pods]}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPFilter
+metadata: {name: no-pods}
+spec:
+  exportV4: [{action: Reject, matchOperator: In, cidr: 10.244.0.0/16}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, clusterIP: 10.96.0.10, externalTrafficPolicy: Local}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints: [{addresses: [10.244.1.5], nodeName: b}]
+---
+apiVersion: v1
+kind: Node
+metadata: {name: a, annotations: {projectcalico.org/IPv4Address: 10.0.0.11/24}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: b, annotations: {projectcalico.org/IPv4Address: 10.0.0.12/24}}
+`;
+  it('the Service address is a static route on the node with its endpoint only; the filter is called by the peer', () => {
+    const bird = (n: string) => renderFiles([{ name: 'c.yaml', content: manifests }], { format: 'bird', node: n });
+    const a = bird('a');
+    const b = bird('b');
+    expect(a.stderr).toBe('');
+    expect(b.stderr).toBe('');
+    expect(b.stdout).toContain('  route 10.96.0.10/32 blackhole;');
+    expect(a.stdout).not.toContain('10.96.0.10/32');
+    for (const out of [a.stdout, b.stdout]) {
+      expect(out).toContain('  route 10.96.0.0/12 blackhole;');
+      expect(out).toContain(
+        "function 'bgp_no-pods_exportFilterV4'() {\n  if ((net ~ 10.244.0.0/16)) then { reject; }\n}",
+      );
+      expect(out).toContain("      'bgp_no-pods_exportFilterV4'();\n      calico_export_to_bgp_peers(false);");
+    }
+  });
+});

@@ -62,8 +62,11 @@ export interface RenderOutput {
   stderr: string;
 }
 
-/** Kinds render reads from core v1; every projectcalico.org/v3 kind the api layer knows is read too. */
-const CORE_KINDS_READ = new Set(['Node', 'Pod', 'Namespace', 'Secret']);
+/**
+ * Kinds render reads from core v1 (Services for BGP service advertisement, with discovery.k8s.io/v1 EndpointSlices);
+ * every projectcalico.org/v3 kind the api layer knows is read too.
+ */
+const CORE_KINDS_READ = new Set(['Node', 'Pod', 'Namespace', 'Secret', 'Service']);
 
 /**
  * The objects of the input files that planning reads, and every problem with them (file, object, field): the input
@@ -76,7 +79,7 @@ export function objectsFromFiles(files: readonly InputFile[]): { objects: InputO
   for (const s of read.skipped) {
     errors.push(
       `${formatSource(s.source)}: ${s.kind} ${s.name || '(unnamed)'}: kind: render does not read ${s.apiVersion} ${s.kind} ` +
-        '(it reads v1 Node and Pod and the projectcalico.org/v3 kinds)',
+        '(it reads v1 Node, Pod, Service and Secret, discovery.k8s.io/v1 EndpointSlice and the projectcalico.org/v3 kinds)',
     );
   }
   const objects = read.objects.filter((o) => o.object.apiVersion !== 'v1' || CORE_KINDS_READ.has(o.object.kind));

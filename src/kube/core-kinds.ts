@@ -1,5 +1,7 @@
 // Schemas for the built-in kinds Tabby reads and writes: Node, Pod, Secret, ConfigMap, Lease and events.k8s.io/v1
-// Event. Loose: only the fields we use are checked and typed; the rest round-trips untouched.
+// Event. Loose: only the fields we use are checked and typed; the rest round-trips untouched. Service and
+// discovery.k8s.io/v1 EndpointSlice, which Tabby only reads (for service advertisement) and of which a cluster holds
+// many, are stripped to what it reads: a cache of them holds no annotations, managed fields or ports.
 import { z } from 'zod';
 import { ObjectMetaSchema } from './object-meta.js';
 
@@ -41,6 +43,54 @@ export const PodSchema = z.looseObject({
     .optional(),
 });
 export type Pod = z.infer<typeof PodSchema>;
+
+/** Only what identifies an object and its version, and (for slices) the label naming the Service. */
+const slimMeta = z.object({
+  name: z.string().min(1),
+  namespace: z.string().optional(),
+  uid: z.string().optional(),
+  resourceVersion: z.string().optional(),
+});
+
+export const ServiceSchema = z.object({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: slimMeta,
+  spec: z
+    .object({
+      type: z.string().optional(),
+      clusterIP: z.string().optional(),
+      clusterIPs: z.array(z.string()).optional(),
+      externalIPs: z.array(z.string()).optional(),
+      loadBalancerIP: z.string().optional(),
+      externalTrafficPolicy: z.string().optional(),
+      ipFamilies: z.array(z.string()).optional(),
+    })
+    .optional(),
+  status: z
+    .object({
+      loadBalancer: z.object({ ingress: z.array(z.object({ ip: z.string().optional() })).optional() }).optional(),
+    })
+    .optional(),
+});
+export type Service = z.infer<typeof ServiceSchema>;
+
+export const EndpointSliceSchema = z.object({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: slimMeta.extend({ labels: z.record(z.string(), z.string()).optional() }),
+  addressType: z.string(),
+  endpoints: z
+    .array(
+      z.object({
+        conditions: z.object({ ready: z.boolean().nullable().optional() }).optional(),
+        nodeName: z.string().optional(),
+      }),
+    )
+    .nullable()
+    .optional(),
+});
+export type EndpointSlice = z.infer<typeof EndpointSliceSchema>;
 
 export const SecretSchema = z.looseObject({
   ...base,

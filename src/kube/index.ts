@@ -25,11 +25,13 @@ export {
 } from './errors.js';
 export {
   CONFIG_MAPS,
+  ENDPOINT_SLICES,
   EVENTS,
   LEASES,
   NODES,
   PODS,
   SECRETS,
+  SERVICES,
   apiVersionOf,
   clusterResource,
   kindResource,
@@ -49,20 +51,24 @@ export {
 } from './object-meta.js';
 export {
   ConfigMapSchema,
+  EndpointSliceSchema,
   EventSchema,
   LeaseSchema,
   NodeSchema,
   ObjectReferenceSchema,
   PodSchema,
   SecretSchema,
+  ServiceSchema,
   microTime,
   type ConfigMap,
+  type EndpointSlice,
   type Event,
   type Lease,
   type Node,
   type ObjectReference,
   type Pod,
   type Secret,
+  type Service,
 } from './core-kinds.js';
 export type { KubeConfigSource } from './transport.js';
 export {

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Issue } from '../api/errors.js';
 import {
   BGPConfigurationKind,
+  BGPFilterKind,
   BGPPeerKind,
   BlockAffinityKind,
   FelixConfigurationKind,
@@ -16,6 +17,7 @@ import {
   NodeDataplaneKind,
   RouteTableKind,
   type BGPConfiguration,
+  type BGPFilter,
   type BGPPeer,
   type BlockAffinity,
   type FelixConfiguration,
@@ -28,8 +30,10 @@ import {
   type RouteTable,
 } from '../api/index.js';
 import {
+  ENDPOINT_SLICES,
   NODES,
   PODS,
+  SERVICES,
   createInformer,
   type HasMetadata,
   type Informer,
@@ -38,7 +42,16 @@ import {
   type Metrics,
   type ObjectReader,
 } from '../kube/index.js';
-import { NodeSchema, PodSchema, type Node, type Pod } from '../kube/index.js';
+import {
+  EndpointSliceSchema,
+  NodeSchema,
+  PodSchema,
+  ServiceSchema,
+  type EndpointSlice,
+  type Node,
+  type Pod,
+  type Service,
+} from '../kube/index.js';
 import { BY_NODE_INDEX, affinityNodeIndex, blockNodeIndex } from '../kube/kube-block-store.js';
 import type { IndexFunc } from '../kube/store.js';
 import type { Logger } from '../log/logger.js';
@@ -56,6 +69,10 @@ export interface ClusterCaches {
   ipamConfigurations: Informer<IPAMConfiguration>;
   nodeDataplanes: Informer<NodeDataplane>;
   routeTables: Informer<RouteTable>;
+  bgpFilters: Informer<BGPFilter>;
+  /** Service advertisement: stripped to the fields it reads (core-kinds.ts). */
+  services: Informer<Service>;
+  endpointSlices: Informer<EndpointSlice>;
 }
 
 export type CacheName = keyof ClusterCaches;
@@ -136,6 +153,14 @@ export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all:
     ipamConfigurations: kindCache('ipamConfigurations', IPAMConfigurationKind),
     nodeDataplanes: kindCache('nodeDataplanes', NodeDataplaneKind),
     routeTables: kindCache('routeTables', RouteTableKind),
+    bgpFilters: kindCache('bgpFilters', BGPFilterKind),
+    services: make<Service>('services', 'Service', c.resource(SERVICES, ServiceSchema).listWatch(), ServiceSchema),
+    endpointSlices: make<EndpointSlice>(
+      'endpointSlices',
+      'EndpointSlice',
+      c.resource(ENDPOINT_SLICES, EndpointSliceSchema).listWatch(),
+      EndpointSliceSchema,
+    ),
   };
   return { ...caches, all: Object.values(caches) as Informer<unknown>[] };
 }

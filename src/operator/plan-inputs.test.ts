@@ -134,4 +134,64 @@ describe('PlanInputs', () => {
     );
     expect(inputs.observe('ipamBlocks', '10-2-0-0-30')).toBe(true);
   });
+
+  it('an EndpointSlice whose pods churn on the same nodes makes no change; a Service or slice that moves does', () => {
+    const { inputs, writers } = setup();
+    let rv = 100;
+    const slice = (...pods: { node: string; ready?: boolean }[]) => {
+      writers.endpointSlices.upsert('shop/web-x1', {
+        metadata: {
+          name: 'web-x1',
+          namespace: 'shop',
+          resourceVersion: String(++rv),
+          labels: { 'kubernetes.io/service-name': 'web' },
+        },
+        addressType: 'IPv4',
+        endpoints: pods.map((p) => ({ nodeName: p.node, conditions: { ready: p.ready ?? true } })),
+      });
+      return inputs.observe('endpointSlices', 'shop/web-x1');
+    };
+    expect(slice({ node: 'n1' })).toBe(true);
+    // A second pod on n1, and one on n2 that is not ready: the nodes with a ready endpoint are still n1 alone.
+    expect(slice({ node: 'n1' }, { node: 'n1' }, { node: 'n2', ready: false })).toBe(false);
+    expect(slice({ node: 'n2' })).toBe(true);
+    writers.services.upsert('shop/web', {
+      metadata: { name: 'web', namespace: 'shop', resourceVersion: String(++rv) },
+      spec: { type: 'LoadBalancer', clusterIP: '10.96.0.10', externalTrafficPolicy: 'Local', ipFamilies: ['IPv4'] },
+    });
+    expect(inputs.observe('services', 'shop/web')).toBe(true);
+    expect(inputs.takeChanges()).toEqual([
+      {
+        kind: 'endpointSlice',
+        namespace: 'shop',
+        name: 'web-x1',
+        slice: {
+          namespace: 'shop',
+          name: 'web-x1',
+          service: 'web',
+          addressType: 'IPv4',
+          anyReady: true,
+          readyNodes: ['n2'],
+        },
+      },
+      {
+        kind: 'service',
+        namespace: 'shop',
+        name: 'web',
+        service: {
+          namespace: 'shop',
+          name: 'web',
+          type: 'LoadBalancer',
+          clusterIPs: ['10.96.0.10'],
+          externalIPs: [],
+          ingressIPs: [],
+          externalTrafficPolicy: 'Local',
+          ipFamilies: ['IPv4'],
+        },
+      },
+    ]);
+    writers.services.remove('shop/web');
+    expect(inputs.observe('services', 'shop/web')).toBe(true);
+    expect(inputs.takeChanges()).toEqual([{ kind: 'service', namespace: 'shop', name: 'web' }]);
+  });
 });

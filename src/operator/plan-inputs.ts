@@ -31,6 +31,9 @@ export const PLAN_CACHES = [
   'bgpConfigurations',
   'bgpPeers',
   'felixConfigurations',
+  'bgpFilters',
+  'services',
+  'endpointSlices',
 ] as const;
 export type PlanCache = (typeof PLAN_CACHES)[number];
 
@@ -41,6 +44,9 @@ const KIND_OF: Record<PlanCache, { apiVersion: string; kind: string }> = {
   bgpConfigurations: { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration' },
   bgpPeers: { apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer' },
   felixConfigurations: { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration' },
+  bgpFilters: { apiVersion: 'projectcalico.org/v3', kind: 'BGPFilter' },
+  services: { apiVersion: 'v1', kind: 'Service' },
+  endpointSlices: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
 };
 
 export function isPlanCache(cache: string): cache is PlanCache {

@@ -40,6 +40,15 @@ export function nodeListenPort(
   return configs.get(PER_NODE_CONFIG_PREFIX + node)?.listenPort;
 }
 
+/** The port `node` listens on, which sessions towards it use: its own (nodeListenPort), else the default's. */
+export function listenPortOf(
+  node: string,
+  configs: ReadonlyMap<string, SnapshotBGPConfiguration>,
+  globals: Pick<BgpGlobals, 'listenPort'>,
+): number | undefined {
+  return nodeListenPort(configs, node) ?? globals.listenPort;
+}
+
 export interface BgpGlobals {
   asNumber: number;
   meshEnabled: boolean;
@@ -105,6 +114,11 @@ function key(p: Peering): string {
   return `${p.ip}|${p.port ?? 0}`;
 }
 
+/** listenPortOf, through the peer context (which memoises nothing for it: one map lookup). */
+function remotePort(n: NodeFacts, ctx: PeerContext): number | undefined {
+  return ctx.listenPort(n.name) ?? ctx.globals.listenPort;
+}
+
 function nodeAS(n: NodeFacts, g: BgpGlobals): number {
   return n.asNumber ?? g.asNumber;
 }
@@ -152,7 +166,7 @@ function nodesWithIPPortAndAS(p: ParsedPeer, ctx: PeerContext): NodeFacts[] {
 
 function nodeAsPeerings(n: NodeFacts, v4: boolean, v6: boolean, from: ParsedPeer, ctx: PeerContext): Peering[] {
   const out: Peering[] = [];
-  const port = ctx.listenPort(n.name) ?? ctx.globals.listenPort;
+  const port = remotePort(n, ctx);
   for (const family of [4, 6] as const) {
     if (family === 4 ? !v4 : !v6) continue;
     const addr = family === 4 ? n.v4 : n.v6;
@@ -176,7 +190,7 @@ function remotePeerings(p: ParsedPeer, ctx: PeerContext): Peering[] {
   if (port === undefined) {
     const nodes = nodesWithIPPortAndAS(p, ctx);
     const first = nodes[0];
-    if (first) port = ctx.listenPort(first.name) ?? ctx.globals.listenPort;
+    if (first) port = remotePort(first, ctx);
   }
   const out: Peering = {
     ip: p.peerHost,

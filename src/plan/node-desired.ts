@@ -35,7 +35,7 @@ import {
   type PeerContext,
   explicitPeers,
   filtersFor,
-  nodeListenPort,
+  listenPortOf,
   routerId,
 } from './bgp-peers.js';
 import { effectiveFelix, mergeFelix, mtuSettings, natOutgoing, tunnelDevices } from './felix-effective.js';
@@ -209,7 +209,7 @@ function bgpSection(
   };
   if (n.v4?.bgp) bgp.ipv4Address = n.v4.interfaceText;
   if (n.v6?.bgp) bgp.ipv6Address = n.v6.interfaceText;
-  const listenPort = nodeListenPort(ctx.idx.bgpConfigurations, n.name) ?? g.bgp.listenPort;
+  const listenPort = listenPortOf(n.name, ctx.idx.bgpConfigurations, g.bgp);
   if (listenPort !== undefined) bgp.listenPort = listenPort;
   bgp.defaultASNumber = g.bgp.asNumber;
   if (g.bgp.listenPort !== undefined) bgp.defaultListenPort = g.bgp.listenPort;
