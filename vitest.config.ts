@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // Three tiers (ARCHITECTURE.md "Test tiers"): unit tests sit beside the code; integration tests run against a real
-// kube-apiserver + etcd started by e2e/harness; e2e tests also need Docker and the Linux dataplane.
+// kube-apiserver + etcd started by e2e/harness; e2e tests also need Docker and the Linux dataplane — node containers
+// driven by cnitool (e2e/dataplane), the packaged image and chart (e2e/packaging), and kubelet clusters with Tabby
+// installed by its chart, judged by Kubernetes' sig-network e2e tests (e2e/kubelet).
 export default defineConfig({
   test: {
     projects: [
@@ -29,7 +31,7 @@ export default defineConfig({
           name: 'e2e',
           // No registry is reachable: testcontainers' reaper image cannot be pulled, and our scripts clean up instead.
           env: { TESTCONTAINERS_RYUK_DISABLED: 'true' },
-          include: ['e2e/dataplane/**/*.test.ts', 'e2e/packaging/**/*.test.ts'],
+          include: ['e2e/dataplane/**/*.test.ts', 'e2e/packaging/**/*.test.ts', 'e2e/kubelet/**/*.test.ts'],
           environment: 'node',
           testTimeout: 900_000,
           hookTimeout: 900_000,

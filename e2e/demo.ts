@@ -1,82 +1,50 @@
-// `npm run demo`: Tabby's main job on a local cluster it brings up itself — a real control plane, the operator,
-// three node containers running `tabby agent`, two pods on each (made through the CNI plugin) — then what a Calico user would look at:
-// `kubectl get ippools`, each node's `ip route`, and a ping matrix between all pods.
-// TABBY_DEMO_MODE=VXLAN (default) | IPIP-less modes: VXLANCrossSubnet | Never. TABBY_DEMO_KEEP=1 keeps it running
-// until Ctrl-C.
-import { buildNodeImage } from './dataplane/images.js';
-import { cniPod, ping, type TestPod } from './dataplane/pods.js';
-import { startTabbyCluster } from './dataplane/tabby-cluster.js';
+// `npm run demo`: Tabby as its users run it, on a cluster this machine brings up itself — a real control plane
+// (etcd, kube-apiserver, kube-controller-manager, kube-scheduler), three kubelet nodes (containerd, kube-proxy) in
+// two subnets behind a router, Tabby installed with `helm install`, CoreDNS, and a Deployment of agnhost pods spread
+// over the nodes. Then what a Calico user looks at: nodes, pods and pools, each node's routes, and the connectivity
+// matrix (every pod fetches /hostname from every other pod and from the Service's ClusterIP).
+// TABBY_DEMO_MODE=VXLANCrossSubnet (default) | VXLAN | BGP; TABBY_DEMO_KEEP=1 keeps the cluster until Ctrl-C.
+import { MODES, startTabbyKubeCluster, type Mode } from './kubelet/tabby-kube.js';
+import { connectivityMatrix, deployNetexec, formatMatrix } from './kubelet/workload.js';
 
 const started = Date.now();
 const step = (text: string): void =>
   console.log(`\n\x1b[1m== ${text}\x1b[0m (t=${((Date.now() - started) / 1000).toFixed(1)} s)`);
-const mode = process.env.TABBY_DEMO_MODE ?? 'VXLAN';
-const poolEnv: Record<string, string> = {
-  CALICO_IPV4POOL_CIDR: '10.244.0.0/16',
-  CALICO_IPV4POOL_IPIP: 'Never',
-  CALICO_IPV4POOL_VXLAN: mode === 'Never' ? 'Never' : mode === 'VXLANCrossSubnet' ? 'CrossSubnet' : 'Always',
-};
+const mode = (process.env.TABBY_DEMO_MODE ?? 'VXLANCrossSubnet') as Mode;
+if (!MODES.includes(mode)) throw new Error(`TABBY_DEMO_MODE=${mode}: expected one of ${MODES.join(', ')}`);
 
-step('building the Tabby and node images (docker build; cached after the first run)');
-const image = buildNodeImage();
-
-step(
-  `starting a control plane, the operator and 3 node containers (pool 10.244.0.0/16, VXLAN ${poolEnv.CALICO_IPV4POOL_VXLAN})`,
-);
-const c = await startTabbyCluster({
-  image,
-  networks: [{ name: 'demo', subnet: '172.30.99.0/24' }],
-  nodes: [
-    { name: 'node-1', network: 'demo' },
-    { name: 'node-2', network: 'demo' },
-    { name: 'node-3', network: 'demo' },
-  ],
-  poolEnv,
-  agentArgs: mode === 'Never' ? [] : ['--no-bird'],
-  progress: (l) => console.log(`   ${l}`),
-});
+step(`bringing up the cluster (${mode}): images, control plane, 3 kubelet nodes, helm install tabby, CoreDNS`);
+const c = await startTabbyKubeCluster({ mode, progress: (l) => console.log(`   ${l}`) });
 try {
-  await c.waitProgrammed();
-  // Pods as a container runtime makes them: a network namespace, then `cnitool add` of tabby-cni, which the agent
-  // installed; the address comes from the node's own block through the agent's IPAM.
-  const pods: TestPod[] = [];
-  for (const node of c.nodes.values()) {
-    for (const i of [1, 2]) pods.push(await cniPod(node, 'default', `${node.name.replace('node-', 'pod-')}-${i}`));
-  }
+  step('a Deployment of 6 agnhost netexec pods spread over the nodes, and a ClusterIP Service');
+  const pods = await deployNetexec(c, 'netexec', 'default', 6);
+  const serviceIP = (await c.kubectl(['get', 'service', 'netexec', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
 
+  step('$ kubectl get nodes -o wide');
+  process.stdout.write(await c.kubectl(['get', 'nodes', '-o', 'wide']));
+  step('$ kubectl get pods -A -o wide');
+  process.stdout.write(await c.kubectl(['get', 'pods', '-A', '-o', 'wide']));
   step('$ kubectl get ippools -o wide');
-  process.stdout.write((await c.cp.kubectl(['get', 'ippools', '-o', 'wide'])).stdout);
-  step('$ kubectl get nodedataplanes');
-  process.stdout.write((await c.cp.kubectl(['get', 'nodedataplanes'])).stdout);
+  process.stdout.write(await c.kubectl(['get', 'ippools', '-o', 'wide']));
   for (const node of c.nodes.values()) {
     step(`${node.name} (${node.ip})$ ip route`);
     process.stdout.write(await node.sh('ip route'));
   }
 
-  step('ping matrix (each pod pings every other pod once)');
-  const header = ['from \\ to', ...pods.map((p) => p.name)];
-  const rows: string[][] = [];
-  let failures = 0;
-  for (const a of pods) {
-    const row = [`${a.name} ${a.ip}`];
-    for (const b of pods) {
-      if (a === b) row.push('-');
-      else {
-        const ok = await ping(a, b.ip);
-        if (!ok) failures++;
-        row.push(ok ? 'ok' : 'FAIL');
-      }
-    }
-    rows.push(row);
-  }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
-  step(failures === 0 ? `all ${pods.length * (pods.length - 1)} pings succeeded` : `${failures} pings FAILED`);
-  process.exitCode = failures === 0 ? 0 : 1;
+  step(`connectivity matrix: HTTP GET /hostname from every pod to every pod and to the Service ${serviceIP}`);
+  const matrix = await connectivityMatrix(c, 'default', pods, serviceIP);
+  console.log(formatMatrix(pods, matrix));
+  const checks = pods.length * (pods.length + 1);
+  step(
+    matrix.failures.length === 0
+      ? `all ${checks} requests answered by the right pod`
+      : `${matrix.failures.length} of ${checks} requests FAILED:\n${matrix.failures.join('\n')}`,
+  );
+  process.exitCode = matrix.failures.length === 0 ? 0 : 1;
 
   if (process.env.TABBY_DEMO_KEEP === '1') {
     console.log(
-      `\nkubeconfig: ${c.cp.kubeconfigPath}\nnode shells: docker exec -it ${[...c.nodes.values()].map((n) => n.container.getName().replace(/^\//, '')).join(' | ')} bash\nCtrl-C stops everything.`,
+      `\nexport KUBECONFIG=${c.cp.kubeconfigPath}\nnode shells: docker exec -it ${[...c.nodes.values()].map((n) => n.container).join(' | ')} bash\nCtrl-C stops everything.`,
     );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -86,4 +54,5 @@ try {
 } finally {
   step('stopping the cluster');
   await c.stop();
+  step('done');
 }

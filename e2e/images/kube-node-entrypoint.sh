@@ -6,7 +6,8 @@
 #      `kubelet` cgroup that kubelet's cgroupRoot names; `/` becomes rshared for kubelet's volume mounts;
 #   3. routes to the other node subnets (TABBY_NODE_ROUTES, `;`-separated `ip route` arguments);
 #   4. containerd, then every image under /images imported into its k8s.io namespace (nothing is ever pulled);
-#   5. kube-proxy and kubelet with the configuration in /etc/kubernetes (written by the cluster for this node).
+#   5. kube-proxy and kubelet with the configuration in /etc/kubernetes (written by the cluster for this node) and
+#      the node's labels (TABBY_NODE_LABELS, kubelet's --node-labels: what NodeRestriction lets a kubelet set).
 # Logs: /var/log/{containerd,kube-proxy,kubelet}.log. The node stops when any of its daemons exits.
 set -euo pipefail
 log() { printf '[kube-node %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -56,7 +57,7 @@ log "containerd ready with $(ctr -n k8s.io images ls -q | grep -vc '^sha256:') i
 node=$(hostname)
 kube-proxy --config=/etc/kubernetes/kube-proxy.yaml --hostname-override="$node" >/var/log/kube-proxy.log 2>&1 &
 kubelet --config=/etc/kubernetes/kubelet.yaml --kubeconfig=/etc/kubernetes/kubelet.kubeconfig \
-  --hostname-override="$node" >/var/log/kubelet.log 2>&1 &
+  --hostname-override="$node" ${TABBY_NODE_LABELS:+--node-labels="$TABBY_NODE_LABELS"} >/var/log/kubelet.log 2>&1 &
 log "kubelet and kube-proxy started for node $node"
 touch /run/kube-node/started
 set +e

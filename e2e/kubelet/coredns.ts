@@ -1,6 +1,8 @@
 // The cluster DNS add-on as kubeadm installs it (ServiceAccount, RBAC, Corefile, Deployment, the kube-dns Service at
-// the address kubelets hand to pods), with the CoreDNS image built here. No `forward`: nothing outside this machine
-// may be asked, so names outside the cluster do not resolve (the suite's tests that need them are excluded).
+// the address kubelets hand to pods), with the CoreDNS image built here. kubeadm's Corefile forwards what the cluster
+// does not know to the node's resolver; here nothing outside this machine may be asked, so the upstream is a second
+// server block in the same CoreDNS that knows no names (NXDOMAIN, as the internet answers for a name that does not
+// exist). Search lists then work as on any cluster; tests that need real names are excluded.
 import { COREDNS_IMAGE } from './images.js';
 import { CLUSTER_DNS_IP, CLUSTER_DOMAIN } from './node-config.js';
 
@@ -39,10 +41,16 @@ data:
            ttl 30
         }
         prometheus :9153
+        forward . 127.0.0.1:5300
         cache 30
         loop
         reload
         loadbalance
+    }
+    .:5300 {
+        template ANY ANY {
+           rcode NXDOMAIN
+        }
     }
 ---
 apiVersion: apps/v1

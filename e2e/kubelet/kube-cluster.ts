@@ -20,6 +20,8 @@ const DOCKER = '/usr/bin/docker';
 export interface KubeNodeSpec {
   name: string;
   network: string;
+  /** topology.kubernetes.io/zone, set by the node's kubelet. */
+  zone?: string;
 }
 
 export interface KubeClusterOptions {
@@ -57,8 +59,10 @@ export interface KubeCluster {
   images: KubeImages;
   /**
    * Routes a pod network from this machine through the first node, so the control plane reaches pods as it does
-   * from a node that runs the pod network (the apiserver's pod and service proxy, webhooks). Takes the first of
-   * `candidates` that this machine has no route for yet (another cluster may hold one); stop() removes it.
+   * from a node that runs the pod network (the apiserver's pod and service proxy, webhooks). That node masquerades
+   * this machine's traffic to pods: replies then come back through it rather than straight from the pod's node
+   * (kube-proxy drops the half-seen connection as INVALID on the gateway otherwise). Takes the first of
+   * `candidates` that this machine has no route for yet (another cluster may hold one); stop() removes the route.
    */
   routePodNetwork(candidates: string[]): Promise<string>;
   /** kubectl as admin; throws with stderr on a non-zero exit. */
@@ -184,6 +188,8 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
           ...NODE_RUN_FLAGS,
           '-e',
           `TABBY_NODE_ROUTES=${routes.join(';')}`,
+          '-e',
+          `TABBY_NODE_LABELS=${spec.zone ? `topology.kubernetes.io/zone=${spec.zone}` : ''}`,
           '-v',
           `${configDir}:/etc/kubernetes:ro`,
           ...opts.images.preload.flatMap((tar) => ['-v', `${tar}:/images/${preloadName(tar)}:ro`]),
@@ -259,6 +265,11 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
           throw err;
         }
         hostRoutes.push(route);
+        const host = networks.get(gateway.network)!.gateway;
+        await gateway.sh(
+          `iptables -t nat -A POSTROUTING -s ${host}/32 -d ${cidr} -j MASQUERADE ` +
+            `-m comment --comment "tabby e2e: this machine reaches pods through this node"`,
+        );
         progress(`this machine routes ${cidr} through ${gateway.name} (${gateway.ip})`);
         return cidr;
       }

@@ -2,7 +2,8 @@
 // with the chart's defaults and the pool's values. The agent DaemonSet's pods install tabby-cni on each node, which
 // turns the node Ready; the operator Deployment plans routes; then CoreDNS (kubeadm's DNS add-on) runs on the pod
 // network. Three nodes by default: two in one subnet and one behind a router in another (one subnet in BGP mode,
-// where routes without encapsulation need every node on-link, as Calico's do without a BGP-speaking router).
+// where routes without encapsulation need every node on-link, as Calico's do without a BGP-speaking router), each
+// in a zone of its own (topology-aware routing in kube-proxy wants three).
 import { buildKubeImages, type KubeImages } from './images.js';
 import { startKubeCluster, type KubeCluster, type KubeNodeSpec } from './kube-cluster.js';
 import { corednsManifests } from './coredns.js';
@@ -31,7 +32,7 @@ export function defaultTopology(mode: Mode): { networks: NetworkSpec[]; nodes: K
   if (mode === 'BGP') {
     return {
       networks: [{ name: 'kube-a', subnet: '172.30.40.0/24' }],
-      nodes: ['node-1', 'node-2', 'node-3'].map((name) => ({ name, network: 'kube-a' })),
+      nodes: ['node-1', 'node-2', 'node-3'].map((name, i) => ({ name, network: 'kube-a', zone: `zone-${'abc'[i]}` })),
     };
   }
   return {
@@ -40,9 +41,9 @@ export function defaultTopology(mode: Mode): { networks: NetworkSpec[]; nodes: K
       { name: 'kube-b', subnet: '172.30.41.0/24' },
     ],
     nodes: [
-      { name: 'node-1', network: 'kube-a' },
-      { name: 'node-2', network: 'kube-a' },
-      { name: 'node-3', network: 'kube-b' },
+      { name: 'node-1', network: 'kube-a', zone: 'zone-a' },
+      { name: 'node-2', network: 'kube-a', zone: 'zone-b' },
+      { name: 'node-3', network: 'kube-b', zone: 'zone-c' },
     ],
   };
 }
