@@ -170,13 +170,14 @@ async function scenario(
   admin: KubeClient,
   /** Makes the change; returns when the operator has seen it (resourceVersions per cache, or a condition). */
   change: () => Promise<{ seen?: Partial<Record<CacheName, string>>; until?: () => boolean } | void>,
-  opts: { exclude?: string[]; afterSettled?: () => Promise<void> } = {},
+  opts: { exclude?: string[]; afterSettled?: () => Promise<void>; profile?: { name: string; dir: string } } = {},
 ): Promise<Sample> {
   trace('scenario: waiting for the operator to settle');
   await op.settled();
   const before = copyCounts(counts);
   const req0 = await apiserverRequests(cp);
   await agents.ask({ type: 'mark' }, 'marked');
+  const stopProfile = opts.profile ? await startProfile(opts.profile.name, opts.profile.dir) : undefined;
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
@@ -187,6 +188,7 @@ async function scenario(
   const settledMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const busyMs = performance.eventLoopUtilization(elu0).active;
+  await stopProfile?.();
   await opts.afterSettled?.();
   const want = expectedState(op);
   trace('scenario: settled; waiting for every agent');
@@ -233,8 +235,9 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
  * With TABBY_BENCH_PROFILE=<scenario>, a V8 CPU profile of this process (the operator) over that scenario, written
  * to the log folder; returns the function that ends it.
  */
-async function startProfile(scenario: string, n: number, dir: string): Promise<() => Promise<void>> {
-  if (process.env.TABBY_BENCH_PROFILE !== scenario) return async () => undefined;
+let profiles = 0;
+async function startProfile(scenario: string, dir: string): Promise<() => Promise<void>> {
+  if (process.env.TABBY_BENCH_PROFILE !== scenario.replace(/-.*$/, '')) return async () => undefined;
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object) =>
@@ -246,10 +249,10 @@ async function startProfile(scenario: string, n: number, dir: string): Promise<(
   await post('Profiler.start');
   return async () => {
     const { profile } = (await post('Profiler.stop')) as { profile: unknown };
-    const file = join(dir, `${scenario}-${n}.cpuprofile`);
+    const file = join(dir, `${scenario}-${++profiles}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
-    console.log(`  [${n}] CPU profile of ${scenario}: ${file}`);
+    console.log(`  CPU profile of ${scenario}: ${file}`);
   };
 }
 
@@ -334,7 +337,6 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
     say(`${started.agents} simulated agents listed and watching after ${round(started.ms / 1000)} s`);
 
     // Joins: each into subnet 0, its own agent started once it exists (its first list is not counted below).
-    const profile = await startProfile('join', n, logDir);
     const joins: Sample[] = [];
     for (let j = 0; j < SAMPLES; j++) {
       const name = nodeName(n + j * SUBNETS);
@@ -351,12 +353,12 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
         {
           exclude: [name],
           afterSettled: () => agents!.ask({ type: 'add', nodes: [name] }, 'added'),
+          profile: { name: `join-${n}`, dir: logDir },
         },
       );
       joins.push(s);
       names.push(name);
     }
-    await profile();
     const views = expectedState(op).views;
     const joinPlanWrites = mean(joins.map((s) => s.planWrites));
     const joinCpu = mean(joins.map((s) => s.cpuMs));

@@ -250,6 +250,21 @@ export type NewBlockOutcome =
  * first usable candidate, reclaim an old empty block of another node if nothing else is left, claim with CAS; a
  * lost race lists again.
  */
+/**
+ * A block's summary, computed once per block value: a store that hands out the same (frozen) value until the block
+ * changes (the Kubernetes store over its cache) makes each claim's scan of the pool cost a lookup per block instead of
+ * a count of its free addresses; a store that hands out copies just computes it each time.
+ */
+const summaries = new WeakMap<IPAMBlockData, BlockSummary>();
+function summaryOf(b: IPAMBlockData): BlockSummary {
+  let s = summaries.get(b);
+  if (s === undefined) {
+    s = summarizeBlock(b);
+    if (Object.isFrozen(b)) summaries.set(b, s);
+  }
+  return s;
+}
+
 export async function claimNewBlock(
   deps: { store: BlockStore; clock: () => number; random: () => number },
   node: string,
@@ -264,7 +279,7 @@ export async function claimNewBlock(
     const now = deps.clock();
     const existing = new Map<string, BlockSummary>();
     for (const b of i === 0 && listed !== undefined ? listed : await store.blocks.list()) {
-      existing.set(b.value.cidr, summarizeBlock(b.value));
+      existing.set(b.value.cidr, summaryOf(b.value));
     }
     const candidates = findUsableBlocks(existing, node, pools, now, deps.random, preclaim).filter(
       (c) => !preclaim || c.kind === 'unclaimed',

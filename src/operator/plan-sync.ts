@@ -270,8 +270,14 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
   }
 
   /** Writes what `targets` names; returns counts. Every write is tried; failures fail the pass at the end. */
+  /** What `write` reads of a plan: one object at a time (an incremental pass must not copy the whole plan). */
+  interface PlanLookup {
+    node(name: string): NodeDesired | undefined;
+    routeTable(name: string): RouteTableStatus | undefined;
+  }
+
   async function write(
-    plan: ClusterPlan,
+    plan: PlanLookup,
     targets: {
       shards: Iterable<string>;
       nodes: Iterable<string>;
@@ -290,14 +296,14 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     };
     const nowIso = new Date(deps.now()).toISOString();
     await forEachLimit(targets.shards, width, async (name) => {
-      const status = plan.routeTables.get(name);
+      const status = plan.routeTable(name);
       if (!status) return;
       await attempt(`RouteTable ${name}`, () => writeShard(name, status));
       rewriteShards.delete(name);
       counts.shardsWritten++;
     });
     await forEachLimit(targets.nodes, width, async (name) => {
-      const desired = plan.nodes.get(name);
+      const desired = plan.node(name);
       if (!desired) return;
       await attempt(`NodeDataplane ${name}`, () => writeNode(name, desired, nowIso));
       rewriteNodes.delete(name);
@@ -347,10 +353,9 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
       const started = deps.now();
       const changes = inputs.takeChanges();
       const delta: PlanDelta = planner.apply(changes);
-      const plan = planner.plan();
       const shards = new Set([...delta.changedRouteTables, ...rewriteShards]);
       const nodes = new Set([...delta.changedNodes, ...rewriteNodes]);
-      const counts = await write(plan, {
+      const counts = await write(planner, {
         shards,
         nodes,
         removedShards: delta.removedRouteTables,
@@ -361,8 +366,8 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
         changes: changes.length,
         ...counts,
         drift: 0,
-        nodesPlanned: plan.nodes.size,
-        routeTables: plan.routeTables.size,
+        nodesPlanned: planner.size.nodes,
+        routeTables: planner.size.routeTables,
         ms: deps.now() - started,
       };
       log.debug({ ...stats }, 'plan pass done');
@@ -391,7 +396,7 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
         .filter((rt) => rt.metadata.labels?.[ROUTE_VIEW_LABEL] !== undefined && !plan.routeTables.has(rt.metadata.name))
         .map((rt) => rt.metadata.name);
       const removedNodes = caches.nodeDataplanes.store.keys().filter((name) => !caches.nodes.store.has(name));
-      const counts = await write(plan, {
+      const counts = await write(planner, {
         shards: plan.routeTables.keys(),
         nodes: plan.nodes.keys(),
         removedShards,
@@ -411,17 +416,16 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     },
 
     outputChanged(kind, name) {
+      // Called for every status write an agent makes: O(1), never a copy of the plan.
       if (!planner) return false;
-      const plan = planner.plan();
       if (kind === 'nodeDataplanes') {
         // Only a deletion needs us now; an edit of our fields (or the agent's status) is left to the drift check, so
         // the echo of our own write racing an agent's status write never causes a second write.
-        if (caches.nodeDataplanes.store.has(name) || !plan.nodes.has(name) || !caches.nodes.store.has(name))
-          return false;
+        if (caches.nodeDataplanes.store.has(name) || !planner.node(name) || !caches.nodes.store.has(name)) return false;
         rewriteNodes.add(name);
         return true;
       }
-      if (caches.routeTables.store.has(name) || !plan.routeTables.has(name)) return false;
+      if (caches.routeTables.store.has(name) || !planner.routeTable(name)) return false;
       rewriteShards.add(name);
       return true;
     },
@@ -443,7 +447,7 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
         if (c.problem) file(c.problem);
       }
       for (const [n, m] of nodeProblems) if (m.size === 0) nodeProblems.delete(n);
-      if (all) for (const n of planner?.plan().nodes.keys() ?? caches.nodes.store.keys()) rewriteNodes.add(n);
+      if (all) for (const n of caches.nodes.store.keys()) rewriteNodes.add(n);
       for (const n of nodes) rewriteNodes.add(n);
     },
 

@@ -4,6 +4,8 @@
 // FelixConfiguration upserts and deletes). Outputs: a `PlanDelta` per batch (NodeDataplanes and RouteTables to write
 // or delete) and the current `ClusterPlan`.
 // Invariant (differential test): after any sequence of batches, `plan()` equals `planCluster(snapshot())`.
+import type { NodeDesired } from '../api/node-dataplane.js';
+import type { RouteTableStatus } from '../api/route-table.js';
 import { type ClusterPlan, planFromState } from './pipeline.js';
 import { type PlanChange, type PlanDelta, type PlanOptions, PlanState } from './plan-state.js';
 import { type ClusterSnapshot, emptySnapshot } from './snapshot.js';
@@ -27,6 +29,21 @@ export class IncrementalPlanner {
   /** The current plan. Its maps are copies; `materialise` reads live state, so call it before the next `apply`. */
   plan(): ClusterPlan {
     return planFromState(this.state);
+  }
+
+  /** One node's desired state now, without copying the plan (O(1)). */
+  node(name: string): NodeDesired | undefined {
+    return this.state.desired.get(name);
+  }
+
+  /** One RouteTable's status now, without copying the plan (O(1)). */
+  routeTable(name: string): RouteTableStatus | undefined {
+    return this.state.shards.get(name)?.status;
+  }
+
+  /** How many nodes and RouteTables the plan has. */
+  get size(): { nodes: number; routeTables: number } {
+    return { nodes: this.state.desired.size, routeTables: this.state.shards.size };
   }
 
   /** The snapshot the current plan is for (records sorted by key). */
