@@ -60,6 +60,7 @@ export interface SharedParts {
   /** Service ranges and the addresses of Services announced from every node. */
   services?: readonly Prefix[];
   serviceRejects?: readonly string[];
+  communities?: readonly CommunityRule[];
 }
 
 interface FelixParts {
@@ -228,8 +229,12 @@ function bgpSection(
   if (filters.length > 0) bgp.filters = filters;
   bgp.exportPrefixes = exportPrefixes(n, ctx, blocks, blockKeys, borrowed, borrowedKeys);
   if (g.rejectPrefixes.length > 0) bgp.rejectPrefixes = [...g.rejectPrefixes];
-  const communities = communityRules(nodeConfig, g.bgpDefault);
-  if (communities.length > 0) bgp.communities = communities;
+  // Equal for every node without its own prefixAdvertisements: worked out once per pass.
+  const communities = nodeConfig?.prefixAdvertisements
+    ? communityRules(nodeConfig, g.bgpDefault)
+    : (ctx.shared.communities ??= communityRules(undefined, g.bgpDefault));
+  if (communities.length > 0)
+    bgp.communities = communities.map((c) => ({ cidr: c.cidr, communities: [...c.communities] }));
   const rejects = (ctx.shared.serviceRejects ??= serviceRejects(ctx));
   if (rejects.length > 0) bgp.serviceRejectPrefixes = [...rejects];
   // confd bird_ipam.cfg: a route reflector re-exports what its clients announce inside these ranges.
