@@ -98,23 +98,6 @@ export class ClusterIndex {
     return idx;
   }
 
-  toSnapshot(): ClusterSnapshot {
-    const byName = <T extends { name: string }>(xs: Iterable<T>): T[] =>
-      [...xs].sort((a, b) => compareStrings(a.name, b.name));
-    return {
-      nodes: byName([...this.nodes.values()].map((n) => n.record)),
-      pools: byName([...this.pools.values()].map((p) => p.record)),
-      blocks: [...this.blocks.values()].sort((a, b) => compareStrings(a.sortKey, b.sortKey)).map((b) => b.record),
-      pods: [...this.pods.entries()].sort((a, b) => compareStrings(a[0], b[0])).map((e) => e[1]),
-      bgpConfigurations: byName(this.bgpConfigurations.values()),
-      bgpPeers: byName(this.bgpPeers.values()),
-      felixConfigurations: byName(this.felixConfigurations.values()),
-      bgpFilters: byName(this.bgpFilters.values()),
-      services: [...this.services.serviceRecords].sort((a, b) => compareStrings(serviceKey(a), serviceKey(b))),
-      endpointSlices: [...this.services.sliceRecords].sort((a, b) => compareStrings(serviceKey(a), serviceKey(b))),
-    };
-  }
-
   /** Upsert (record given) or delete (undefined); returns the previous facts. */
   setNode(name: string, record: SnapshotNode | undefined): NodeFacts | undefined {
     const old = this.nodes.get(name);

@@ -3,7 +3,8 @@
 // Inputs: an initial snapshot, then `PlanChange` batches (node/pool/block/pod/BGPPeer/BGPConfiguration/
 // FelixConfiguration upserts and deletes). Outputs: a `PlanDelta` per batch (NodeDataplanes and RouteTables to write
 // or delete) and the current `ClusterPlan`.
-// Invariant (differential test): after any sequence of batches, `plan()` equals `planCluster(snapshot())`.
+// Invariant (differential test): after any sequence of batches, `plan()` equals `planCluster` of the snapshot those
+// batches lead to. Production: the operator's plan controller (src/operator/plan-sync.ts).
 import type { NodeDesired } from '../api/node-dataplane.js';
 import type { RouteTableStatus } from '../api/route-table.js';
 import { type ClusterPlan, planFromState } from './pipeline.js';
@@ -44,10 +45,5 @@ export class IncrementalPlanner {
   /** How many nodes and RouteTables the plan has. */
   get size(): { nodes: number; routeTables: number } {
     return { nodes: this.state.desired.size, routeTables: this.state.shards.size };
-  }
-
-  /** The snapshot the current plan is for (records sorted by key). */
-  snapshot(): ClusterSnapshot {
-    return this.state.idx.toSnapshot();
   }
 }

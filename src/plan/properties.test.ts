@@ -29,6 +29,7 @@ describe('plan properties on random clusters', () => {
   it(
     'each node: one route per destination; own blocks only as blackholes; remote blocks never blackholed',
     () => {
+      const reached = { ownBlackhole: 0, routeToOwner: 0, ownerless: 0 };
       fc.assert(
         fc.property(clusterShape, (s) => {
           const plan = planCluster(s);
@@ -50,7 +51,10 @@ describe('plan properties on random clusters', () => {
               }
               const hostBlock = parseCidr(b.cidr).prefix === (family(b.cidr) === 4 ? 32 : 128);
               if (b.affinity === n.name) {
-                if (!hostBlock) expect(line?.line, `${n.name}: own block ${b.cidr}`).toBe(`blackhole ${dst}`);
+                if (!hostBlock) {
+                  expect(line?.line, `${n.name}: own block ${b.cidr}`).toBe(`blackhole ${dst}`);
+                  reached.ownBlackhole++;
+                }
                 continue;
               }
               expect(line?.line.startsWith('blackhole'), `${n.name}: remote block ${b.cidr} blackholed`).not.toBe(true);
@@ -60,14 +64,20 @@ describe('plan properties on random clusters', () => {
               if (owner && ownerAddr && pool.vxlanMode === 'Never') {
                 expect(line, `${n.name}: route to ${b.cidr} on ${owner.name}`).toBeDefined();
                 expect(line?.explain.node).toBe(owner.name);
+                reached.routeToOwner++;
               }
               // Un-affine blocks and blocks of unknown nodes have no owner to route to.
-              if (!owner) expect(line, `${n.name}: ownerless block ${b.cidr}`).toBeUndefined();
+              if (!owner) {
+                expect(line, `${n.name}: ownerless block ${b.cidr}`).toBeUndefined();
+                reached.ownerless++;
+              }
             }
           }
         }),
         { numRuns: 200 },
       );
+      // Guards against a vacuous property: each kind of check must actually be reached by the random clusters.
+      for (const [what, n] of Object.entries(reached)) expect(n, what).toBeGreaterThan(20);
     },
     PROPERTY_CEILING_MS,
   );
