@@ -3,9 +3,11 @@
 // `kubectl create token tabby-agent --bound-object-kind Pod`, so the apiserver itself puts each Pod's node into
 // the user's extra. Each agent may write only its own node's NodeDataplane status, annotate only its own Node (and
 // set its NetworkUnavailable condition),
-// change only IPAM blocks affine to its node, and create no pools, blocks or affinities — what calico-node's
+// change only IPAM blocks affine to its node and only its own node's pod handles (a handle records its node in an
+// annotation), and create no pools, blocks or affinities — what calico-node's
 // identity, which can write every IPAM object in the cluster, cannot be kept from doing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANDLE_NODE_ANNOTATION } from '../../src/ipam/model.js';
 import { createKubeClient } from '../../src/kube/index.js';
 import { startControlPlane, type ControlPlane, type ExecResult } from '../harness/index.js';
 import { CHART, helmOk, kubectlJson, kubectlOk, nodeManifest } from './support.js';
@@ -451,21 +453,114 @@ describe('agent identity: least privilege with RBAC + ValidatingAdmissionPolicy'
       expectDenied(await run('a', ['create', '-f', '-'], affinity), rbacDenied('create', 'blockaffinities'));
     });
 
+    // A handle as the agent writes it: its node in the ipam.tabby.dev/node annotation (HANDLE_NODE_ANNOTATION).
+    const handle = (id: string, node?: string) =>
+      JSON.stringify({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPAMHandle',
+        metadata: {
+          name: id.toLowerCase(),
+          ...(node === undefined ? {} : { annotations: { [HANDLE_NODE_ANNOTATION]: node } }),
+        },
+        spec: { handleID: id, block: { '10.9.0.0/30': 1 } },
+      });
+    const handleDenied = (id: string, node: string | undefined) =>
+      `tabby-agent on node node-a may only manage IPAM handles of its node (${HANDLE_NODE_ANNOTATION}: node-a), ` +
+      `not IPAMHandle ${id} (${node === undefined ? 'no node' : `node ${node}`})`;
+
     it('manages pod handles, and only pod handles', async () => {
-      const handle = (id: string) =>
-        JSON.stringify({
-          apiVersion: 'projectcalico.org/v3',
-          kind: 'IPAMHandle',
-          metadata: { name: id.toLowerCase() },
-          spec: { handleID: id, block: { '10.9.0.0/30': 1 } },
-        });
-      expectOk(await run('a', ['create', '-f', '-'], handle('k8s-pod-network.0123456789ab')));
+      expectOk(await run('a', ['create', '-f', '-'], handle('k8s-pod-network.0123456789ab', 'node-a')));
       expectDenied(
-        await run('a', ['create', '-f', '-'], handle('vxlan-tunnel-addr-node-b')),
+        await run('a', ['create', '-f', '-'], handle('vxlan-tunnel-addr-node-b', 'node-a')),
         VAP,
         'may only manage pod handles (k8s-pod-network.*)',
       );
       expectOk(await run('a', ['delete', 'ipamhandle', 'k8s-pod-network.0123456789ab']));
+    });
+
+    it("cannot delete, change or create another node's pod handles, nor one without a node", async () => {
+      // Node B's pod, written by node B's agent; and a handle as Calico's own tools write it (no node).
+      expectOk(await run('b', ['create', '-f', '-'], handle('k8s-pod-network.bbbbbbbbbbbb', 'node-b')));
+      await kubectlOk(cp, ['create', '-f', '-'], { input: handle('k8s-pod-network.cccccccccccc') });
+
+      const del = await run('a', ['delete', 'ipamhandle', 'k8s-pod-network.bbbbbbbbbbbb']);
+      expectDenied(del, VAP, handleDenied('k8s-pod-network.bbbbbbbbbbbb', 'node-b'));
+      console.log(`agent of node-a deleting node-b's IPAMHandle:\n${del.stderr.trim()}`);
+      expectDenied(
+        await run('a', [
+          'patch',
+          'ipamhandle',
+          'k8s-pod-network.bbbbbbbbbbbb',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ metadata: { annotations: { [HANDLE_NODE_ANNOTATION]: 'node-a' } } }),
+        ]),
+        handleDenied('k8s-pod-network.bbbbbbbbbbbb', 'node-b'),
+      );
+      expectDenied(
+        await run('a', [
+          'patch',
+          'ipamhandle',
+          'k8s-pod-network.bbbbbbbbbbbb',
+          '--type=merge',
+          '-p',
+          '{"spec":{"block":{}}}',
+        ]),
+        handleDenied('k8s-pod-network.bbbbbbbbbbbb', 'node-b'),
+      );
+      expectDenied(
+        await run('a', ['create', '-f', '-'], handle('k8s-pod-network.dddddddddddd', 'node-b')),
+        handleDenied('k8s-pod-network.dddddddddddd', 'node-b'),
+      );
+      expectDenied(
+        await run('a', ['create', '-f', '-'], handle('k8s-pod-network.dddddddddddd')),
+        handleDenied('k8s-pod-network.dddddddddddd', undefined),
+      );
+      expectDenied(
+        await run('a', ['delete', 'ipamhandle', 'k8s-pod-network.cccccccccccc']),
+        handleDenied('k8s-pod-network.cccccccccccc', undefined),
+      );
+      // Its own handle cannot be handed to another node either.
+      expectOk(await run('a', ['create', '-f', '-'], handle('k8s-pod-network.aaaaaaaaaaaa', 'node-a')));
+      expectDenied(
+        await run('a', [
+          'patch',
+          'ipamhandle',
+          'k8s-pod-network.aaaaaaaaaaaa',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ metadata: { annotations: { [HANDLE_NODE_ANNOTATION]: 'node-b' } } }),
+        ]),
+        handleDenied('k8s-pod-network.aaaaaaaaaaaa', 'node-b'),
+      );
+
+      // Both stay as they were, and the Calico-written one is read like any other (by the agent too).
+      const stored = await kubectlJson<{
+        items: { metadata: { name: string; annotations?: Record<string, string> }; spec: unknown }[];
+      }>(cp, ['get', 'ipamhandles'], { kubeconfig: as.a });
+      const byName = new Map(stored.items.map((h) => [h.metadata.name, h]));
+      expect(byName.get('k8s-pod-network.bbbbbbbbbbbb')?.metadata.annotations?.[HANDLE_NODE_ANNOTATION]).toBe('node-b');
+      expect(byName.get('k8s-pod-network.bbbbbbbbbbbb')?.spec).toEqual({
+        handleID: 'k8s-pod-network.bbbbbbbbbbbb',
+        block: { '10.9.0.0/30': 1 },
+      });
+      expect(byName.get('k8s-pod-network.cccccccccccc')?.spec).toEqual({
+        handleID: 'k8s-pod-network.cccccccccccc',
+        block: { '10.9.0.0/30': 1 },
+      });
+      expect(byName.has('k8s-pod-network.dddddddddddd')).toBe(false);
+      // The operator (GC) may write any handle: here it adopts the Calico-written one for node B.
+      expectOk(
+        await run('operator', [
+          'annotate',
+          'ipamhandle',
+          'k8s-pod-network.cccccccccccc',
+          `${HANDLE_NODE_ANNOTATION}=node-b`,
+        ]),
+      );
+      expectOk(await run('b', ['delete', 'ipamhandle', 'k8s-pod-network.cccccccccccc']));
+      expectOk(await run('b', ['delete', 'ipamhandle', 'k8s-pod-network.bbbbbbbbbbbb']));
+      expectOk(await run('a', ['delete', 'ipamhandle', 'k8s-pod-network.aaaaaaaaaaaa']));
     });
   });
 

@@ -114,6 +114,20 @@ describe('one writer per block', () => {
     expect(agent.ownBlocks()).toHaveLength(1);
   });
 
+  it("records its node on every handle it creates, and a handle spanning another node's block keeps it", async () => {
+    const { h } = split('10.0.0.0/26');
+    const a1 = h.allocator('n1') as AddressAssigner;
+    const a2 = h.allocator('n2') as AddressAssigner;
+    await assign(a1, 'x');
+    // n2 gets no block of its own (the pool has one): its handle's address is borrowed from n1's block.
+    await assign(a2, 'borrower');
+    await assign(a1, 'y');
+    await a1.releaseIPs([{ address: (await a1.ipsByHandle('y'))[0]!, handleId: 'y' }]);
+    await assign(a1, 'y');
+    const nodes = Object.fromEntries(h.store.snapshot().handles.map((x) => [x.value.handleID, x.value.node]));
+    expect(nodes).toEqual({ x: 'n1', y: 'n1', borrower: 'n2' });
+  });
+
   it('releases a borrowed address through the operator', async () => {
     const { h } = split('10.0.0.0/26');
     const a1 = h.allocator('n1') as AddressAssigner;

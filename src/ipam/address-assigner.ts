@@ -215,7 +215,8 @@ export class AddressAssigner implements IpAllocator {
     await Promise.all(
       [...plan.increments].map(async ([h, delta]) => {
         try {
-          this.cacheHandle(h, await adjustHandle(this.deps.store, h, delta, this.handles.get(handleKey(h))));
+          const known = this.handles.get(handleKey(h));
+          this.cacheHandle(h, await adjustHandle(this.deps.store, h, delta, known, this.node));
           this.stats.handleWrites++;
           incDone.push([h, delta]);
         } catch (e) {
@@ -341,7 +342,7 @@ export class AddressAssigner implements IpAllocator {
   /** Returns whether the handle still exists afterwards. */
   private async adjust(handleId: string, delta: Record<string, number>): Promise<boolean> {
     this.stats.handleWrites++;
-    const v = await adjustHandle(this.deps.store, handleId, delta, this.handles.get(handleKey(handleId)));
+    const v = await adjustHandle(this.deps.store, handleId, delta, this.handles.get(handleKey(handleId)), this.node);
     this.cacheHandle(handleId, v);
     return v !== undefined;
   }

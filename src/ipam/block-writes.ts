@@ -16,7 +16,7 @@ import {
 } from './block.js';
 import { DATASTORE_RETRIES, IpamError, blockRef, retriesExhausted } from './errors.js';
 import { decrementHandle, incrementHandle } from './handles.js';
-import { type IPAMBlockData, type IPAMHandleData, hostAffinity } from './model.js';
+import { ATTR_NODE, type IPAMBlockData, type IPAMHandleData, hostAffinity } from './model.js';
 
 /** `10.244.1.5/26`: the address with its block's prefix length, as Calico's AutoAssign returns it. */
 export function addressWithMask(block: Cidr, ordinal: number): string {
@@ -52,6 +52,11 @@ export type AssignInBlockOutcome =
   | { kind: 'full' }
   | { kind: 'gone' };
 
+/** The node a new handle records: the one the allocation's attributes name (a pod's node), else the affinity asked. */
+function handleNode(args: Pick<AssignInBlockArgs, 'attrs' | 'requireAffinity'>): string | undefined {
+  return args.attrs?.[ATTR_NODE] ?? args.requireAffinity;
+}
+
 function affinityCheck(b: IPAMBlockData, node: string | undefined): void {
   if (node === undefined) return;
   if (b.affinity === null) {
@@ -86,7 +91,9 @@ export async function assignInBlock(
     const ordinals = assignFromHead(next, args.num, args.handleId, args.attrs, args.reserved);
     if (ordinals.length === 0) return { kind: 'full' };
     const handle =
-      args.handleId === null ? undefined : await incrementHandle(store, args.handleId, next.cidr, ordinals.length);
+      args.handleId === null
+        ? undefined
+        : await incrementHandle(store, args.handleId, next.cidr, ordinals.length, undefined, handleNode(args));
     bumpSequence(next);
     const r = await store.blocks.update(next, current.version);
     if (r.ok) {
@@ -130,7 +137,7 @@ export async function assignOrdinalInBlock(
     if (!assignOrdinal(next, ordinal, args.handleId, args.attrs)) {
       throw new IpamError('alreadyAssigned', blockRef(key), `Address already assigned in block (${args.address})`);
     }
-    if (args.handleId !== null) await incrementHandle(store, args.handleId, next.cidr, 1);
+    if (args.handleId !== null) await incrementHandle(store, args.handleId, next.cidr, 1, undefined, handleNode(args));
     bumpSequence(next);
     const r = await store.blocks.update(next, current.version);
     if (r.ok) return { kind: 'assigned', block: { value: r.value, version: r.version } };

@@ -48,15 +48,21 @@ async function run(store: BlockStore, action: GcAction, now: number): Promise<Gc
     case 'fixHandle': {
       const key = handleKey(action.handleId);
       const empty = Object.keys(action.block).length === 0;
+      const node = action.node === undefined ? {} : { node: action.node };
       if (action.version === undefined) {
         if (empty) return { action, outcome: 'skipped' };
-        const r = await store.handles.create({ handleID: action.handleId, block: action.block, deleted: false });
+        const r = await store.handles.create({
+          handleID: action.handleId,
+          block: action.block,
+          deleted: false,
+          ...node,
+        });
         return r.ok ? { action, outcome: 'done' } : { action, outcome: 'skipped', detail: r.reason };
       }
       const r = empty
         ? await store.handles.delete(key, action.version)
         : await store.handles.update(
-            { handleID: action.handleId, block: action.block, deleted: false },
+            { handleID: action.handleId, block: action.block, deleted: false, ...node },
             action.version,
           );
       return r.ok ? { action, outcome: 'done' } : { action, outcome: 'skipped', detail: r.reason };

@@ -323,6 +323,64 @@ describe('blocks, affinities and handles', () => {
     ).toBe(0);
   });
 
+  it("gives a pod handle without a node (Calico's tools write none) the node its allocations name, once", async () => {
+    const { h, pods, start } = world();
+    await start('n1', 'a');
+    await start('n2', 'b');
+    // As Calico's IPAM writes them: the same counts, no node.
+    for (const x of h.store.snapshot().handles) {
+      const { node: _dropped, ...calico } = x.value;
+      await h.store.handles.update(calico, x.version);
+    }
+    const p = plan(h, ['n1', 'n2'], pods);
+    expect(
+      p.actions.map((a) => a.kind === 'fixHandle' && `${a.handleId}:${a.reason}:${a.node}:${JSON.stringify(a.block)}`),
+    ).toEqual([
+      `k8s-pod-network.a:adoptNode:n1:${JSON.stringify(h.store.snapshot().handles.find((x) => x.value.handleID === 'k8s-pod-network.a')!.value.block)}`,
+      `k8s-pod-network.b:adoptNode:n2:${JSON.stringify(h.store.snapshot().handles.find((x) => x.value.handleID === 'k8s-pod-network.b')!.value.block)}`,
+    ]);
+    expect((await executeGc(h.store, p.actions, h.clock.ms)).map((r) => r.outcome)).toEqual(['done', 'done']);
+    const after = h.store.snapshot().handles.map((x) => [x.value.handleID, x.value.node]);
+    expect(after.sort()).toEqual([
+      ['k8s-pod-network.a', 'n1'],
+      ['k8s-pod-network.b', 'n2'],
+    ]);
+    expect(plan(h, ['n1', 'n2'], pods).actions).toEqual([]);
+  });
+
+  it('adopts no node for a handle whose allocations name two nodes, and a count fix keeps the node a handle has', async () => {
+    const { h, pods, start } = world();
+    await start('n1', 'a');
+    await start('n2', 'b');
+    const snap = h.store.snapshot();
+    const b1 = snap.blocks.find((b) => b.value.affinity === 'host:n1')!;
+    const grown = {
+      ...b1.value,
+      allocations: [...b1.value.allocations],
+      unallocated: [...b1.value.unallocated],
+      attributes: [...b1.value.attributes],
+    };
+    // A second address of pod b's handle, but in n1's block and naming n1: its allocations disagree.
+    assignFromHead(grown, 1, 'k8s-pod-network.b', { node: 'n1', namespace: 'ns', pod: 'b' });
+    await h.store.blocks.update(grown, b1.version);
+    const hb = h.store.snapshot().handles.find((x) => x.value.handleID === 'k8s-pod-network.b')!;
+    const { node: _n, ...noNode } = hb.value;
+    await h.store.handles.update(noNode, hb.version);
+    const ha = h.store.snapshot().handles.find((x) => x.value.handleID === 'k8s-pod-network.a')!;
+    await h.store.handles.update({ ...ha.value, block: { [b1.value.cidr]: 5 } }, ha.version);
+    h.clock.advance(DEFAULT_LEAK_GRACE_PERIOD_MS);
+    const first = plan(h, ['n1', 'n2'], pods);
+    h.clock.advance(DEFAULT_LEAK_GRACE_PERIOD_MS);
+    const p = plan(h, ['n1', 'n2'], pods, first.memory);
+    expect(p.actions.map((a) => a.kind === 'fixHandle' && `${a.handleId}:${a.reason}:${a.node}`)).toEqual([
+      'k8s-pod-network.a:overcount:n1',
+      'k8s-pod-network.b:undercount:undefined',
+    ]);
+    await executeGc(h.store, p.actions, h.clock.ms);
+    const nodesAfter = Object.fromEntries(h.store.snapshot().handles.map((x) => [x.value.handleID, x.value.node]));
+    expect(nodesAfter).toEqual({ 'k8s-pod-network.a': 'n1', 'k8s-pod-network.b': undefined });
+  });
+
   it('memory starts empty and the plan is deterministic', async () => {
     const { h, pods, start } = world();
     await start('n1', 'a');

@@ -21,6 +21,9 @@
 // - Handles whose counts differ from the blocks: under-counts are fixed at once (they can only come from outside
 //   writers); over-counts (an interrupted assignment or release) after the grace period; fixes are CAS writes, so an
 //   assignment in flight wins.
+// - A handle without a node (written by Calico's tools, or before handles recorded one) is given the node its
+//   allocations name, when they all name the same one: until then only the operator may change it (an agent is
+//   held to its own node's handles by admission).
 // - Affinities left pending or pendingDeletion by an interrupted claim/release for the grace period are repaired;
 //   empty un-affine blocks (an interrupted release) are deleted.
 import { type AllocationRecord, type PodInfo, allocationValidity, allocationsOf } from './allocations.js';
@@ -77,7 +80,9 @@ export type GcAction =
       handleId: string;
       version: string | undefined;
       block: Record<string, number>;
-      reason: 'overcount' | 'undercount';
+      /** The node the handle records after the fix (kept, or adopted from its allocations). */
+      node?: string;
+      reason: 'overcount' | 'undercount' | 'adoptNode';
     }
   | { kind: 'repairAffinity'; node: string; cidr: string; reason: 'pending' | 'pendingDeletion' | 'stale' }
   | { kind: 'deleteAffinity'; node: string; cidr: string; version: string; reason: 'nodeDeleted' }
@@ -255,12 +260,22 @@ export function planGc(input: GcInput, memory: GcMemory = emptyGcMemory()): GcPl
 
   // 4. Handles against the blocks, counting what this plan releases as gone.
   const actual = new Map<string, Record<string, number>>();
+  /** The one node a pod handle's remaining allocations name (null when they name several, or are not a pod's). */
+  const nodeOfHandle = new Map<string, string | null>();
   for (const r of records) {
     if (r.handleId === undefined || releasedKeys.has(allocationKey(r))) continue;
     const m = actual.get(r.handleId) ?? {};
     m[r.block] = (m[r.block] ?? 0) + 1;
     actual.set(r.handleId, m);
+    // Only pod handles are an agent's to write: others need no node.
+    const prev = nodeOfHandle.get(r.handleId);
+    const node = r.kind === 'pod' && r.node !== undefined ? r.node : null;
+    nodeOfHandle.set(r.handleId, prev === undefined || prev === node ? node : null);
   }
+  const nodeFor = (id: string, has: string | undefined): { node?: string } => {
+    const node = has ?? nodeOfHandle.get(id) ?? undefined;
+    return node === undefined ? {} : { node };
+  };
   const releasing = new Map<string, Record<string, number>>();
   for (const a of releases) {
     if (a.kind !== 'releaseAddresses' || a.handleId === undefined) continue;
@@ -284,19 +299,35 @@ export function planGc(input: GcInput, memory: GcMemory = emptyGcMemory()): GcPl
       if (recorded - gone > held) over = true;
       if (recorded - gone < held) under = true;
     }
+    const node = nodeFor(id, h.value.node);
+    const fix = { kind: 'fixHandle', handleId: id, version: h.version, ...node } as const;
     if (under) {
-      later.push({ kind: 'fixHandle', handleId: id, version: h.version, block: want, reason: 'undercount' });
-    } else if (over) {
+      later.push({ ...fix, block: want, reason: 'undercount' });
+      continue;
+    }
+    if (over) {
       const key = handleKey(id);
       const since = memory.handleOvercounts.get(key) ?? now;
-      if (now - since >= settle)
-        later.push({ kind: 'fixHandle', handleId: id, version: h.version, block: want, reason: 'overcount' });
-      else nextOver.set(key, since);
+      if (now - since >= settle) {
+        later.push({ ...fix, block: want, reason: 'overcount' });
+        continue;
+      }
+      nextOver.set(key, since);
     }
+    // Counts that are right (or not yet repaired) are kept as they are; only the node is added.
+    if (h.value.node === undefined && node.node !== undefined && !releasing.has(id))
+      later.push({ ...fix, block: { ...h.value.block }, reason: 'adoptNode' });
   }
   for (const [id, want] of [...actual].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (!seen.has(id))
-      later.push({ kind: 'fixHandle', handleId: id, version: undefined, block: want, reason: 'undercount' });
+      later.push({
+        kind: 'fixHandle',
+        handleId: id,
+        version: undefined,
+        block: want,
+        ...nodeFor(id, undefined),
+        reason: 'undercount',
+      });
   }
 
   return {

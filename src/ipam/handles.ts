@@ -7,6 +7,9 @@
 //
 // Every write is compare-and-swap with bounded retries. `known` lets a caller that created or last wrote the
 // handle skip the read (the agent's hot path); a stale `known` only costs one conflict and a read.
+//
+// A handle records the node whose allocation it counts (`node`, given by whoever creates it): an update keeps the
+// node the handle has, and names `node` only on a handle that had none.
 import { type BlockStore, type Versioned, handleKey } from './block-store.js';
 import { DATASTORE_RETRIES, handleRef, retriesExhausted } from './errors.js';
 import type { IPAMHandleData } from './model.js';
@@ -21,6 +24,7 @@ export async function adjustHandle(
   handleId: string,
   delta: Readonly<Record<string, number>>,
   known?: Versioned<IPAMHandleData>,
+  node?: string,
 ): Promise<Versioned<IPAMHandleData> | undefined> {
   const key = handleKey(handleId);
   const adds = Object.values(delta).some((n) => n > 0);
@@ -37,9 +41,11 @@ export async function adjustHandle(
       else delete block[cidr];
     }
     const empty = Object.keys(block).length === 0;
+    const owner = current?.value.node ?? node;
+    const withNode = owner === undefined ? {} : { node: owner };
     if (current === undefined) {
       if (empty) return undefined;
-      const r = await store.handles.create({ handleID: handleId, block, deleted: false });
+      const r = await store.handles.create({ handleID: handleId, block, deleted: false, ...withNode });
       if (r.ok) return r;
       continue;
     }
@@ -48,7 +54,10 @@ export async function adjustHandle(
       if (r.ok || r.reason === 'notFound') return undefined;
       continue;
     }
-    const r = await store.handles.update({ handleID: current.value.handleID, block, deleted: false }, current.version);
+    const r = await store.handles.update(
+      { handleID: current.value.handleID, block, deleted: false, ...withNode },
+      current.version,
+    );
     if (r.ok) return r;
   }
   throw retriesExhausted(handleRef(key));
@@ -60,8 +69,9 @@ export function incrementHandle(
   blockCidr: string,
   n: number,
   known?: Versioned<IPAMHandleData>,
+  node?: string,
 ): Promise<Versioned<IPAMHandleData> | undefined> {
-  return adjustHandle(store, handleId, { [blockCidr]: n }, known);
+  return adjustHandle(store, handleId, { [blockCidr]: n }, known, node);
 }
 
 /** A missing handle is not an error: the counts it would carry are already gone. */

@@ -150,7 +150,12 @@ function cloneAffinity(a: BlockAffinityData): BlockAffinityData {
 }
 
 function cloneHandle(h: IPAMHandleData): IPAMHandleData {
-  return { handleID: h.handleID, block: { ...h.block }, deleted: h.deleted };
+  return {
+    handleID: h.handleID,
+    block: { ...h.block },
+    deleted: h.deleted,
+    ...(h.node === undefined ? {} : { node: h.node }),
+  };
 }
 
 export interface StoreSnapshot {

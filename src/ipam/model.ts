@@ -77,7 +77,16 @@ export interface IPAMHandleData {
   /** Block CIDR → number of addresses this handle holds in that block. */
   block: Record<string, number>;
   deleted: boolean;
+  /**
+   * The node whose allocation this handle counts (a pod's node), so admission can hold an agent to its own node's
+   * handles. Tabby's own record (an annotation, HANDLE_NODE_ANNOTATION): Calico's handles carry no node, and one
+   * written by Calico's tools has none until GC adopts it from its allocations' attributes.
+   */
+  node?: string;
 }
+
+/** Where a Kubernetes IPAMHandle records `IPAMHandleData.node` (the chart's admission policy reads it). */
+export const HANDLE_NODE_ANNOTATION = 'ipam.tabby.dev/node';
 
 /** Keys of `AllocationAttribute.secondary` that other components parse (calico: libcalico-go/lib/ipam/ipam.go). */
 export const ATTR_NODE = 'node';

@@ -9,7 +9,12 @@
 // (JSON.parse), which is harmless here because every compare-and-swap uses resourceVersion, never the sequence.
 import type { BlockStore, CasCollection, DeleteResult, Version, Versioned, WriteResult } from '../ipam/block-store.js';
 import { affinityKey, blockKey, handleKey } from '../ipam/block-store.js';
-import type { BlockAffinityData, IPAMBlockData, IPAMHandleData } from '../ipam/model.js';
+import {
+  HANDLE_NODE_ANNOTATION,
+  type BlockAffinityData,
+  type IPAMBlockData,
+  type IPAMHandleData,
+} from '../ipam/model.js';
 import {
   affinityFromSpec,
   affinityToSpec,
@@ -79,10 +84,20 @@ const affinityMapping: Mapping<BlockAffinityData, BlockAffinity> = {
   deleted: (a) => a.deleted,
 };
 
+// The handle's node lives in an annotation (Calico's spec has no field for it; a label could not hold every node
+// name): a handle written by Calico's tools reads as one without a node.
 const handleMapping: Mapping<IPAMHandleData, IPAMHandle> = {
   key: (h) => handleKey(h.handleID),
-  toObject: (h, name, rv) => ({ ...envelopeOf('IPAMHandle', name, rv), spec: handleToSpec(h) }) as IPAMHandle,
-  fromObject: (o) => handleFromSpec(o.spec),
+  toObject: (h, name, rv) => {
+    const env = envelopeOf('IPAMHandle', name, rv);
+    const metadata =
+      h.node === undefined ? env.metadata : { ...env.metadata, annotations: { [HANDLE_NODE_ANNOTATION]: h.node } };
+    return { ...env, metadata, spec: handleToSpec(h) } as IPAMHandle;
+  },
+  fromObject: (o) => {
+    const node = o.metadata.annotations?.[HANDLE_NODE_ANNOTATION];
+    return { ...handleFromSpec(o.spec), ...(node === undefined ? {} : { node }) };
+  },
   deleted: (h) => h.deleted,
 };
 
