@@ -1,6 +1,7 @@
 // Proof that the harness brings up a real control plane: the pinned release answers /version, CRDs are served,
 // RBAC denies an unprivileged identity, kube-controller-manager's controllers act, and nothing outlives stop().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
 import * as k8s from '@kubernetes/client-node';
 import { PINNED, processExists, startControlPlane, type ControlPlane } from '../harness/index.js';
 
@@ -182,6 +183,51 @@ metadata:
       const r = await cp.kubectl(['get', 'namespace', 'gc-test']);
       return r.code !== 0 && r.stderr.includes('NotFound') ? true : undefined;
     });
+  });
+
+  it('restarts etcd and kube-apiserver after a SIGKILL, keeping the data; writes audit events; runs without watch cache', async () => {
+    const audited = await startControlPlane({
+      name: 'restarts',
+      controllerManager: false,
+      watchCache: false,
+      auditPolicy: [
+        'apiVersion: audit.k8s.io/v1',
+        'kind: Policy',
+        'omitStages: [RequestReceived]',
+        'rules:',
+        '- level: Metadata',
+        '  resources: [{ group: "", resources: [configmaps] }]',
+        '  verbs: [create]',
+        '  namespaces: [default]',
+        '- level: None',
+      ].join('\n'),
+    });
+    try {
+      expect((await audited.kubectl(['create', 'configmap', 'kept', '--from-literal=k=v'])).code).toBe(0);
+      const before = audited.processes.map((p) => p.pid);
+      await audited.restartEtcd('kill');
+      await audited.restartApiserver('kill');
+      const after = audited.processes.map((p) => p.pid);
+      expect(before.filter(processExists)).toEqual([]);
+      expect(after.every((pid) => !before.includes(pid))).toBe(true);
+      // The apiserver waits for etcd to come back; the ConfigMap written before both crashes is there.
+      const kept = await eventually('the ConfigMap after the restarts', async () => {
+        const r = await audited.kubectl(['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}']);
+        return r.code === 0 ? r.stdout : undefined;
+      });
+      expect(kept).toBe('v');
+      const args = (await readFile(`/proc/${after[1]}/cmdline`, 'utf8')).split('\0');
+      expect(args).toContain('--watch-cache=false');
+      const events = (await readFile(audited.auditLogPath!, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { verb: string; objectRef: { resource: string; name: string } });
+      expect(events.map((e) => `${e.verb} ${e.objectRef.resource}/${e.objectRef.name}`)).toEqual([
+        'create configmaps/kept',
+      ]);
+    } finally {
+      await audited.stop();
+    }
   });
 
   it('runs several control planes side by side', async () => {

@@ -38,7 +38,17 @@ export interface ControlPlaneOptions {
    * certificate also names the Service's ClusterIP.
    */
   kubelets?: { advertiseAddress: string };
+  /** An audit policy (YAML): the apiserver writes the events it selects, as JSON lines, to `auditLogPath`. */
+  auditPolicy?: string;
+  /**
+   * false: kube-apiserver runs without its watch cache, so every watch is served by etcd and one resuming from a
+   * compacted revision is answered 410 Gone (as it is by a cache that no longer holds it). Default true.
+   */
+  watchCache?: boolean;
 }
+
+/** How a component is stopped before it starts again: SIGTERM with a grace period, or SIGKILL (a crash). */
+export type StopMode = 'term' | 'kill';
 
 /** Service ClusterIPs come from here; the first is the `kubernetes` Service's. */
 export const SERVICE_CIDR = '10.96.0.0/16';
@@ -65,6 +75,8 @@ export interface ControlPlane {
   kubeconfigPath: string;
   caCertPath: string;
   etcdEndpoint: string;
+  /** Where the audit events go, when `auditPolicy` was given. */
+  auditLogPath?: string;
   processes: Managed[];
   kubectl(args: string[], opts?: { input?: string; kubeconfig?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** Writes a kubeconfig for an x509 identity (user in groups) and returns its path. */
@@ -77,8 +89,10 @@ export interface ControlPlane {
    * containers that cannot read this machine's files.
    */
   inlineKubeconfig(server: string, identity?: Identity): Promise<string>;
-  /** Stops kube-apiserver alone (and starts it again) to test reconnects; etcd keeps the data. */
-  restartApiserver(): Promise<void>;
+  /** Stops kube-apiserver alone (and starts it again, ready) to test reconnects; etcd keeps the data. */
+  restartApiserver(mode?: StopMode): Promise<void>;
+  /** Stops etcd alone and starts it again on the same data and ports (the apiserver reconnects by itself). */
+  restartEtcd(mode?: StopMode): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -228,26 +242,30 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await freePort(bindAddress === '0.0.0.0' ? '0.0.0.0' : bindAddress),
     ];
     const etcdEndpoint = `http://127.0.0.1:${clientPort}`;
-    progress(`etcd ${PINNED.etcd}: starting on ${etcdEndpoint}`);
-    const etcd = startManaged(
-      'etcd',
-      bins.etcd,
-      [
-        '--name=default',
-        `--data-dir=${join(dir, 'etcd')}`,
-        `--listen-client-urls=${etcdEndpoint}`,
-        `--advertise-client-urls=${etcdEndpoint}`,
-        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-        `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-        // Test data only: a lost write on power failure costs nothing here, and fsync dominates etcd latency.
-        '--unsafe-no-fsync',
-        '--log-level=warn',
-      ],
-      join(dir, 'etcd.log'),
-    );
-    processes.push(etcd);
-    await waitFor('etcd', () => httpOk(`${etcdEndpoint}/health`), 30_000, etcd);
+    const startEtcd = async (): Promise<Managed> => {
+      progress(`etcd ${PINNED.etcd}: starting on ${etcdEndpoint}`);
+      const proc = startManaged(
+        'etcd',
+        bins.etcd,
+        [
+          '--name=default',
+          `--data-dir=${join(dir, 'etcd')}`,
+          `--listen-client-urls=${etcdEndpoint}`,
+          `--advertise-client-urls=${etcdEndpoint}`,
+          `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+          `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+          // Test data only: a lost write on power failure costs nothing here, and fsync dominates etcd latency.
+          '--unsafe-no-fsync',
+          '--log-level=warn',
+        ],
+        join(dir, 'etcd.log'),
+      );
+      processes.push(proc);
+      await waitFor('etcd', () => httpOk(`${etcdEndpoint}/health`), 60_000, proc);
+      return proc;
+    };
+    let etcd = await startEtcd();
 
     const admin = await createClientCert(pki, 'admin', 'tabby-admin', ['system:masters']);
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
@@ -288,11 +306,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
             // The advertise address is loopback; the default reconciler would log an error for it every 10 s.
             '--endpoint-reconciler-type=none',
           ]),
+      ...(options.watchCache === false ? ['--watch-cache=false'] : []),
       '--allow-privileged=true',
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       '--profiling=false',
       '--v=0',
     ];
+    const auditLogPath = options.auditPolicy !== undefined ? join(dir, 'audit.log') : undefined;
+    if (options.auditPolicy !== undefined) {
+      const policy = join(dir, 'audit-policy.yaml');
+      await writeFile(policy, options.auditPolicy);
+      apiserverArgs.push(`--audit-policy-file=${policy}`, `--audit-log-path=${auditLogPath}`);
+    }
     const startApiserver = async (): Promise<Managed> => {
       progress(`kube-apiserver ${PINNED['kube-apiserver']}: starting on ${server}`);
       const proc = startManaged('kube-apiserver', bins.apiserver, apiserverArgs, join(dir, 'kube-apiserver.log'));
@@ -358,6 +383,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         timeoutMs: opts.timeoutMs ?? 60_000,
       });
 
+    /** Stops `proc` and starts its successor in its place (stop() ends the processes in reverse start order). */
+    const restart = async (proc: Managed, mode: StopMode, start: () => Promise<Managed>): Promise<Managed> => {
+      await (mode === 'kill' ? proc.kill() : proc.stop());
+      const at = processes.indexOf(proc);
+      processes.splice(at, 1);
+      const next = await start();
+      processes.splice(processes.indexOf(next), 1);
+      processes.splice(at, 0, next);
+      return next;
+    };
+
     let userCount = 0;
     return {
       name,
@@ -367,6 +403,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       kubeconfigPath,
       caCertPath: pki.caCert,
       etcdEndpoint,
+      ...(auditLogPath !== undefined ? { auditLogPath } : {}),
       processes,
       kubectl,
       async kubeconfigForUser(user, groups = []) {
@@ -405,10 +442,11 @@ contexts:
 current-context: ${user}@tabby-dev
 `;
       },
-      async restartApiserver() {
-        await apiserver.stop();
-        processes.splice(processes.indexOf(apiserver), 1);
-        apiserver = await startApiserver();
+      async restartApiserver(mode = 'term') {
+        apiserver = await restart(apiserver, mode, startApiserver);
+      },
+      async restartEtcd(mode = 'term') {
+        etcd = await restart(etcd, mode, startEtcd);
       },
       stop: stopAll,
     };

@@ -10,6 +10,8 @@ export interface Managed {
   logFile: string;
   exited: Promise<number | null>;
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL to the whole group, no grace (a crash); resolves when it has exited. */
+  kill(): Promise<void>;
 }
 
 const live = new Map<number, string>();
@@ -94,6 +96,15 @@ export function startManaged(name: string, command: string, args: string[], logF
         }
         await exited;
       }
+    },
+    async kill() {
+      if (!live.has(pid)) return;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        return;
+      }
+      await exited;
     },
   };
 }
