@@ -9,9 +9,16 @@
 // reports exhaustion (borrow, block) or an "unavailable" error (releases), which the CNI plugin turns into an error
 // the runtime retries.
 import type { BlockSource, EnsureBlockOutcome, EnsureBlockRequest } from '../ipam/block-claimer.js';
-import type { AssignIPArgs, IpamView, ReleaseOptions, ReleaseResult } from '../ipam/allocator.js';
+import {
+  type AssignIPArgs,
+  type IpamView,
+  type ReleaseOptions,
+  type ReleaseResult,
+  reservationsOf,
+} from '../ipam/allocator.js';
 import type { BorrowRequest, BorrowResult } from '../ipam/borrowing.js';
-import { freeCount, ordinalsOfHandle } from '../ipam/block.js';
+import { ordinalsOfHandle } from '../ipam/block.js';
+import { freeAddresses } from '../ipam/reservations.js';
 import { blockKey, handleKey, type BlockStore } from '../ipam/block-store.js';
 import { addressWithMask } from '../ipam/block-writes.js';
 import { IpamError, nodeRef } from '../ipam/errors.js';
@@ -81,7 +88,7 @@ export function createOperatorBlockSource(opts: OperatorBlockSourceOptions): Blo
       const allowed = opts.view.pools().filter((p) => req.pools.includes(p.name));
       if (poolContaining(allowed, cidr) === undefined) continue;
       const b = await opts.store.blocks.get(blockKey(aff.cidr));
-      if (!b || b.value.affinity !== own || freeCount(b.value) === 0) continue;
+      if (!b || b.value.affinity !== own || freeAddresses(b.value, reservationsOf(opts.view)) === 0) continue;
       return b;
     }
     return undefined;

@@ -8,11 +8,20 @@
 import {
   IPPoolKind,
   IPAMConfigurationKind,
+  IPReservationKind,
   type IPPool,
   type IPAMConfiguration,
+  type IPReservation,
   type NodeDesired,
 } from '../api/index.js';
-import { AGENT_REPORTING_CONTROLLER, AddressAssigner, ipamEvent, ipamPoolsFrom, type IpamView } from '../ipam/index.js';
+import {
+  AGENT_REPORTING_CONTROLLER,
+  AddressAssigner,
+  ipamEvent,
+  ipamPoolsFrom,
+  cachedReservations,
+  type IpamView,
+} from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
 import {
   NodeSchema,
@@ -83,6 +92,14 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     logger: log,
     keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
   });
+  const reservations: Informer<IPReservation> = createInformer({
+    name: 'ipreservations',
+    kind: 'IPReservation',
+    source: opts.client.kind(IPReservationKind).listWatch(),
+    schema: IPReservationKind.schema,
+    logger: log,
+    keepLastValid: true, // a bad edit must not hand out the addresses the last good version reserved
+  });
   const node: Informer<Node> = createInformer({
     name: 'node',
     kind: 'Node',
@@ -94,6 +111,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
   const view: IpamView = {
     pools: () => ipamPoolsFrom(pools.store.list()).pools,
     config: () => ipamConfigFromSpec(configs.store.get('default')?.spec),
+    reservations: cachedReservations(() => reservations.store.list()),
     node: (name) => {
       const n = node.store.get(name);
       return n ? { name, labels: (n.metadata.labels ?? {}) as Record<string, string> } : undefined;
@@ -132,7 +150,7 @@ export function createPodIpam(opts: PodIpamOptions): PodIpam {
     annotations: createPodAnnotationSource(opts.client, log),
     log,
   });
-  const all = [pools, configs, node];
+  const all = [pools, configs, reservations, node];
   return {
     async start() {
       for (const i of all) i.start();

@@ -13,6 +13,7 @@ export * from './ipam-block.js';
 export * from './block-affinity.js';
 export * from './ipam-handle.js';
 export * from './ipam-configuration.js';
+export * from './ip-reservation.js';
 export * from './node-dataplane.js';
 export * from './route-table.js';
 export * from './kinds.js';

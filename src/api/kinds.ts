@@ -9,6 +9,7 @@ import { IPAMBlockKind } from './ipam-block.js';
 import { IPAMConfigurationKind } from './ipam-configuration.js';
 import { IPAMHandleKind } from './ipam-handle.js';
 import { IPPoolKind } from './ip-pool.js';
+import { IPReservationKind } from './ip-reservation.js';
 import { apiVersionOf, type KindDefinition } from './meta.js';
 import { NodeDataplaneKind } from './node-dataplane.js';
 import { RouteTableKind } from './route-table.js';
@@ -23,6 +24,7 @@ export const KINDS = [
   BlockAffinityKind,
   IPAMHandleKind,
   IPAMConfigurationKind,
+  IPReservationKind,
   NodeDataplaneKind,
   RouteTableKind,
 ] as const satisfies readonly KindDefinition[];

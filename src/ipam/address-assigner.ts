@@ -40,6 +40,7 @@ import {
   type ReleaseResult,
   addMsg,
   newAssignments,
+  reservationsOf,
 } from './allocator.js';
 import {
   type AddressRelease,
@@ -383,6 +384,7 @@ export class AddressAssigner implements IpAllocator {
           attrs: args.attrs,
           pools: usable,
           maxBlocksPerHost: args.maxBlocksPerHost ?? 0,
+          reservations: reservationsOf(this.deps.view),
           rounds: 0,
           reply,
         }));

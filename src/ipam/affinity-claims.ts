@@ -11,7 +11,9 @@
 // these lets an address be handed out twice — ownership is the block's own `affinity` field, written only by
 // create-if-absent and compare-and-swap — and each is finished or undone by `repairAffinity` (the claimer's
 // reconcile and gc.ts call it).
-import { formatCidr, type Cidr } from '../net/index.js';
+import { formatCidr, parseCidr, type Cidr } from '../net/index.js';
+import { type IpamView, reservationsOf } from './allocator.js';
+import type { Reservations } from './reservations.js';
 import { type BlockSummary, findUsableBlocks, summarizeBlock } from './block-search.js';
 import type { IpamPool } from './pools.js';
 import { type BlockStore, type Versioned, affinityKey, blockKey } from './block-store.js';
@@ -256,7 +258,10 @@ export type NewBlockOutcome =
  * a count of its free addresses; a store that hands out copies just computes it each time.
  */
 const summaries = new WeakMap<IPAMBlockData, BlockSummary>();
-function summaryOf(b: IPAMBlockData): BlockSummary {
+function summaryOf(b: IPAMBlockData, reservations: Reservations): BlockSummary {
+  // A block some reservation touches has a free count that depends on the reservations: not remembered.
+  const reserved = reservations.empty ? undefined : reservations.ordinalFilter(parseCidr(b.cidr));
+  if (reserved !== undefined) return summarizeBlock(b, reserved);
   let s = summaries.get(b);
   if (s === undefined) {
     s = summarizeBlock(b);
@@ -266,7 +271,7 @@ function summaryOf(b: IPAMBlockData): BlockSummary {
 }
 
 export async function claimNewBlock(
-  deps: { store: BlockStore; clock: () => number; random: () => number },
+  deps: { store: BlockStore; clock: () => number; random: () => number; view?: Pick<IpamView, 'reservations'> },
   node: string,
   pools: readonly IpamPool[],
   /** Pre-claim: only a block nobody holds (never the node's own with space, never another node's empty one). */
@@ -275,13 +280,14 @@ export async function claimNewBlock(
   listed?: readonly Versioned<IPAMBlockData>[],
 ): Promise<NewBlockOutcome> {
   const { store } = deps;
+  const reservations = reservationsOf(deps.view ?? {});
   for (let i = 0; i < DATASTORE_RETRIES; i++) {
     const now = deps.clock();
     const existing = new Map<string, BlockSummary>();
     for (const b of i === 0 && listed !== undefined ? listed : await store.blocks.list()) {
-      existing.set(b.value.cidr, summaryOf(b.value));
+      existing.set(b.value.cidr, summaryOf(b.value, reservations));
     }
-    const candidates = findUsableBlocks(existing, node, pools, now, deps.random, preclaim).filter(
+    const candidates = findUsableBlocks(existing, node, pools, now, deps.random, preclaim, reservations).filter(
       (c) => !preclaim || c.kind === 'unclaimed',
     );
     if (candidates.length === 0) return { kind: 'noFreeBlocks' };

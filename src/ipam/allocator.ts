@@ -11,12 +11,20 @@ import type { IPFamily } from '../net/index.js';
 import type { IpamError } from './errors.js';
 import type { IntendedUse, IpamConfig, NodeInfo } from './model.js';
 import type { IpamPool } from './pools.js';
+import { Reservations } from './reservations.js';
 
 /** What an allocator needs to know about the cluster: served from caches (watches), never read per request. */
 export interface IpamView {
   pools(): readonly IpamPool[];
   config(): IpamConfig;
   node(name: string): NodeInfo | undefined;
+  /** The cluster's IPReservations; absent = none. */
+  reservations?(): Reservations;
+}
+
+/** The view's reservations, none when it has none. */
+export function reservationsOf(view: Pick<IpamView, 'reservations'>): Reservations {
+  return view.reservations?.() ?? Reservations.none;
 }
 
 export interface AutoAssignArgs {

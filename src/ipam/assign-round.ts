@@ -28,6 +28,7 @@ import {
 import { IpamError, blockRef } from './errors.js';
 import type { IPAMBlockData } from './model.js';
 import type { IpamPool } from './pools.js';
+import type { Reservations } from './reservations.js';
 
 /** A block affine to the node, at the version the agent last wrote or read. */
 export interface OwnBlock {
@@ -73,6 +74,8 @@ export interface AssignOp extends OpBase {
   attrs: Record<string, string>;
   pools: readonly IpamPool[];
   maxBlocksPerHost: number;
+  /** IPReservations: their addresses are skipped, a wholly reserved block is not used. */
+  reservations?: Reservations;
   reply: Reply<void>;
 }
 
@@ -193,8 +196,10 @@ export function planRound(own: ReadonlyMap<string, OwnBlock>, ops: readonly Op[]
           if (need <= 0) break;
           const view = work.get(ob.current.value.cidr)?.next ?? ob.current.value;
           if (view.unallocated.length === 0) continue;
+          const reserved = op.reservations?.ordinalFilter(ob.cidr);
+          if (reserved !== undefined && op.reservations?.matchesWholeCidr(ob.cidr) === true) continue;
           const w = touch(ob);
-          const ords = assignFromHead(w.next, need, op.handleId, op.attrs);
+          const ords = assignFromHead(w.next, need, op.handleId, op.attrs, reserved);
           if (ords.length === 0) continue;
           w.dirty = true;
           need -= ords.length;

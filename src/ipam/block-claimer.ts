@@ -23,11 +23,17 @@ import {
   repairAffinity,
   type ClaimOptions,
 } from './affinity-claims.js';
-import type { AssignIPArgs, IpamView, ReleaseOptions, ReleaseResult } from './allocator.js';
+import {
+  type AssignIPArgs,
+  type IpamView,
+  type ReleaseOptions,
+  type ReleaseResult,
+  reservationsOf,
+} from './allocator.js';
 import { CalicoStyleAllocator } from './calico-style-allocator.js';
 import { type BorrowRequest, type BorrowResult, borrowAddresses } from './borrowing.js';
 import { type BlockStore, type Versioned, affinityKey, nodeViewByLists } from './block-store.js';
-import { freeCount, isEmpty } from './block.js';
+import { isEmpty } from './block.js';
 import { releaseHandleInBlock } from './block-writes.js';
 import { nodeRef, IpamError } from './errors.js';
 import { decrementHandle } from './handles.js';
@@ -43,6 +49,7 @@ import {
 } from './model.js';
 import { type IpamPool, choosePools, enabledPools, poolContaining, poolSelectsNode } from './pools.js';
 import { releaseAddresses } from './releases.js';
+import { Reservations, freeAddresses } from './reservations.js';
 
 export type BlockAction =
   | { kind: 'claim'; node: string; family: IPFamily; pools: string[]; reason: 'noBlock' | 'preclaim' }
@@ -60,6 +67,8 @@ export interface ClaimPlanInput {
   config: IpamConfig;
   blocks: readonly IPAMBlockData[];
   affinities: readonly BlockAffinityData[];
+  /** IPReservations: reserved addresses are not free (a block whose free addresses are all reserved is full). */
+  reservations?: Reservations;
   /** Pre-claim below this many free addresses; default a quarter of the pool's block (at least 1). */
   watermark?: (pool: IpamPool) => number;
 }
@@ -84,6 +93,7 @@ export function planBlockActions(input: ClaimPlanInput): BlockAction[] {
     affByNode.set(a.node, list);
   }
   const watermark = input.watermark ?? defaultWatermark;
+  const reservations = input.reservations ?? Reservations.none;
   for (const node of input.nodes) {
     const affs = affByNode.get(node.name) ?? [];
     const affCidrs = new Set(affs.map((a) => a.cidr));
@@ -132,7 +142,7 @@ export function planBlockActions(input: ClaimPlanInput): BlockAction[] {
         continue; // no pool for this node and family: nothing to claim
       }
       const inUsable = owned.filter((x) => poolContaining(usable, parseCidr(x.a.cidr)) !== undefined);
-      const free = inUsable.reduce((n, x) => n + freeCount(x.b), 0);
+      const free = inUsable.reduce((n, x) => n + freeAddresses(x.b, reservations), 0);
       const limit = effectiveBlockLimit(input.config);
       const first = usable[0]!;
       if (free < watermark(first) && inUsable.length < limit && input.config.autoAllocateBlocks) {
@@ -237,7 +247,11 @@ export class BlockClaimer implements BlockSource {
       for (const a of inPools) {
         if (!affinityIsConfirmed(a.value)) continue;
         const b = byCidr.get(a.value.cidr);
-        if (b !== undefined && b.value.affinity === hostAffinity(req.node) && freeCount(b.value) > 0) {
+        if (
+          b !== undefined &&
+          b.value.affinity === hostAffinity(req.node) &&
+          freeAddresses(b.value, reservationsOf(view)) > 0
+        ) {
           return { kind: 'block', block: b, claimed: false };
         }
       }
@@ -250,7 +264,7 @@ export class BlockClaimer implements BlockSource {
   }
 
   borrow(req: BorrowRequest): Promise<BorrowResult> {
-    return borrowAddresses(this.deps.store, this.deps.random, req);
+    return borrowAddresses(this.deps.store, this.deps.random, req, reservationsOf(this.deps.view));
   }
 
   releaseIPs(opts: readonly ReleaseOptions[]): Promise<ReleaseResult> {
@@ -288,6 +302,7 @@ export class BlockClaimer implements BlockSource {
       config: view.config(),
       blocks: [...blocks.values()],
       affinities,
+      reservations: reservationsOf(view),
     });
     return this.execute(actions);
   }

@@ -17,6 +17,7 @@ import { type Cidr, blockCount, formatCidr, nthBlock } from '../net/index.js';
 import { freeCount, isEmpty } from './block.js';
 import { type IPAMBlockData, affinityNode, hostAffinity } from './model.js';
 import type { IpamPool } from './pools.js';
+import { Reservations } from './reservations.js';
 
 /** calico: EmptyBlockMinReclaimAge — keeps two nodes from ping-ponging an empty block. */
 export const EMPTY_BLOCK_MIN_RECLAIM_AGE_MS = 60_000;
@@ -119,6 +120,8 @@ export function findUsableBlocks(
   random: () => number,
   /** Pre-claiming wants a further block: skip the node's own blocks even when they have space. */
   skipOwn = false,
+  /** A candidate whose every address is reserved is passed over (calico: findUsableBlock, MatchesWholeCIDR). */
+  reservations: Reservations = Reservations.none,
 ): BlockCandidate[] {
   const mine = hostAffinity(node);
   const reclaimable: BlockCandidate[] = [];
@@ -129,6 +132,9 @@ export function findUsableBlocks(
     // an IPv6 pool with 2^74 blocks from being walked when it is not needed.
     const bound = total <= BigInt(existing.size) + 1n ? total : BigInt(existing.size) + 1n;
     for (const cidr of blockCandidates(pool, node, random)) {
+      // Skipped before counting, so the bound still finds a missing block; like Calico's walk, this is meant for
+      // reservations that are small next to the pool (Calico's own caveat on IPReservation).
+      if (!reservations.empty && reservations.matchesWholeCidr(cidr)) continue;
       if (visited++ >= bound && bound < total) break;
       const info = existing.get(formatCidr(cidr));
       if (info === undefined) return [{ kind: 'unclaimed', cidr, pool }];

@@ -10,6 +10,7 @@ import type { BlockStore, Versioned } from './block-store.js';
 import { assignInBlock } from './block-writes.js';
 import type { IPAMBlockData, IPAMHandleData } from './model.js';
 import type { IpamPool } from './pools.js';
+import { Reservations } from './reservations.js';
 
 /**
  * Existing blocks of `pool` in the order a node visits them when borrowing (its start index, then sequential with
@@ -56,6 +57,8 @@ export async function borrowAddresses(
   store: BlockStore,
   random: () => number,
   req: BorrowRequest,
+  /** Reserved addresses are never taken; a wholly reserved block is skipped (calico: the borrowing loop). */
+  reservations: Reservations = Reservations.none,
 ): Promise<BorrowResult> {
   const ips: string[] = [];
   const exhausted: string[] = [];
@@ -65,10 +68,14 @@ export async function borrowAddresses(
     if (ips.length >= req.num) break;
     for (const b of borrowOrder(pool, blocks, req.node, random)) {
       if (ips.length >= req.num) break;
+      const cidr = parseCidr(b.value.cidr);
+      if (reservations.matchesWholeCidr(cidr)) continue;
+      const reserved = reservations.ordinalFilter(cidr);
       const out = await assignInBlock(store, b, {
         num: req.num - ips.length,
         handleId: req.handleId,
         attrs: req.attrs,
+        ...(reserved === undefined ? {} : { reserved }),
       });
       if (out.kind !== 'assigned') continue;
       ips.push(...out.ips);

@@ -47,11 +47,11 @@ import {
   type ReleaseResult,
   addMsg,
   newAssignments,
+  reservationsOf,
 } from './allocator.js';
 import { borrowAddresses } from './borrowing.js';
 import { type BlockStore, type Versioned, affinityKey, blockKey } from './block-store.js';
 import { assignInBlock, assignOrdinalInBlock } from './block-writes.js';
-import { freeCount } from './block.js';
 import { DATASTORE_RETRIES, IpamError, blockRef, isIpamError, nodeRef, retriesExhausted } from './errors.js';
 import {
   type BlockAffinityData,
@@ -63,6 +63,7 @@ import {
 } from './model.js';
 import { type IpamPool, choosePools, enabledPools, poolContaining, poolOfAddress, poolSelectsNode } from './pools.js';
 import { addressesOfHandle, releaseAddresses, releaseHandleEverywhere } from './releases.js';
+import { type Reservations, freeAddresses } from './reservations.js';
 
 export interface AllocatorDeps {
   store: BlockStore;
@@ -125,6 +126,7 @@ export class CalicoStyleAllocator implements IpAllocator {
       ...(args.namespaceLabels === undefined ? {} : { namespaceLabels: args.namespaceLabels }),
     });
     const config = view.config();
+    const reservations = reservationsOf(view);
     const mine = affinitiesOf(await store.affinities.list(), node.name, family);
     const allowed: Cidr[] = [];
     for (const { aff, cidr } of mine) {
@@ -151,6 +153,7 @@ export class CalicoStyleAllocator implements IpAllocator {
         remaining,
         owned < limit,
         config.autoAllocateBlocks,
+        reservations,
       );
       if (found.kind === 'noFreeBlocks') {
         if (config.strictAffinity) addMsg(ia, 'No more free affine blocks and strict affinity enabled');
@@ -165,11 +168,13 @@ export class CalicoStyleAllocator implements IpAllocator {
         throw new IpamError('noFreeBlocks', nodeRef(node.name), 'failed to find or claim a block');
       }
       if (found.newlyClaimed) owned++;
+      const reserved = reservations.ordinalFilter(parseCidr(found.block.value.cidr));
       const out = await assignInBlock(store, found.block, {
         num: ia.numRequested - ia.ips.length,
         handleId: args.handleId,
         attrs: args.attrs,
         ...(config.strictAffinity ? { requireAffinity: node.name } : {}),
+        ...(reserved === undefined ? {} : { reserved }),
       });
       if (out.kind === 'assigned') ia.ips.push(...out.ips);
     }
@@ -184,14 +189,18 @@ export class CalicoStyleAllocator implements IpAllocator {
     remaining: Cidr[],
     allowNewClaim: boolean,
     autoAllocate: boolean,
+    reservations: Reservations,
   ): Promise<FoundBlock> {
     const { store } = this.deps;
     while (remaining.length > 0) {
       const cidr = remaining.shift()!;
+      if (reservations.matchesWholeCidr(cidr)) continue;
       const aff = await store.affinities.get(affinityKey(node, formatCidr(cidr)));
       if (aff === undefined) continue;
       const block = await this.blockFromAffinity(aff, cidr);
-      if (block !== undefined && freeCount(block.value) >= 1) return { kind: 'block', block, newlyClaimed: false };
+      if (block !== undefined && freeAddresses(block.value, reservations) >= 1) {
+        return { kind: 'block', block, newlyClaimed: false };
+      }
     }
     if (!allowNewClaim) return { kind: 'blockLimit' };
     if (!autoAllocate) return { kind: 'autoAllocateDisabled' };
@@ -222,14 +231,19 @@ export class CalicoStyleAllocator implements IpAllocator {
     ia: IPAMAssignments,
     args: AutoAssignArgs,
   ): Promise<void> {
-    const r = await borrowAddresses(this.deps.store, this.deps.random, {
-      node,
-      family: ia.ipVersion,
-      pools,
-      num: ia.numRequested - ia.ips.length,
-      handleId: args.handleId,
-      attrs: args.attrs,
-    });
+    const r = await borrowAddresses(
+      this.deps.store,
+      this.deps.random,
+      {
+        node,
+        family: ia.ipVersion,
+        pools,
+        num: ia.numRequested - ia.ips.length,
+        handleId: args.handleId,
+        attrs: args.attrs,
+      },
+      reservationsOf(this.deps.view),
+    );
     ia.ips.push(...r.ips);
     for (const m of r.msgs) addMsg(ia, m);
   }

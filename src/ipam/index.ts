@@ -63,6 +63,7 @@ export {
 export { storeReads, storeWrites } from './in-memory-block-store.js';
 export { attributeOf, blockShapeProblems, freeCount, isEmpty, inUseCount, ordinalsOfHandle } from './block.js';
 export * from './pools.js';
+export * from './reservations.js';
 export { EMPTY_BLOCK_MIN_RECLAIM_AGE_MS, blockCandidates, fnv32, startIndex } from './block-search.js';
 export {
   claimBlock,

@@ -8,6 +8,7 @@ import { CalicoStyleAllocator } from './calico-style-allocator.js';
 import { InMemoryBlockStore } from './in-memory-block-store.js';
 import { DEFAULT_IPAM_CONFIG, type IpamConfig, type NodeInfo } from './model.js';
 import { type IPPoolLike, type IpamPool, ipamPoolFrom } from './pools.js';
+import { Reservations } from './reservations.js';
 
 export function testPool(
   name: string,
@@ -38,6 +39,13 @@ export class StaticView implements IpamView {
 
   node(name: string): NodeInfo | undefined {
     return this.nodeList.find((n) => n.name === name);
+  }
+
+  /** IPReservations; tests replace it to reserve addresses. */
+  reservationList: Reservations = Reservations.none;
+
+  reservations(): Reservations {
+    return this.reservationList;
   }
 }
 

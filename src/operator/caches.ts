@@ -14,6 +14,7 @@ import {
   IPAMConfigurationKind,
   IPAMHandleKind,
   IPPoolKind,
+  IPReservationKind,
   NodeDataplaneKind,
   RouteTableKind,
   type BGPConfiguration,
@@ -25,6 +26,7 @@ import {
   type IPAMConfiguration,
   type IPAMHandle,
   type IPPool,
+  type IPReservation,
   type KindDefinition,
   type NodeDataplane,
   type RouteTable,
@@ -67,6 +69,7 @@ export interface ClusterCaches {
   blockAffinities: Informer<BlockAffinity>;
   ipamHandles: Informer<IPAMHandle>;
   ipamConfigurations: Informer<IPAMConfiguration>;
+  ipReservations: Informer<IPReservation>;
   nodeDataplanes: Informer<NodeDataplane>;
   routeTables: Informer<RouteTable>;
   bgpFilters: Informer<BGPFilter>;
@@ -151,6 +154,7 @@ export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all:
     blockAffinities: kindCache('blockAffinities', BlockAffinityKind, { [BY_NODE_INDEX]: affinityNodeIndex }),
     ipamHandles: kindCache('ipamHandles', IPAMHandleKind),
     ipamConfigurations: kindCache('ipamConfigurations', IPAMConfigurationKind),
+    ipReservations: kindCache('ipReservations', IPReservationKind),
     nodeDataplanes: kindCache('nodeDataplanes', NodeDataplaneKind),
     routeTables: kindCache('routeTables', RouteTableKind),
     bgpFilters: kindCache('bgpFilters', BGPFilterKind),

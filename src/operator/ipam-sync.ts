@@ -28,6 +28,7 @@ import {
   type IpamView,
   type NodeInfo,
   podInfos,
+  cachedReservations,
 } from '../ipam/index.js';
 import { ipamConfigFromSpec } from '../ipam/spec-mapping.js';
 import { IPAM_REQUEST_RESULT_ANNOTATION, requestedPools } from '../api/ipam-request.js';
@@ -103,8 +104,14 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
     return usable;
   }
 
+  const reservations = cachedReservations(
+    () => caches.ipReservations.store.list(),
+    (s) => log.warn({ kind: 'IPReservation', name: s.reservation, entry: s.entry, err: s.reason }, 'entry skipped'),
+  );
+
   const view: IpamView = {
     pools,
+    reservations,
     config: () => ipamConfigFromSpec(caches.ipamConfigurations.store.get('default')?.spec),
     node: (name) => {
       const n = caches.nodes.store.get(name);

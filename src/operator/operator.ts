@@ -415,7 +415,8 @@ export function createOperator(opts: OperatorOptions): Operator {
       if (!caches.nodes.store.has(key)) t.ipam.enqueue(t.ipamSync.GC_KEY);
       else if (e.type !== 'update' || nodeMetaChanged(e.old, e.obj)) enqueueIpam(t, key);
     }
-    if ((cache === 'ippools' || cache === 'ipamConfigurations') && specChanged) {
+    // A reservation can fill a node's block (its free addresses all reserved): every node's claims look again.
+    if ((cache === 'ippools' || cache === 'ipamConfigurations' || cache === 'ipReservations') && specChanged) {
       for (const n of caches.nodes.store.keys()) enqueueIpam(t, n);
     }
     if (cache === 'blockAffinities' || cache === 'ipamBlocks') {
