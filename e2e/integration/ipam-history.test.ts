@@ -102,7 +102,7 @@ describe('IPAM history: decisions as Events, found again by tabby ipam history',
       ['hist-2', '10.0.0.12/24'],
       ['hist-3', '10.0.0.13/24'],
     ] as const) {
-      await client.nodes().create(nodeObject({ name, ipv4: ip }) as never);
+      await client.nodes().create(nodeObject({ name, ipv4: ip }));
     }
     await rawClients(client).pools.create(poolObject('hist-pool', POOL));
     await op.operator.start();
@@ -137,7 +137,7 @@ describe('IPAM history: decisions as Events, found again by tabby ipam history',
       kind: 'Pod',
       metadata: { name: 'web-1', namespace: 'default' },
       spec: { nodeName: 'hist-1', containers: [{ name: 'app', image: 'none' }] },
-    } as never);
+    });
     const ip = await assign('hist-1', 'default', 'web-1');
     const block = formatCidr(cidrMasked(parseCidrLoose(`${ip}/26`)));
     await release('hist-1', 'default', 'web-1');
@@ -193,11 +193,11 @@ describe('IPAM history: decisions as Events, found again by tabby ipam history',
       kind: 'Pod',
       metadata: { name: 'leaky', namespace: 'default' },
       spec: { nodeName: 'hist-1', containers: [{ name: 'app', image: 'none' }] },
-    } as never);
+    });
     const ip = await assign('hist-1', 'default', 'leaky');
     await client.pods().delete('leaky', { namespace: 'default', gracePeriodSeconds: 0 });
     // GC runs on its own period (30 s) and whenever a Node goes: delete an empty node to have it look now.
-    await client.nodes().create(nodeObject({ name: 'hist-gone', ipv4: '10.0.0.99/24' }) as never);
+    await client.nodes().create(nodeObject({ name: 'hist-gone', ipv4: '10.0.0.99/24' }));
     await client.nodes().delete('hist-gone');
     const { value: rows } = await eventually('the suspected leak', async () => {
       const r = await history(['--pod', 'default/leaky']);

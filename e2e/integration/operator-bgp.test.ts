@@ -52,7 +52,7 @@ describe('operator: Services, EndpointSlices and BGPFilters make plan changes fo
       kind: 'BGPConfiguration',
       metadata: { name: 'default' },
       spec: { serviceClusterIPs: [{ cidr: RANGE }] },
-    } as never);
+    });
     await op.operator.start();
   });
 
@@ -112,12 +112,14 @@ describe('operator: Services, EndpointSlices and BGPFilters make plan changes fo
     let w = await change(
       'Service and its endpoint on node-b',
       async () => {
-        const svc = await services().create({
+        // Written untyped (ServiceSchema keeps only what service advertisement reads, not ports), read back typed.
+        const written = await client.resource(SERVICES).create({
           apiVersion: 'v1',
           kind: 'Service',
           metadata: { name: 'web', namespace: 'default' },
           spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80 }] },
-        } as never);
+        });
+        const svc = ServiceSchema.parse(written);
         ip = clusterIP = svc.spec?.clusterIP ?? '';
         await slices().create(slice('node-b'));
       },
@@ -159,7 +161,7 @@ describe('operator: Services, EndpointSlices and BGPFilters make plan changes fo
       kind: 'BGPPeer',
       metadata: { name: 'tor' },
       spec: { nodeSelector: 'rack == "r1"', peerIP: '10.0.0.254', asNumber: 65000, filters: ['no-pods'] },
-    } as never);
+    });
     await eventually('session on node-a', async () =>
       ((await desired('node-a'))?.desired?.bgp?.peers ?? []).some((p) => p.peerIP === '10.0.0.254'),
     );
@@ -170,7 +172,7 @@ describe('operator: Services, EndpointSlices and BGPFilters make plan changes fo
       kind: 'BGPFilter',
       metadata: { name: 'no-pods' },
       spec: { exportV4: [{ action: 'Reject', matchOperator: 'In', cidr: '10.244.0.0/16' }] },
-    } as never);
+    });
     await eventually('filter on node-a', async () =>
       ((await desired('node-a'))?.desired?.bgp?.filters ?? []).some((f) => f.name === 'no-pods'),
     );

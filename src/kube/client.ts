@@ -115,16 +115,20 @@ interface Send {
   onRequestBytes?: ((bytes: number) => void) | undefined;
 }
 
-export interface ResourceClient<T extends HasMetadata> {
+/**
+ * `T` is what the server's answers parse to (the schema's output); `W`, what may be written (the schema's input:
+ * fields with defaults may be left out). Objects read back (`T`) can always be written again.
+ */
+export interface ResourceClient<T extends HasMetadata, W extends HasMetadata = T> {
   readonly type: ResourceType;
   readonly schema: z.ZodType<T>;
   get(name: string, opts?: Common): Promise<T>;
   list(opts?: ListOptions): Promise<ObjectList<T>>;
-  create(obj: T, opts?: WriteOptions): Promise<T>;
+  create(obj: T | W, opts?: WriteOptions): Promise<T>;
   /** PUT: fails with ConflictError when `obj.metadata.resourceVersion` is no longer current. */
-  replace(obj: T, opts?: WriteOptions): Promise<T>;
+  replace(obj: T | W, opts?: WriteOptions): Promise<T>;
   /** PUT on /status, with the same compare-and-swap. */
-  replaceStatus(obj: T, opts?: WriteOptions): Promise<T>;
+  replaceStatus(obj: T | W, opts?: WriteOptions): Promise<T>;
   delete(name: string, opts?: DeleteOptions): Promise<void>;
   /** RFC 7386 merge patch (null deletes a field) on the object or its status subresource. */
   mergePatch(
@@ -151,6 +155,7 @@ export interface KubeClient {
   /** Objects of `type`, each parsed with `schema`. */
   resource<T extends HasMetadata>(type: ResourceType, schema: z.ZodType<T>): ResourceClient<T>;
   /** Objects of one of the cluster-scoped kinds `src/api` defines (Calico's or ours), typed by its schema. */
+  kind<T extends HasMetadata, W extends HasMetadata>(definition: KindDefinition<z.ZodType<T, W>>): ResourceClient<T, W>;
   kind<T extends HasMetadata>(definition: KindDefinition<z.ZodType<T>>): ResourceClient<T>;
   nodes(): ResourceClient<Node>;
   pods(): ResourceClient<Pod>;
@@ -185,7 +190,10 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
   const defaultManager = options.fieldManager;
   const requestTimeoutMs = options.requestTimeoutMs;
 
-  function resource<T extends HasMetadata>(type: ResourceType, schema: z.ZodType<T>): ResourceClient<T> {
+  function resource<T extends HasMetadata, W extends HasMetadata = T>(
+    type: ResourceType,
+    schema: z.ZodType<T>,
+  ): ResourceClient<T, W> {
     const rname = resourceName(type);
     const apiVersion = apiVersionOf(type);
 
@@ -273,7 +281,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       };
     }
 
-    const client: ResourceClient<T> = {
+    const client: ResourceClient<T, W> = {
       type,
       schema,
 
@@ -440,11 +448,19 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     return schema ? resource(type, schema) : resource(type, KubeObjectSchema);
   }
 
+  function kindClient<T extends HasMetadata, W extends HasMetadata>(
+    d: KindDefinition<z.ZodType<T, W>>,
+  ): ResourceClient<T, W>;
+  function kindClient<T extends HasMetadata>(d: KindDefinition<z.ZodType<T>>): ResourceClient<T>;
+  function kindClient<T extends HasMetadata>(d: KindDefinition<z.ZodType<T>>): ResourceClient<T> {
+    return resource(kindResource(d), d.schema);
+  }
+
   return {
     server: transport.server,
     namespace: transport.namespace,
     resource: typedResource,
-    kind: <T extends HasMetadata>(d: KindDefinition<z.ZodType<T>>) => resource(kindResource(d), d.schema),
+    kind: kindClient,
     nodes: () => resource(NODES, NodeSchema),
     pods: () => resource(PODS, PodSchema),
     secrets: () => resource(SECRETS, SecretSchema),
