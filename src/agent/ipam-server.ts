@@ -47,6 +47,8 @@ export interface PodAddressAllocator {
   assign(
     req: AssignRequest & { attrs: { node: string } },
     looked?: { existing: AssignedAddress[] },
+    /** What the pod's namespace says for pools' namespaceSelector (its labels, read at this ADD). */
+    scope?: { namespaceLabels?: Readonly<Record<string, string>> },
   ): Promise<AssignedAddress[]>;
   /** Releases every address of the handle; an unknown handle is not an error. */
   releaseByHandle(handleId: string): Promise<void>;
@@ -68,6 +70,8 @@ export class PodAllocationError extends Error {
 export interface PodAnnotations {
   pod?: Annotations;
   namespace?: Annotations;
+  /** The namespace's labels, which IPPools' namespaceSelector matches (absent: no namespace object). */
+  namespaceLabels?: Readonly<Record<string, string>>;
 }
 
 /** The pod MTU, or why it is not known yet (a sentence naming what is missing). */
@@ -199,6 +203,7 @@ export function createIpamServer(opts: IpamServerOptions): IpamServer {
       return opts.allocator.assign(
         { ...effective, attrs: { ...effective.attrs, node } },
         existing === undefined ? undefined : { existing },
+        ann?.namespaceLabels === undefined ? undefined : { namespaceLabels: ann.namespaceLabels },
       );
     });
     return {

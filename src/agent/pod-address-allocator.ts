@@ -36,8 +36,6 @@ export interface PodAddressAllocatorDeps {
   store: BlockStore;
   node: string;
   now: () => Date;
-  /** Namespace labels for pools' namespaceSelector (from the agent's cache); none = no labels. */
-  namespaceLabels?: (namespace: string) => Readonly<Record<string, string>> | undefined;
   /** IPAM history: told each assignment, failed assignment and release. */
   history?: (d: IpamDecision) => void;
 }
@@ -123,15 +121,17 @@ export function createPodAddressAllocator(deps: PodAddressAllocatorDeps): PodAdd
   async function assign(
     req: Parameters<PodAddressAllocator['assign']>[0],
     looked: Parameters<PodAddressAllocator['assign']>[1],
+    scope: Parameters<PodAddressAllocator['assign']>[2],
   ): Promise<AssignedAddress[]> {
     const existing = looked?.existing ?? (await addressesByHandle(req.handleId));
     // A repeated ADD gets the handle's addresses back: nothing new is decided, nothing recorded.
     if (existing.length > 0) return existing;
-    if (history === undefined) return assignNew(req);
+    const labels = scope?.namespaceLabels;
+    if (history === undefined) return assignNew(req, labels);
     const pod = podOf(req.attrs);
     let out: AssignedAddress[];
     try {
-      out = await assignNew(req);
+      out = await assignNew(req, labels);
     } catch (e) {
       history({
         kind: 'assignFailed',
@@ -156,7 +156,11 @@ export function createPodAddressAllocator(deps: PodAddressAllocatorDeps): PodAdd
   return { addressesByHandle, releaseByHandle, assign };
 
   /** Assigns for a handle that holds nothing (all or nothing). */
-  async function assignNew(req: Parameters<PodAddressAllocator['assign']>[0]): Promise<AssignedAddress[]> {
+  async function assignNew(
+    req: Parameters<PodAddressAllocator['assign']>[0],
+    /** The namespace's labels; undefined = none (Calico treats a pod without a namespace object so). */
+    labels: Readonly<Record<string, string>> | undefined,
+  ): Promise<AssignedAddress[]> {
     const node = req.attrs.node;
     const attrs: Record<string, string> = { [ATTR_NODE]: node, [ATTR_TIMESTAMP]: deps.now().toISOString() };
     if (req.attrs.namespace !== undefined) attrs[ATTR_NAMESPACE] = req.attrs.namespace;
@@ -177,7 +181,6 @@ export function createPodAddressAllocator(deps: PodAddressAllocatorDeps): PodAdd
     }
 
     const want = (f: IPFamily) => (req.families.includes(f) ? 1 : 0);
-    const labels = req.attrs.namespace === undefined ? undefined : deps.namespaceLabels?.(req.attrs.namespace);
     const result = await deps.allocator.autoAssign({
       num4: want(4),
       num6: want(6),

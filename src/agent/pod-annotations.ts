@@ -1,5 +1,6 @@
 // The pod's and its namespace's annotations for the IPAM server (Calico's cni.projectcalico.org/ipv4pools, ipAddrs,
-// …), read the way Calico's CNI plugin reads them: one GET of the pod and one of its namespace per ADD, at the moment
+// …), and the namespace's labels (IPPool namespaceSelector), read the way Calico's CNI plugin reads them: one GET of
+// the pod and one of its namespace per ADD, at the moment
 // of the ADD. A watch cache would be cheaper but could answer from before the pod existed, and a pod's address
 // annotations only matter at that one moment.
 //
@@ -21,10 +22,13 @@ export function createPodAnnotationSource(
   client: KubeClient,
   log: Logger,
 ): (namespace: string, pod: string) => Promise<PodAnnotations | undefined> {
-  async function read(what: string, get: () => Promise<{ metadata: { annotations?: unknown } }>) {
+  async function read(what: string, get: () => Promise<{ metadata: { annotations?: unknown; labels?: unknown } }>) {
     try {
       const obj = await get();
-      return (obj.metadata.annotations ?? {}) as Annotations;
+      return {
+        annotations: (obj.metadata.annotations ?? {}) as Annotations,
+        labels: (obj.metadata.labels ?? {}) as Annotations,
+      };
     } catch (e) {
       if (e instanceof NotFoundError) return undefined;
       throw new PodAllocationError(
@@ -40,6 +44,9 @@ export function createPodAnnotationSource(
     ]);
     if (p === undefined) log.info({ namespace, pod }, 'pod not found in the apiserver: no annotations apply');
     if (p === undefined && ns === undefined) return undefined;
-    return { ...(p ? { pod: p } : {}), ...(ns ? { namespace: ns } : {}) };
+    return {
+      ...(p ? { pod: p.annotations } : {}),
+      ...(ns ? { namespace: ns.annotations, namespaceLabels: ns.labels } : {}),
+    };
   };
 }
