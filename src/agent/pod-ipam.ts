@@ -5,6 +5,7 @@
 // (operator-block-source.ts): agents never claim, borrow or write other nodes' blocks.
 // Every address assigned or released, and every assignment that fails, is recorded as an Event on the pod (IPAM
 // history, src/ipam/history.ts), through a recorder limited to AGENT_EVENT_RATE_LIMIT.
+import type { z } from 'zod';
 import {
   IPPoolKind,
   IPAMConfigurationKind,
@@ -12,6 +13,7 @@ import {
   type IPPool,
   type IPAMConfiguration,
   type IPReservation,
+  type KindDefinition,
   type NodeDesired,
 } from '../api/index.js';
 import {
@@ -28,6 +30,7 @@ import {
   createEventRecorder,
   createInformer,
   type EventMetrics,
+  type HasMetadata,
   type Informer,
   type KubeClient,
   type Node,
@@ -76,37 +79,29 @@ export interface PodIpam {
 
 export function createPodIpam(opts: PodIpamOptions): PodIpam {
   const log = opts.logger.child({ component: 'pod-ipam' });
-  const pools: Informer<IPPool> = createInformer({
-    name: 'ippools',
-    kind: 'IPPool',
-    source: opts.client.kind(IPPoolKind).listWatch(),
-    schema: IPPoolKind.schema,
-    logger: log,
-    keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
-  });
-  const configs: Informer<IPAMConfiguration> = createInformer({
-    name: 'ipamconfigurations',
-    kind: 'IPAMConfiguration',
-    source: opts.client.kind(IPAMConfigurationKind).listWatch(),
-    schema: IPAMConfigurationKind.schema,
-    logger: log,
-    keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
-  });
-  const reservations: Informer<IPReservation> = createInformer({
-    name: 'ipreservations',
-    kind: 'IPReservation',
-    source: opts.client.kind(IPReservationKind).listWatch(),
-    schema: IPReservationKind.schema,
-    logger: log,
-    keepLastValid: true, // a bad edit must not hand out the addresses the last good version reserved
-  });
+  // Every watch keeps an object's last valid version: a bad edit of a pool, a reservation or the node must not stop
+  // pods getting addresses, nor hand out the addresses the last good reservation held.
+  const watchKind = <T extends HasMetadata>(name: string, d: KindDefinition<z.ZodType<T>>): Informer<T> => {
+    const objects = opts.client.kind(d);
+    return createInformer({
+      name,
+      kind: d.kind,
+      source: objects.listWatch(),
+      schema: objects.schema,
+      logger: log,
+      keepLastValid: true,
+    });
+  };
+  const pools: Informer<IPPool> = watchKind('ippools', IPPoolKind);
+  const configs: Informer<IPAMConfiguration> = watchKind('ipamconfigurations', IPAMConfigurationKind);
+  const reservations: Informer<IPReservation> = watchKind('ipreservations', IPReservationKind);
   const node: Informer<Node> = createInformer({
     name: 'node',
     kind: 'Node',
     source: opts.client.nodes().listWatch({ fieldSelector: `metadata.name=${opts.nodeName}` }),
     schema: NodeSchema,
     logger: log,
-    keepLastValid: true, // a bad edit of a pool or the node must not stop pods getting addresses
+    keepLastValid: true,
   });
   const view: IpamView = {
     pools: () => ipamPoolsFrom(pools.store.list()).pools,
