@@ -94,9 +94,9 @@ describe('tabby diff and tabby explain against a live cluster', () => {
     await installCrds(cp);
     op = inProcessOperator(cp, log);
     client = op.client;
-    await client.nodes().create(nodeObject({ name: 'dx-1', ipv4: '10.0.0.11/24' }) as never);
-    await client.nodes().create(nodeObject({ name: 'dx-2', ipv4: '10.0.0.12/24' }) as never);
-    await client.nodes().create(nodeObject({ name: 'dx-3', ipv4: '10.0.1.13/24' }) as never);
+    await client.nodes().create(nodeObject({ name: 'dx-1', ipv4: '10.0.0.11/24' }));
+    await client.nodes().create(nodeObject({ name: 'dx-2', ipv4: '10.0.0.12/24' }));
+    await client.nodes().create(nodeObject({ name: 'dx-3', ipv4: '10.0.1.13/24' }));
     await rawClients(client).pools.create(poolObject(POOL, CIDR, { vxlanMode: 'Always' }));
     await op.operator.start();
     state = (await routesConverge(client, NODES, [POOL])).state;
@@ -220,7 +220,7 @@ describe('tabby diff and tabby explain against a live cluster', () => {
         kind: 'Pod',
         metadata: { name: 'web', namespace: 'default' },
         spec: { nodeName: 'dx-2', containers: [{ name: 'app', image: 'none' }] },
-      } as never);
+      });
       await client.pods().patchStatus('web', { podIP, podIPs: [{ ip: podIP }] }, { namespace: 'default' });
       // The agents report: dx-1 programmed its plan and every shard, dx-3 an older shard, dx-2 nothing yet.
       const s = await readCluster(client);
