@@ -53,6 +53,8 @@ const CHURN = {
   nodes: 10,
 };
 const CONVERGE_CEILING_MS = 900_000;
+/** TABBY_BENCH_SKIP=churn,pods leaves those scenarios out (a quick look at joins and deletes). */
+const skipped = (scenario: string): boolean => (process.env.TABBY_BENCH_SKIP ?? '').split(',').includes(scenario);
 
 const TARGETS = {
   joinCpuMs: 5,
@@ -106,7 +108,13 @@ async function startAgents(): Promise<Agents> {
     waiting.delete(m.type);
   });
   const expect = (type: string) => new Promise<unknown>((resolve) => waiting.set(type, resolve));
-  await expect('hello');
+  // A child that dies (a module that fails to load, a crash) must not leave the bench waiting for its answer.
+  child.once('exit', (code) => {
+    for (const w of waiting.values()) w({ type: 'error', message: `sim-agents exited (code ${code})` });
+    waiting.clear();
+  });
+  const hello = (await expect('hello')) as { type: string; message?: string };
+  if (hello.type === 'error') throw new Error(hello.message);
   return {
     async ask<T>(m: Message, reply: string): Promise<T> {
       const p = expect(reply);
@@ -420,42 +428,44 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
     row('delete: operator CPU (ms)', round(mean(deletes.map((s) => s.cpuMs))));
     row('delete: plan writes', round(mean(deletes.map((s) => s.planWrites))));
 
-    // Pod churn with the agent's real pod IPAM on ten nodes.
-    const churnNodes = names.slice(0, CHURN.nodes);
-    let churned: { started: number; failed: number; firstError?: string; achievedPerSecond: number } | undefined;
-    const passes = async () => {
-      const m = await op.metrics.registry.metrics();
-      return m
-        .split('\n')
-        .filter((l) => l.startsWith('tabby_plan_passes_total'))
-        .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    };
-    const passes0 = await passes();
-    const churn = await scenario(cp, op, counts, agents, admin, async () => {
-      churned = await agents!.ask(
-        {
-          type: 'churn',
-          nodes: churnNodes,
-          perSecond: CHURN.perSecond,
-          seconds: CHURN.seconds,
-          lifetimeMs: CHURN.lifetimeMs,
-        },
-        'churned',
+    if (!skipped('churn')) {
+      // Pod churn with the agent's real pod IPAM on ten nodes.
+      const churnNodes = names.slice(0, CHURN.nodes);
+      let churned: { started: number; failed: number; firstError?: string; achievedPerSecond: number } | undefined;
+      const passes = async () => {
+        const m = await op.metrics.registry.metrics();
+        return m
+          .split('\n')
+          .filter((l) => l.startsWith('tabby_plan_passes_total'))
+          .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      };
+      const passes0 = await passes();
+      const churn = await scenario(cp, op, counts, agents, admin, async () => {
+        churned = await agents!.ask(
+          {
+            type: 'churn',
+            nodes: churnNodes,
+            perSecond: CHURN.perSecond,
+            seconds: CHURN.seconds,
+            lifetimeMs: CHURN.lifetimeMs,
+          },
+          'churned',
+        );
+      });
+      const churnPasses = (await passes()) - passes0;
+      const pods = churned?.started ?? 0;
+      const opWrites = Object.values(churn.writes).reduce((s, x) => s + x, 0);
+      say(
+        `pod churn: ${pods} pods (${round(churned?.achievedPerSecond ?? 0)}/s achieved, ${churned?.failed ?? 0} failed` +
+          `${churned?.firstError ? `, first: ${churned.firstError}` : ''}) on ${CHURN.nodes} nodes: ` +
+          `operator writes ${JSON.stringify(churn.writes)} (${round(opWrites / Math.max(1, pods), 3)}/pod), plan passes ${churnPasses} ` +
+          `(${round(churnPasses / Math.max(1, pods), 3)}/pod), operator CPU ${round(churn.cpuMs / 1000, 2)} s ` +
+          `(${round(churn.cpuMs / Math.max(1, pods), 3)} ms/pod); apiserver ${round(churn.requestsPerSecond)} req/s`,
       );
-    });
-    const churnPasses = (await passes()) - passes0;
-    const pods = churned?.started ?? 0;
-    const opWrites = Object.values(churn.writes).reduce((s, x) => s + x, 0);
-    say(
-      `pod churn: ${pods} pods (${round(churned?.achievedPerSecond ?? 0)}/s achieved, ${churned?.failed ?? 0} failed` +
-        `${churned?.firstError ? `, first: ${churned.firstError}` : ''}) on ${CHURN.nodes} nodes: ` +
-        `operator writes ${JSON.stringify(churn.writes)} (${round(opWrites / Math.max(1, pods), 3)}/pod), plan passes ${churnPasses} ` +
-        `(${round(churnPasses / Math.max(1, pods), 3)}/pod), operator CPU ${round(churn.cpuMs / 1000, 2)} s ` +
-        `(${round(churn.cpuMs / Math.max(1, pods), 3)} ms/pod); apiserver ${round(churn.requestsPerSecond)} req/s`,
-    );
-    row('pod churn: operator writes per pod', round(opWrites / Math.max(1, pods), 3), '0 unless a block runs low');
-    row('pod churn: plan passes per pod', round(churnPasses / Math.max(1, pods), 3), '0 unless a block runs low');
-    row('pod churn: operator CPU per pod (ms)', round(churn.cpuMs / Math.max(1, pods), 3));
+      row('pod churn: operator writes per pod', round(opWrites / Math.max(1, pods), 3), '0 unless a block runs low');
+      row('pod churn: plan passes per pod', round(churnPasses / Math.max(1, pods), 3), '0 unless a block runs low');
+      row('pod churn: operator CPU per pod (ms)', round(churn.cpuMs / Math.max(1, pods), 3));
+    }
 
     // The pool's encapsulation change: every agent changes view and lists its new view's whole table.
     if (n <= POOL_CHANGE_MAX) {
@@ -480,26 +490,28 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
       say(`pool change skipped at ${n} nodes (> TABBY_BENCH_POOL_CHANGE_MAX=${POOL_CHANGE_MAX}): see the header`);
     }
 
-    // Operator RSS with pods in its caches.
-    const cpu2 = process.cpuUsage();
-    const loaded = await agents.ask<{ pods: number; ms: number }>(
-      { type: 'pods', perNode: PODS_PER_NODE, nodes: names, width: 32 },
-      'podsDone',
-    );
-    await op.settled();
-    const cpu3 = process.cpuUsage(cpu2);
-    const rss = rssMiB();
-    say(
-      `${loaded.pods} pods created with podIPs in ${round(loaded.ms / 1000)} s; operator CPU meanwhile ` +
-        `${round((cpu3.user + cpu3.system) / 1e6, 2)} s; this process's RSS ${round(rss)} MiB (before the operator ` +
-        `started: ${round(rss0)} MiB)`,
-    );
-    row(
-      `RSS with ${loaded.pods} pods (MiB)`,
-      round(rss),
-      n === 5000 ? `≤ ${TARGETS.rssMiB}` : undefined,
-      n === 5000 ? rss / TARGETS.rssMiB : undefined,
-    );
+    if (!skipped('pods')) {
+      // Operator RSS with pods in its caches.
+      const cpu2 = process.cpuUsage();
+      const loaded = await agents.ask<{ pods: number; ms: number }>(
+        { type: 'pods', perNode: PODS_PER_NODE, nodes: names, width: 32 },
+        'podsDone',
+      );
+      await op.settled();
+      const cpu3 = process.cpuUsage(cpu2);
+      const rss = rssMiB();
+      say(
+        `${loaded.pods} pods created with podIPs in ${round(loaded.ms / 1000)} s; operator CPU meanwhile ` +
+          `${round((cpu3.user + cpu3.system) / 1e6, 2)} s; this process's RSS ${round(rss)} MiB (before the operator ` +
+          `started: ${round(rss0)} MiB)`,
+      );
+      row(
+        `RSS with ${loaded.pods} pods (MiB)`,
+        round(rss),
+        n === 5000 ? `≤ ${TARGETS.rssMiB}` : undefined,
+        n === 5000 ? rss / TARGETS.rssMiB : undefined,
+      );
+    }
     return { nodes: n, lines, rows };
   } finally {
     await agents?.stop();
