@@ -28,6 +28,7 @@ interface OperatorFlags extends KubeFlags {
   leaderElectLeaseDuration?: number;
   leaderElectRenewDeadline?: number;
   leaderElectRetryPeriod?: number;
+  ipamLeakGracePeriod?: number;
 }
 
 /** A duration as kube-controller-manager's --leader-elect-* flags take it: `8s`, `1500ms`, `1m`, `2.5s`. */
@@ -82,6 +83,11 @@ export function registerOperator(program: Command): void {
     .option('--leader-elect-retry-period <duration>', 'time between lease attempts (default 1.5s)', (v: string) =>
       parseDurationMs(v, '--leader-elect-retry-period'),
     )
+    .option(
+      '--ipam-leak-grace-period <duration>',
+      "how long IPAM GC waits before releasing an address whose pod is gone (Calico's leakGracePeriod; 0: never; default 15m)",
+      (v: string) => (v.trim() === '0' ? 0 : parseDurationMs(v, '--ipam-leak-grace-period')),
+    )
     .action(async (flags: OperatorFlags) => {
       const level = flags.logLevel ?? fromEnv('TABBY_LOG_LEVEL', logLevelValue) ?? 'info';
       const leaseNamespace = flags.leaderElectionNamespace ?? fromEnv('POD_NAMESPACE', namespaceValue) ?? 'kube-system';
@@ -93,6 +99,7 @@ export function registerOperator(program: Command): void {
         client,
         logger,
         settings,
+        ...(flags.ipamLeakGracePeriod !== undefined ? { ipamLeakGracePeriodMs: flags.ipamLeakGracePeriod } : {}),
         ...(flags.leaderElect
           ? {
               leaderElection: {

@@ -51,6 +51,11 @@ export interface OperatorOptions {
   planDelayMs?: number;
   /** Period of the full plan pass that checks the incremental plan and the cluster against a rebuild (0: never). */
   driftCheckIntervalMs?: number;
+  /**
+   * How long IPAM GC waits before it releases an address whose pod is gone on a live node (Calico's
+   * KubeControllersConfiguration leakGracePeriod; default 15 min, 0: never).
+   */
+  ipamLeakGracePeriodMs?: number;
 }
 
 export interface Operator {
@@ -243,7 +248,15 @@ export function createOperator(opts: OperatorOptions): Operator {
         poolTotal.set({ pool }, Number(u.totalIPs));
       },
     });
-    const ipamSync = createIpamSync({ client: opts.client, caches, logger: log, now, random, events });
+    const ipamSync = createIpamSync({
+      client: opts.client,
+      caches,
+      logger: log,
+      now,
+      random,
+      events,
+      ...(opts.ipamLeakGracePeriodMs !== undefined ? { leakGracePeriodMs: opts.ipamLeakGracePeriodMs } : {}),
+    });
     const ipamPending = new Map<string, number>();
     const waiting = new Map<Controller, number>();
     const plan: Controller = createController({
