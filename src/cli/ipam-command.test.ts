@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { issuesFromZod } from '../api/errors.js';
-import { BlockAffinityKind, IPAMBlockKind, IPAMHandleKind, IPPoolKind } from '../api/index.js';
+import { BlockAffinityKind, IPAMBlockKind, IPAMHandleKind, IPPoolKind, IPReservationKind } from '../api/index.js';
 import type { ObjectList } from '../kube/index.js';
-import { ipamCheckReport, type IpamLists } from './ipam-command.js';
+import { ipamCheckReport, ipamShowReport, type IpamLists } from './ipam-command.js';
 
 /** What the client's list returns: each object parsed with the kind's schema, the ones that fail set apart. */
 function listOf<T>(kind: { kind: string; schema: unknown }, raws: Record<string, unknown>[]): ObjectList<T> {
@@ -105,5 +105,67 @@ describe('tabby ipam check', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^warning: IPPool bad-pool: spec\.cidr: /m);
     expect(r.stdout).toMatch(/: 0 errors, 1 warnings\n$/);
+  });
+});
+
+describe('tabby ipam show with IPReservations', () => {
+  // calico: ipam_test.go "GetUtilization with reservations": a /24 pool (256 addresses), one /26 block (64) holding
+  // 10.0.0.5, a reservation added afterwards; the pool's and the block's (capacity, in use, reserved, free).
+  const utilPool = { ...meta('util'), kind: 'IPPool', spec: { cidr: '10.0.0.0/24' } };
+  const unallocated = Array.from({ length: 64 }, (_, i) => i).filter((i) => i !== 5);
+  const utilBlock = {
+    ...meta('10-0-0-0-26'),
+    kind: 'IPAMBlock',
+    spec: {
+      cidr: '10.0.0.0/26',
+      affinity: 'host:host-a',
+      allocations: Array.from({ length: 64 }, (_, i) => (i === 5 ? 0 : null)),
+      unallocated,
+      attributes: [{ handle_id: 'h', secondary: { node: 'host-a' } }],
+    },
+  };
+  const show = (reserved: string[]) => {
+    const l: IpamLists = {
+      pools: listOf(IPPoolKind, [utilPool]),
+      blocks: listOf(IPAMBlockKind, [utilBlock]),
+      affinities: listOf(BlockAffinityKind, []),
+      handles: listOf(IPAMHandleKind, []),
+      reservations: listOf(IPReservationKind, [
+        { ...meta('resv'), kind: 'IPReservation', spec: { reservedCIDRs: reserved } },
+      ]),
+      nodes: [{ metadata: { name: 'host-a' } }],
+      pods: [],
+    };
+    const out = ipamShowReport(l, {}).stdout.split('\n');
+    const cells = (prefix: string) =>
+      out
+        .find((line) => line.startsWith(prefix))!
+        .trim()
+        .split(/\s+/);
+    const p = cells('util');
+    const b = cells('10.0.0.0/26');
+    // pool: IN USE, RESERVED, FREE, SIZE; block: IN USE, RESERVED, FREE.
+    return { pool: [p[3], p[4], p[5], p[6]].map(Number), block: [b[3], b[4], b[5]].map(Number), out };
+  };
+
+  it.each([
+    { name: 'inside the block', res: ['10.0.0.32/30'], pool: [1, 4, 251, 256], block: [1, 4, 59] },
+    { name: 'over pool space with no block', res: ['10.0.0.128/25'], pool: [1, 128, 127, 256], block: [1, 0, 63] },
+    { name: 'over the allocated address', res: ['10.0.0.5/32'], pool: [1, 1, 255, 256], block: [1, 1, 63] },
+    {
+      name: 'overlapping each other',
+      res: ['10.0.0.0/25', '10.0.0.5/32', '10.0.0.64/26'],
+      pool: [1, 128, 128, 256],
+      block: [1, 64, 0],
+    },
+  ])('$name', ({ res, pool, block }) => {
+    const r = show(res);
+    expect(r.pool).toEqual(pool);
+    expect(r.block).toEqual(block);
+  });
+
+  it('lists each reservation with its CIDRs', () => {
+    const r = show(['10.0.0.32/30', '10.0.0.5']);
+    expect(r.out).toContain('resv          10.0.0.32/30 10.0.0.5');
   });
 });

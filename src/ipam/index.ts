@@ -113,3 +113,5 @@ export {
   type WorldNode,
 } from './converge.js';
 export { diffIpam, type BlockChange, type ConvergedWorld, type KeptBlock, type NodeIpamDiff } from './ipam-diff.js';
+export { type ManualReleasePlan, type ReleaseTarget, keptBecause, planManualRelease } from './manual-release.js';
+export { SplitError, type SplitPlan, planPoolSplit, splitCidr, splitPoolName } from './pool-split.js';

@@ -347,7 +347,9 @@ describe("the operator's pre-claim counts reserved addresses as taken", () => {
     pools: [testPool('p', '10.0.0.0/16')],
     config: DEFAULT_IPAM_CONFIG,
     blocks: [b],
-    affinities: [{ node: 'n1', cidr: '10.0.0.0/26', state: 'confirmed' as const, type: 'host', deleted: false }],
+    affinities: [
+      { node: 'n1', cidr: '10.0.0.0/26', state: 'confirmed' as const, type: 'host' as const, deleted: false },
+    ],
   };
 
   it('54 free of 64: nothing to claim (the watermark is 16)', () => {
