@@ -1,7 +1,9 @@
 // The operator's configuration: command-line flags plus Calico's install-time environment variables for the default
 // pool (CALICO_IPV4POOL_*, as calico/node reads them: calico: node/pkg/lifecycle/startup/startup.go), so a Calico
-// user's manifest settings carry over. Parsed once at start; a bad value stops start-up with the variable named.
+// user's manifest settings carry over, and the chart's bgp and mtu values (TABBY_BGP_*, TABBY_MTU; cluster-defaults.ts
+// creates the objects they describe). Parsed once at start; a bad value stops start-up with the variable named.
 import { z } from 'zod';
+import { defaultPoolObject } from './cluster-defaults.js';
 
 const bool = (name: string) =>
   z.string().transform((v, ctx) => {
@@ -82,17 +84,24 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
   if (e.CALICO_IPV4POOL_IPIP !== 'Never' && e.CALICO_IPV4POOL_VXLAN !== 'Never') {
     throw new Error('operator configuration: CALICO_IPV4POOL_IPIP and CALICO_IPV4POOL_VXLAN cannot both be enabled');
   }
+  const pool: DefaultPoolConfig = {
+    create: e.CALICO_IPV4POOL_CREATE,
+    name: e.CALICO_IPV4POOL_NAME,
+    cidr: e.CALICO_IPV4POOL_CIDR,
+    blockSize: e.CALICO_IPV4POOL_BLOCK_SIZE,
+    ipipMode: e.CALICO_IPV4POOL_IPIP,
+    vxlanMode: e.CALICO_IPV4POOL_VXLAN,
+    natOutgoing: e.CALICO_IPV4POOL_NAT_OUTGOING,
+    nodeSelector: e.CALICO_IPV4POOL_NODE_SELECTOR,
+  };
+  // The pool is checked now, as the API will check it, so a bad CALICO_IPV4POOL_CIDR stops start-up naming the
+  // variable instead of failing later, once per leadership term, naming spec.cidr.
+  if (pool.create) {
+    const checked = defaultPoolObject(pool);
+    if ('problems' in checked) throw new Error(`operator configuration: ${checked.problems.join('; ')}`);
+  }
   return {
-    defaultPool: {
-      create: e.CALICO_IPV4POOL_CREATE,
-      name: e.CALICO_IPV4POOL_NAME,
-      cidr: e.CALICO_IPV4POOL_CIDR,
-      blockSize: e.CALICO_IPV4POOL_BLOCK_SIZE,
-      ipipMode: e.CALICO_IPV4POOL_IPIP,
-      vxlanMode: e.CALICO_IPV4POOL_VXLAN,
-      natOutgoing: e.CALICO_IPV4POOL_NAT_OUTGOING,
-      nodeSelector: e.CALICO_IPV4POOL_NODE_SELECTOR,
-    },
+    defaultPool: pool,
     ...(e.TABBY_BGP_AS_NUMBER !== undefined ? { bgpASNumber: e.TABBY_BGP_AS_NUMBER } : {}),
     ...(e.TABBY_BGP_NODE_TO_NODE_MESH !== undefined ? { bgpNodeToNodeMesh: e.TABBY_BGP_NODE_TO_NODE_MESH } : {}),
     ...(e.TABBY_MTU !== undefined ? { mtu: e.TABBY_MTU } : {}),

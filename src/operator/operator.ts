@@ -25,7 +25,7 @@ import type { Logger } from '../log/logger.js';
 import { createPromMetrics, type PromMetrics } from '../observe/prom-metrics.js';
 import { createClusterCaches, type CacheName, type ChangeEvent } from './caches.js';
 import type { OperatorSettings } from './config.js';
-import { ensureDefaultPool } from './default-pool.js';
+import { ensureClusterDefaults } from './cluster-defaults.js';
 import { createIpamSync, type IpamSync } from './ipam-sync.js';
 import { isPlanCache, PlanInputs } from './plan-inputs.js';
 import { createPlanSync, type PlanSync, type PlannedRevisions } from './plan-sync.js';
@@ -107,6 +107,8 @@ const DRIFT_KEY = '\u0000drift';
 /** Default drift check period: long enough to cost nothing at scale, short enough to repair a hand edit soon. */
 export const DRIFT_CHECK_INTERVAL_MS = 5 * 60_000;
 const POOLS_KEY = 'pools';
+/** The pool controller's key for the objects an install starts with (cluster-defaults.ts). */
+const DEFAULTS_KEY = 'defaults';
 /** How often `settled()` looks again (it has no event to wait for: "nothing queued" is the absence of one). */
 const SETTLED_POLL_MS = 10;
 /** How long a block change waits for others before pool usage is written again. */
@@ -300,7 +302,12 @@ export function createOperator(opts: OperatorOptions): Operator {
       logger: log,
       metrics,
       maxConcurrency: 1,
-      reconcile: async () => {
+      reconcile: async (key) => {
+        if (key === DEFAULTS_KEY) {
+          // A failure throws: the controller retries with backoff for as long as the term lasts.
+          await ensureClusterDefaults(opts.client, caches, opts.settings, log);
+          return undefined;
+        }
         const hold = holdForIpam(pool);
         if (hold !== undefined) return { requeueAfterMs: hold };
         await poolStatus.run();
@@ -443,12 +450,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     const t = newTerm();
     for (const c of t.all) c.start();
     term = t;
-    try {
-      await ensureDefaultPool(opts.client, caches, opts.settings.defaultPool, log);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'default pool not created');
-    }
-    if (term !== t) return;
+    t.pool.enqueue(DEFAULTS_KEY);
     // The first plan pass of a term is a full one (the planner is built from the caches); the drift check follows.
     t.plan.enqueue(PLAN_KEY);
     const every = opts.driftCheckIntervalMs ?? DRIFT_CHECK_INTERVAL_MS;
