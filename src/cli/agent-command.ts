@@ -147,6 +147,7 @@ export function registerAgent(program: Command): void {
       const abort = new AbortController();
       process.once('SIGTERM', () => abort.abort());
       process.once('SIGINT', () => abort.abort());
+      bird?.keepAlive(abort.signal);
       logger.info({ port: health.port, server: client.server }, 'agent starting');
       // Before the first plan: CrossSubnet and BGP read the node's address and subnet from this annotation.
       await annotateNodeAddress({ client, nodeName: node, method: autodetect, logger }).catch((err: Error) =>
