@@ -55,3 +55,4 @@ export {
   vxlanMacForNode,
   workloadInterfaceName,
 } from './naming.js';
+export { goRegexpError } from './go-regexp.js';
