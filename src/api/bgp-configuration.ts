@@ -5,7 +5,16 @@
 // the planner resolves them (`BGP_DEFAULTS`).
 import { z } from 'zod';
 import { envelope } from './common.js';
-import { asNumberField, BGPPasswordSchema, durationField, ipField, netField } from './fields.js';
+import {
+  asNumberField,
+  BGPPasswordSchema,
+  cidrField,
+  communityRangeCel,
+  dnsNameField,
+  durationField,
+  ignoredInterfaceField,
+  ipField,
+} from './fields.js';
 import {
   CALICO_API_VERSION,
   CALICO_GROUP,
@@ -14,6 +23,7 @@ import {
   crdDefault,
   defineKind,
   field,
+  rule,
   unsupported,
 } from './meta.js';
 
@@ -31,45 +41,82 @@ export function isCommunityValue(text: string): boolean {
   return parts.every((p) => Number.isSafeInteger(p) && p <= max);
 }
 
+const SERVICE_CIDR_RULE = {
+  calico: 'CRD format cidr (a bare address is refused); strictly masked (validator `net`)',
+};
 const ServiceCidrBlock = (what: string) =>
-  z.looseObject({ cidr: netField(`${what}[].cidr`, 'Address range (IP or CIDR).').optional() });
+  z.looseObject({
+    cidr: rule(
+      cidrField(`${what}[].cidr`, 'Address range, a CIDR such as 10.96.0.0/12.').optional(),
+      SERVICE_CIDR_RULE,
+    ),
+  });
+const SERVICE_LIST_RULE = {
+  calico: 'none (list)',
+  differs: "at most 500 entries, which keeps the items' CEL rules within the apiserver's cost budget",
+};
 
 export const CommunitySchema = z.looseObject({
-  name: field(
-    z
-      .string()
-      .min(1, { error: 'is required' })
-      .max(253)
-      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
-        error: 'must be a DNS-1123 subdomain',
-      }),
-    'Name referenced from prefixAdvertisements[].communities.',
+  name: rule(
+    dnsNameField('Name referenced from prefixAdvertisements[].communities.').min(1, { error: 'is required' }),
+    {
+      calico: 'required; DNS-1123 subdomain, at most 253 characters (validator `name`)',
+    },
   ),
-  value: field(
-    z
-      .string()
-      .max(40)
-      .regex(COMMUNITY, { error: 'must be aa:nn or aa:nn:mm' })
-      .refine(isCommunityValue, { error: 'must be aa:nn (each 0..65535) or aa:nn:mm (each 0..4294967295)' }),
-    'Community value: aa:nn or aa:nn:mm.',
+  value: rule(
+    field(
+      z
+        .string()
+        .max(40)
+        .regex(COMMUNITY, { error: 'must be aa:nn or aa:nn:mm' })
+        .refine(isCommunityValue, { error: 'must be aa:nn (each 0..65535) or aa:nn:mm (each 0..4294967295)' }),
+      'Community value: aa:nn or aa:nn:mm.',
+      { 'x-kubernetes-validations': [communityRangeCel('spec.communities[].value', false)] },
+    ),
+    {
+      calico:
+        'required; CRD pattern ^(\\d+):(\\d+)$|^(\\d+):(\\d+):(\\d+)$, at most 40 characters; parts of aa:nn fit 16 bits, ' +
+        'of aa:nn:mm 32 bits (Go validator)',
+    },
   ),
 });
 
 export const PrefixAdvertisementSchema = z.looseObject({
-  cidr: netField('spec.prefixAdvertisements[].cidr', 'Prefix the communities apply to.'),
-  communities: field(z.array(z.string().max(253)).max(50), 'Community values or names defined in spec.communities.'),
+  cidr: rule(cidrField('spec.prefixAdvertisements[].cidr', 'Prefix the communities apply to.'), {
+    calico: 'required; CRD format cidr; strictly masked (validator `net`)',
+  }),
+  communities: rule(
+    field(
+      z
+        .array(field(z.string().max(253), 'A community value (aa:nn, aa:nn:mm) or a name defined in spec.communities.'))
+        .max(50),
+      'Community values or names defined in spec.communities.',
+    ),
+    {
+      calico:
+        'required, at most 50 (CRD); each a community value in range or the name of one in spec.communities (Go ' +
+        'validator)',
+      // Per entry, CEL over 500 advertisements x 50 entries of up to 253 characters is far over the apiserver's
+      // cost budget (measured: 52x), so the range check of values waits for the webhook too.
+      webhook:
+        'each a community value in range (aa:nn 16-bit parts, aa:nn:mm 32-bit) or a name defined in spec.communities',
+    },
+  ),
 });
 
 const BGPConfigurationSpecObject = z.looseObject({
-  logSeverityScreen: field(
-    z
-      .string()
-      .regex(/^(Trace|Debug|Info|Warning|Error|Fatal)?$/i, {
-        error: 'must be one of Trace, Debug, Info, Warning, Error, Fatal',
-      })
-      .default('Info'),
-    'BIRD log detail: Trace, Debug, Info (default), Warning, Error, Fatal; any letter case.',
-    { 'x-tabby-crd-default': 'Info', 'x-tabby-crd-pattern': '^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$' },
+  logSeverityScreen: rule(
+    field(
+      z
+        .string()
+        .regex(/^(Trace|Debug|Info|Warning|Error|Fatal)?$/i, {
+          error: 'must be one of Trace, Debug, Info, Warning, Error, Fatal',
+        })
+        .default('Info'),
+      'BIRD log detail: Trace, Debug, Info (default), Warning, Error, Fatal; any letter case.',
+      { 'x-tabby-crd-default': 'Info', 'x-tabby-crd-pattern': '^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$' },
+    ),
+    { calico: 'CRD pattern ^(?i)(Trace|Debug|Info|Warning|Error|Fatal)?$, default Info' },
   ),
   nodeToNodeMeshEnabled: field(
     z.boolean().optional(),
@@ -79,84 +126,123 @@ const BGPConfigurationSpecObject = z.looseObject({
     'spec.asNumber',
     'Default AS number for nodes without their own. Default 64512; only read from the default object.',
   ).optional(),
-  serviceLoadBalancerIPs: field(
-    z.array(ServiceCidrBlock('spec.serviceLoadBalancerIPs')).max(500).optional(),
-    'LoadBalancer ingress IPs inside these ranges are advertised over BGP (ranges from every node while ' +
-      'serviceLoadBalancerAggregation is Enabled; single addresses per Service).',
+  serviceLoadBalancerIPs: rule(
+    field(
+      z.array(ServiceCidrBlock('spec.serviceLoadBalancerIPs')).max(500).optional(),
+      'LoadBalancer ingress IPs inside these ranges are advertised over BGP (ranges from every node while ' +
+        'serviceLoadBalancerAggregation is Enabled; single addresses per Service).',
+    ),
+    SERVICE_LIST_RULE,
   ),
-  serviceExternalIPs: field(
-    z.array(ServiceCidrBlock('spec.serviceExternalIPs')).max(500).optional(),
-    'Service external IPs inside these ranges are advertised over BGP (ranges from every node; single addresses ' +
-      'per Service).',
+  serviceExternalIPs: rule(
+    field(
+      z.array(ServiceCidrBlock('spec.serviceExternalIPs')).max(500).optional(),
+      'Service external IPs inside these ranges are advertised over BGP (ranges from every node; single addresses ' +
+        'per Service).',
+    ),
+    SERVICE_LIST_RULE,
   ),
-  serviceClusterIPs: field(
-    z.array(ServiceCidrBlock('spec.serviceClusterIPs')).max(500).optional(),
-    'Service cluster IP ranges advertised over BGP from every node (and /32s of externalTrafficPolicy: Local ' +
-      'Services from nodes with a local endpoint).',
+  serviceClusterIPs: rule(
+    field(
+      z.array(ServiceCidrBlock('spec.serviceClusterIPs')).max(500).optional(),
+      'Service cluster IP ranges advertised over BGP from every node (and /32s of externalTrafficPolicy: Local ' +
+        'Services from nodes with a local endpoint).',
+    ),
+    SERVICE_LIST_RULE,
   ),
-  serviceLoadBalancerAggregation: crdDefault(
-    z.enum(['Enabled', 'Disabled'], { error: 'must be Enabled or Disabled' }).default('Enabled'),
-    'Enabled',
-    'Enabled: advertise LoadBalancer ranges as configured; Disabled: per-service /32 routes.',
+  serviceLoadBalancerAggregation: rule(
+    crdDefault(
+      z.enum(['Enabled', 'Disabled'], { error: 'must be Enabled or Disabled' }).default('Enabled'),
+      'Enabled',
+      'Enabled: advertise LoadBalancer ranges as configured; Disabled: per-service /32 routes.',
+    ),
+    { calico: 'enum Enabled, Disabled; default Enabled (CRD)' },
   ),
-  communities: field(
-    z.array(CommunitySchema).max(500).optional(),
-    'Named BGP community values for prefixAdvertisements.',
+  communities: rule(
+    field(z.array(CommunitySchema).max(500).optional(), 'Named BGP community values for prefixAdvertisements.'),
+    { calico: 'at most 500 (CRD); only with prefixAdvertisements (CRD CEL)' },
   ),
-  prefixAdvertisements: field(
-    z.array(PrefixAdvertisementSchema).max(500).optional(),
-    'Communities attached to advertised prefixes.',
+  prefixAdvertisements: rule(
+    field(z.array(PrefixAdvertisementSchema).max(500).optional(), 'Communities attached to advertised prefixes.'),
+    { calico: 'at most 500 (CRD)' },
   ),
-  listenPort: field(
-    z.number().int().min(1, { error: 'must be 1..65535' }).max(65535, { error: 'must be 1..65535' }).optional(),
-    'TCP port BIRD listens on (default 179); per-node override allowed.',
+  listenPort: rule(
+    field(
+      z.number().int().min(1, { error: 'must be 1..65535' }).max(65535, { error: 'must be 1..65535' }).optional(),
+      'TCP port BIRD listens on (default 179); per-node override allowed.',
+    ),
+    { calico: '1..65535 (CRD; validator gt=0)' },
   ),
-  nodeMeshPassword: field(BGPPasswordSchema.optional(), 'Secret key holding the password for mesh sessions.'),
-  nodeMeshMaxRestartTime: durationField('Graceful restart time for mesh sessions (default 120s).').optional(),
-  bindMode: field(
-    z.enum(['None', 'NodeIP'], { error: 'must be None or NodeIP' }).optional(),
-    'NodeIP: BIRD listens only on the node address. Default None.',
+  nodeMeshPassword: rule(field(BGPPasswordSchema.optional(), 'Secret key holding the password for mesh sessions.'), {
+    calico: 'secretKeyRef.key required (CRD); not with nodeToNodeMeshEnabled false (CRD CEL)',
+  }),
+  nodeMeshMaxRestartTime: rule(durationField('Graceful restart time for mesh sessions (default 120s).').optional(), {
+    calico: 'metav1.Duration (a Go duration); not with nodeToNodeMeshEnabled false (CRD CEL)',
+    differs: 'negative durations refused (BIRD refuses them)',
+  }),
+  bindMode: rule(
+    field(
+      z.enum(['None', 'NodeIP'], { error: 'must be None or NodeIP' }).optional(),
+      'NodeIP: BIRD listens only on the node address. Default None.',
+    ),
+    { calico: 'enum None, NodeIP (CRD)' },
   ),
-  ignoredInterfaces: field(
-    z
-      .array(z.string().regex(/^[a-zA-Z0-9_.*-]{1,15}$/, { error: 'must be an interface name glob (max 15 chars)' }))
-      .optional(),
-    'Interface globs whose addresses BIRD does not export.',
-    { 'x-kubernetes-list-type': 'set' },
+  ignoredInterfaces: rule(
+    field(
+      z.array(ignoredInterfaceField('spec.ignoredInterfaces[]', 'An interface name or glob.')).optional(),
+      'Interface globs whose addresses BIRD does not export.',
+      { 'x-kubernetes-list-type': 'set' },
+    ),
+    { calico: 'each an interface name or glob ^[a-zA-Z0-9_.*-]{1,15}$, not * alone (validator `ignoredInterface`)' },
   ),
-  localWorkloadPeeringIPV4: unsupported(
-    ipField('spec.localWorkloadPeeringIPV4', 'Virtual IPv4 peering address for local workloads.', 4).optional(),
-    'Virtual IPv4 peering address for local-workload BGP peers.',
+  localWorkloadPeeringIPV4: rule(
+    unsupported(
+      ipField('spec.localWorkloadPeeringIPV4', 'Virtual IPv4 peering address for local workloads.', 4).optional(),
+      'Virtual IPv4 peering address for local-workload BGP peers.',
+    ),
+    { calico: 'an IPv4 address (validator `ipv4`)' },
   ),
-  localWorkloadPeeringIPV6: unsupported(
-    ipField('spec.localWorkloadPeeringIPV6', 'Virtual IPv6 peering address for local workloads.', 6).optional(),
-    'Virtual IPv6 peering address for local-workload BGP peers.',
+  localWorkloadPeeringIPV6: rule(
+    unsupported(
+      ipField('spec.localWorkloadPeeringIPV6', 'Virtual IPv6 peering address for local workloads.', 6).optional(),
+      'Virtual IPv6 peering address for local-workload BGP peers.',
+    ),
+    { calico: 'an IPv6 address (validator `ipv6`)' },
   ),
-  programClusterRoutes: field(
-    z
-      .enum(['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'], {
-        error: 'must be Enabled, Disabled, EnabledIPIPOnly or EnabledNoEncapOnly',
-      })
-      .optional(),
-    'Which pools BIRD programs kernel routes for. Tabby: the agent programs every cluster route itself.',
+  programClusterRoutes: rule(
+    field(
+      z
+        .enum(['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'], {
+          error: 'must be Enabled, Disabled, EnabledIPIPOnly or EnabledNoEncapOnly',
+        })
+        .optional(),
+      'Which pools BIRD programs kernel routes for. Tabby: the agent programs every cluster route itself.',
+    ),
+    { calico: 'enum Enabled, Disabled, EnabledIPIPOnly, EnabledNoEncapOnly (CRD)' },
   ),
-  ipv4NormalRoutePriority: field(
-    z
-      .number()
-      .int()
-      .min(1, { error: 'must be 1..2147483646' })
-      .max(2147483646, { error: 'must be 1..2147483646' })
-      .optional(),
-    'Metric of BGP-learned IPv4 routes; must match Felix.',
+  ipv4NormalRoutePriority: rule(
+    field(
+      z
+        .number()
+        .int()
+        .min(1, { error: 'must be 1..2147483646' })
+        .max(2147483646, { error: 'must be 1..2147483646' })
+        .optional(),
+      'Metric of BGP-learned IPv4 routes; must match Felix.',
+    ),
+    { calico: '1..2147483646 (CRD)' },
   ),
-  ipv6NormalRoutePriority: field(
-    z
-      .number()
-      .int()
-      .min(1, { error: 'must be 1..2147483646' })
-      .max(2147483646, { error: 'must be 1..2147483646' })
-      .optional(),
-    'Metric of BGP-learned IPv6 routes; must match Felix.',
+  ipv6NormalRoutePriority: rule(
+    field(
+      z
+        .number()
+        .int()
+        .min(1, { error: 'must be 1..2147483646' })
+        .max(2147483646, { error: 'must be 1..2147483646' })
+        .optional(),
+      'Metric of BGP-learned IPv6 routes; must match Felix.',
+    ),
+    { calico: '1..2147483646 (CRD)' },
   ),
 });
 

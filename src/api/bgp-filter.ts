@@ -9,11 +9,19 @@ import { parseCidr } from '../net/index.js';
 import { isCommunityValue } from './bgp-configuration.js';
 import { envelope } from './common.js';
 import { AS_NUMBER_MAX } from './fields.js';
-import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, defineKind, field } from './meta.js';
+import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, defineKind, field, rule } from './meta.js';
 
 const ATOMIC = { 'x-kubernetes-list-type': 'atomic' } as const;
 /** Rules per list. */
 export const MAX_RULES = 100;
+
+const COMMUNITY_RULE = {
+  calico: 'CRD pattern: aa:nn with 16-bit parts or aa:nn:mm with 32-bit parts, at most 32 characters',
+};
+const AS_RULE = {
+  calico: 'numorstring.ASNumber, a uint32 (CRD integer, format int32)',
+  differs: "AS numbers above 2147483647 are accepted although the int32 format of Calico's CRD refuses them",
+};
 
 const communityValue = field(
   z
@@ -58,6 +66,9 @@ function familyCidr(family: 4 | 6, path: string) {
       }),
     'Routes matched against this prefix (how: matchOperator, prefixLength).',
     {
+      'x-tabby-calico':
+        `CRD format cidr, at most ${max} characters; a strictly masked IPv${family} CIDR (validator \`netv${family}\`); ` +
+        'set together with matchOperator (CRD CEL)',
       'x-kubernetes-validations': [
         cel(`isCIDR(self) && cidr(self).ip().family() == ${family}`, `${path}.cidr must be an IPv${family} CIDR`),
         cel(
@@ -79,31 +90,51 @@ function prefixLength(family: 4 | 6) {
   return field(
     z
       .looseObject({
-        min: field(len.optional(), 'Shortest prefix length matched (default: the CIDR length).'),
-        max: field(len.optional(), `Longest prefix length matched (default ${bits}).`),
+        min: rule(field(len.optional(), 'Shortest prefix length matched (default: the CIDR length).'), {
+          calico: `0..${bits} (CRD; validator \`bgpFilterPrefixLengthV${family}\`)`,
+        }),
+        max: rule(field(len.optional(), `Longest prefix length matched (default ${bits}).`), {
+          calico: `0..${bits} (CRD; validator \`bgpFilterPrefixLengthV${family}\`)`,
+        }),
       })
       .optional(),
     'Restricts the CIDR match to routes whose prefix length is within min..max. Requires cidr.',
+    { 'x-tabby-calico': 'only with cidr (CRD CEL)' },
   );
 }
 
 const operationSchema = (path: string) =>
   field(
     z.looseObject({
-      addCommunity: field(z.looseObject({ value: communityValue }).optional(), 'Adds this community to the route.'),
+      addCommunity: field(
+        z.looseObject({ value: rule(communityValue, { calico: `required; ${COMMUNITY_RULE.calico}` }) }).optional(),
+        'Adds this community to the route.',
+      ),
       prependASPath: field(
         z
-          .looseObject({ prefix: field(z.array(asNumber).min(1).max(10), 'AS numbers, first = leftmost.', ATOMIC) })
+          .looseObject({
+            prefix: rule(field(z.array(asNumber).min(1).max(10), 'AS numbers, first = leftmost.', ATOMIC), {
+              calico: `required, 1..10 entries, each ${AS_RULE.calico}`,
+              differs: AS_RULE.differs,
+            }),
+          })
           .optional(),
         'Prepends these AS numbers to the AS path.',
       ),
       setPriority: field(
-        z.looseObject({ value: field(priority, 'Priority (FelixConfiguration route-priority units).') }).optional(),
+        z
+          .looseObject({
+            value: rule(field(priority, 'Priority (FelixConfiguration route-priority units).'), {
+              calico: 'required; 1..2147483646 (CRD)',
+            }),
+          })
+          .optional(),
         "Sets the route's priority.",
       ),
     }),
     'One route modification; exactly one field set.',
     {
+      'x-tabby-calico': 'exactly one field set (CRD minProperties/maxProperties 1)',
       'x-kubernetes-validations': [
         cel(
           '(has(self.addCommunity) ? 1 : 0) + (has(self.prependASPath) ? 1 : 0) + (has(self.setPriority) ? 1 : 0) == 1',
@@ -117,42 +148,68 @@ function ruleSchema(family: 4 | 6, path: string) {
   return z.looseObject({
     cidr: familyCidr(family, path).optional(),
     prefixLength: prefixLength(family),
-    source: field(
-      z.enum(['RemotePeers'], { error: 'must be RemotePeers' }).optional(),
-      'RemotePeers: only routes learned from BGP peers (not those this node originates).',
+    source: rule(
+      field(
+        z.enum(['RemotePeers'], { error: 'must be RemotePeers' }).optional(),
+        'RemotePeers: only routes learned from BGP peers (not those this node originates).',
+      ),
+      { calico: 'enum RemotePeers (CRD; validator oneof)' },
     ),
-    interface: field(
-      z
-        .string()
-        .regex(/^[a-zA-Z0-9_.*-]{1,15}$/, { error: 'must be an interface name or glob (letters, digits, _.*-; ≤15)' })
-        .optional(),
-      'Only routes whose outgoing interface matches this name or glob.',
+    interface: rule(
+      field(
+        z
+          .string()
+          .regex(/^[a-zA-Z0-9_.*-]{1,15}$/, {
+            error: 'must be an interface name or glob (letters, digits, _.*-; ≤15)',
+          })
+          .optional(),
+        'Only routes whose outgoing interface matches this name or glob.',
+      ),
+      { calico: 'at most 15 characters (CRD); ^[a-zA-Z0-9_.*-]{1,15}$ (validator `bgpFilterInterface`)' },
     ),
-    matchOperator: field(
-      z.enum(['Equal', 'NotEqual', 'In', 'NotIn'], { error: 'must be Equal, NotEqual, In or NotIn' }).optional(),
-      'How the route prefix is compared with cidr. Required with cidr.',
+    matchOperator: rule(
+      field(
+        z.enum(['Equal', 'NotEqual', 'In', 'NotIn'], { error: 'must be Equal, NotEqual, In or NotIn' }).optional(),
+        'How the route prefix is compared with cidr. Required with cidr.',
+      ),
+      { calico: 'enum Equal, NotEqual, In, NotIn (CRD); set together with cidr (CRD CEL)' },
     ),
-    peerType: field(
-      z.enum(['eBGP', 'iBGP'], { error: 'must be eBGP or iBGP' }).optional(),
-      'Only sessions of this type (iBGP: the peer has the local AS).',
+    peerType: rule(
+      field(
+        z.enum(['eBGP', 'iBGP'], { error: 'must be eBGP or iBGP' }).optional(),
+        'Only sessions of this type (iBGP: the peer has the local AS).',
+      ),
+      { calico: 'enum eBGP, iBGP (CRD; validator oneof)' },
     ),
     communities: field(
       z
-        .looseObject({ values: field(z.array(communityValue).min(1).max(1), 'Exactly one community.', ATOMIC) })
+        .looseObject({
+          values: rule(field(z.array(communityValue).min(1).max(1), 'Exactly one community.', ATOMIC), {
+            calico: `required, exactly one (CRD); ${COMMUNITY_RULE.calico}`,
+          }),
+        })
         .optional(),
       'Only routes carrying this community.',
     ),
-    asPathPrefix: field(
-      z.array(asNumber).optional(),
-      'Only routes whose AS path starts with these AS numbers.',
-      ATOMIC,
+    asPathPrefix: rule(
+      field(z.array(asNumber).optional(), 'Only routes whose AS path starts with these AS numbers.', ATOMIC),
+      { calico: `each ${AS_RULE.calico}`, differs: AS_RULE.differs },
     ),
-    priority: field(priority.optional(), 'Only routes with this priority (FelixConfiguration route-priority units).'),
-    action: field(z.enum(['Accept', 'Reject'], { error: 'must be Accept or Reject' }), 'What a matching rule does.'),
-    operations: field(
-      z.array(operationSchema(path)).min(1).max(10).optional(),
-      'Modifications applied before accepting (action Accept only).',
-      ATOMIC,
+    priority: rule(
+      field(priority.optional(), 'Only routes with this priority (FelixConfiguration route-priority units).'),
+      { calico: '1..2147483646 (CRD)' },
+    ),
+    action: rule(
+      field(z.enum(['Accept', 'Reject'], { error: 'must be Accept or Reject' }), 'What a matching rule does.'),
+      { calico: 'required; enum Accept, Reject (CRD)' },
+    ),
+    operations: rule(
+      field(
+        z.array(operationSchema(path)).min(1).max(10).optional(),
+        'Modifications applied before accepting (action Accept only).',
+        ATOMIC,
+      ),
+      { calico: '1..10 entries (CRD); only with action Accept (CRD CEL)' },
     ),
   });
 }
@@ -205,13 +262,20 @@ function rules(family: 4 | 6, list: string, what: string) {
       .array(
         field(ruleSchema(family, path).superRefine(checkRule), `One IPv${family} rule.`, {
           'x-kubernetes-validations': ruleCel(path),
+          'x-tabby-calico':
+            'cidr and matchOperator set together; prefixLength only with cidr; operations only with action Accept ' +
+            '(CRD CEL)',
         }),
       )
       // A bound keeps the CEL rules within the apiserver's cost budget; Calico sets none, but no filter needs more.
       .max(MAX_RULES, { error: `must have at most ${MAX_RULES} rules` })
       .optional(),
     what,
-    ATOMIC,
+    {
+      ...ATOMIC,
+      'x-tabby-calico': 'none (list)',
+      'x-tabby-differs': `at most ${MAX_RULES} rules, which keeps the rules' CEL within the apiserver's cost budget`,
+    },
   );
 }
 

@@ -8,82 +8,163 @@ import { envelope } from './common.js';
 import {
   asNumberField,
   BGPPasswordSchema,
+  dnsNameField,
   durationField,
   ipField,
   ipPortField,
   selectorField,
   splitIPPort,
 } from './fields.js';
-import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, defineKind, field, unsupported } from './meta.js';
+import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, defineKind, field, rule, unsupported } from './meta.js';
 
 const set = (s: string) => `(has(self.${s}) && size(self.${s}) > 0)`;
+// peerIP's address part, for its three forms: `ip`, `ipv4:port`, `[ip]:port`.
+const PEER_ADDRESS =
+  "(self.peerIP.startsWith('[') ? self.peerIP.substring(1, self.peerIP.lastIndexOf(']')) : " +
+  "(self.peerIP.contains('.') && self.peerIP.contains(':') ? self.peerIP.split(':')[0] : self.peerIP))";
 
 const BGPPeerSpecObject = z.looseObject({
-  node: field(
-    z
-      .string()
-      .max(253)
-      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$/, {
-        error: 'must be a node name (DNS-1123 subdomain)',
-      })
-      .optional(),
-    'The one node that has this peering. With neither node nor nodeSelector the peering is global (every node).',
+  node: rule(
+    field(
+      z
+        .string()
+        .max(253)
+        .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$/, {
+          error: 'must be a node name (DNS-1123 subdomain)',
+        })
+        .optional(),
+      'The one node that has this peering. With neither node nor nodeSelector the peering is global (every node).',
+    ),
+    { calico: 'DNS-1123 subdomain, at most 253 characters (validator `name`); not with nodeSelector (CRD CEL)' },
   ),
-  nodeSelector: selectorField(
-    'spec.nodeSelector',
-    'Calico selector over Node labels choosing the nodes that have this peering. Not together with node.',
-  ).optional(),
-  peerIP: ipPortField(
-    'spec.peerIP',
-    'Remote address: <IPv4>, <IPv4>:<port>, <IPv6> or [<IPv6>]:<port>. Not together with peerSelector.',
-  ).optional(),
-  asNumber: asNumberField(
-    'spec.asNumber',
-    'Remote AS number (with peerIP). Must be absent with peerSelector.',
-  ).optional(),
+  nodeSelector: rule(
+    selectorField(
+      'spec.nodeSelector',
+      'Calico selector over Node labels choosing the nodes that have this peering. Not together with node.',
+      { allowGlobal: true },
+    ).optional(),
+    {
+      calico: 'Calico selector syntax (validator `selector`), at most 1024 characters; not with node (CRD CEL)',
+      webhook: 'selector syntax (Calico selector parser)',
+    },
+  ),
+  peerIP: rule(
+    ipPortField(
+      'spec.peerIP',
+      'Remote address: <IPv4>, <IPv4>:<port>, <IPv6> or [<IPv6>]:<port>. Not together with peerSelector.',
+    ).optional(),
+    {
+      calico:
+        '<IP>, <IPv4>:<port> or [<IP>]:<port>, port 1..65535 (validator `IP:port`), at most 64 characters; not with ' +
+        'peerSelector or localWorkloadSelector (CRD CEL)',
+    },
+  ),
+  asNumber: rule(
+    asNumberField('spec.asNumber', 'Remote AS number (with peerIP). Must be absent with peerSelector.').optional(),
+    {
+      calico:
+        'numorstring.ASNumber (CRD integer, format int32); empty with peerSelector, required with ' +
+        'localWorkloadSelector (CRD CEL)',
+    },
+  ),
   localASNumber: asNumberField(
     'spec.localASNumber',
     'Local AS number for this session instead of the node AS.',
   ).optional(),
-  peerSelector: selectorField(
-    'spec.peerSelector',
-    'Calico selector over Node labels: peer with every matching Calico node (their own AS). Not with peerIP.',
-  ).optional(),
-  keepOriginalNextHop: field(
-    z.boolean().optional(),
-    'Deprecated: use nextHopMode Keep. Keep the original next hop on routes sent to an eBGP peer.',
+  peerSelector: rule(
+    selectorField(
+      'spec.peerSelector',
+      'Calico selector over Node labels: peer with every matching Calico node (their own AS). Not with peerIP.',
+      { allowGlobal: true },
+    ).optional(),
+    {
+      calico:
+        'Calico selector syntax (validator `selector`), at most 1024 characters; not with peerIP or ' +
+        'localWorkloadSelector (CRD CEL)',
+      webhook: 'selector syntax (Calico selector parser)',
+    },
   ),
-  nextHopMode: field(
-    z.enum(['Auto', 'Self', 'Keep'], { error: 'must be Auto, Self or Keep' }).optional(),
-    'Next hop of routes sent to this peer: Auto (BIRD decides), Self, or Keep.',
+  keepOriginalNextHop: rule(
+    field(
+      z.boolean().optional(),
+      'Deprecated: use nextHopMode Keep. Keep the original next hop on routes sent to an eBGP peer.',
+    ),
+    { calico: 'not true together with nextHopMode (CRD CEL)' },
   ),
-  password: field(BGPPasswordSchema.optional(), 'Secret key holding the TCP MD5 password for this session.'),
-  sourceAddress: field(
-    z.enum(['UseNodeIP', 'None'], { error: 'must be UseNodeIP or None' }).optional(),
-    'UseNodeIP (default): bind the session to the node address; None: let the kernel choose.',
+  nextHopMode: rule(
+    field(
+      z.enum(['Auto', 'Self', 'Keep'], { error: 'must be Auto, Self or Keep' }).optional(),
+      'Next hop of routes sent to this peer: Auto (BIRD decides), Self, or Keep.',
+    ),
+    { calico: 'enum Auto, Self, Keep (CRD)' },
+  ),
+  password: rule(field(BGPPasswordSchema.optional(), 'Secret key holding the TCP MD5 password for this session.'), {
+    calico: 'secretKeyRef.key required (CRD)',
+  }),
+  sourceAddress: rule(
+    field(
+      z.enum(['UseNodeIP', 'None'], { error: 'must be UseNodeIP or None' }).optional(),
+      'UseNodeIP (default): bind the session to the node address; None: let the kernel choose.',
+    ),
+    { calico: 'enum UseNodeIP, None (CRD)' },
   ),
   maxRestartTime: durationField('Graceful restart time for this session (default 120s).').optional(),
   keepaliveTime: durationField('Keepalive time for this session.').optional(),
-  numAllowedLocalASNumbers: field(
-    z.number().int().min(0).max(2147483647).optional(),
-    'How many times the local AS may appear in received AS paths (allow local as N).',
+  numAllowedLocalASNumbers: rule(
+    field(
+      z.number().int().min(0).max(2147483647).optional(),
+      'How many times the local AS may appear in received AS paths (allow local as N).',
+    ),
+    {
+      calico: 'int32 (CRD format int32)',
+      differs: 'negative counts refused (BIRD refuses them)',
+    },
   ),
-  ttlSecurity: field(
-    z.number().int().min(0, { error: 'must be 0..255' }).max(255, { error: 'must be 0..255' }).optional(),
-    'GTSM: accept packets only from this many hops away (0 = off).',
+  ttlSecurity: rule(
+    field(
+      z.number().int().min(0, { error: 'must be 0..255' }).max(255, { error: 'must be 0..255' }).optional(),
+      'GTSM: accept packets only from this many hops away (0 = off).',
+    ),
+    { calico: 'uint8: 0..255 (decoding)' },
   ),
-  reachableBy: ipField(
-    'spec.reachableBy',
-    'Gateway through which peerIP is reached (adds a static route); same address family as peerIP.',
-  ).optional(),
-  filters: field(z.array(z.string().max(253)).optional(), 'BGPFilter names applied to this session, in order.'),
-  localWorkloadSelector: unsupported(
-    selectorField('spec.localWorkloadSelector', 'Peer with local workloads matching this selector.').optional(),
-    'Peer with local workloads matching this selector (requires asNumber; not with peerIP or peerSelector).',
+  reachableBy: rule(
+    ipField(
+      'spec.reachableBy',
+      'Gateway through which peerIP is reached (adds a static route); same address family as peerIP.',
+    ).optional(),
+    {
+      calico:
+        'an IP address (validator `reachableBy`), at most 64 characters; only with peerIP (CRD CEL); the family of ' +
+        "peerIP's address (Go validator)",
+    },
   ),
-  reversePeering: field(
-    z.enum(['Auto', 'Manual'], { error: 'must be Auto or Manual' }).optional(),
-    'Auto (default): the matching reverse session between Calico nodes is created too; Manual: it is not.',
+  filters: rule(
+    field(z.array(dnsNameField('A BGPFilter name.')).optional(), 'BGPFilter names applied to this session, in order.'),
+    { calico: 'each a DNS-1123 subdomain (validator `name`)' },
+  ),
+  localWorkloadSelector: rule(
+    unsupported(
+      selectorField('spec.localWorkloadSelector', 'Peer with local workloads matching this selector.', {
+        allowGlobal: true,
+      }).optional(),
+      'Peer with local workloads matching this selector (requires asNumber; not with peerIP or peerSelector).',
+    ),
+    {
+      calico:
+        'Calico selector syntax (validator `selector`), at most 1024 characters; needs asNumber, not with peerIP ' +
+        'or peerSelector (CRD CEL)',
+      webhook: 'selector syntax (Calico selector parser)',
+    },
+  ),
+  reversePeering: rule(
+    field(
+      z.enum(['Auto', 'Manual'], { error: 'must be Auto or Manual' }).optional(),
+      'Auto (default): the matching reverse session between Calico nodes is created too; Manual: it is not.',
+    ),
+    {
+      calico: 'enum Auto, Manual (Go type); the generated CRD lost the enum',
+      differs: "enum enforced (Calico's CRD marker has a trailing ';' and its CRD accepts any string)",
+    },
   ),
 });
 
@@ -161,6 +242,13 @@ export const BGPPeerSpecSchema = field(
         fieldPath: '.reachableBy',
         reason: 'FieldValueForbidden',
       }),
+      // Calico checks this in Go ("cannot be expressed in CEL without ip()"); the apiservers Tabby supports have ip().
+      cel(
+        `!${set('reachableBy')} || !${set('peerIP')} || !isIP(self.reachableBy) || !isIP(${PEER_ADDRESS}) || ` +
+          `ip(self.reachableBy).family() == ip(${PEER_ADDRESS}).family()`,
+        'spec.reachableBy must be the same address family as spec.peerIP',
+        { fieldPath: '.reachableBy' },
+      ),
       cel(
         '!has(self.keepOriginalNextHop) || !self.keepOriginalNextHop || !has(self.nextHopMode)',
         'spec.keepOriginalNextHop and spec.nextHopMode cannot both be set; use spec.nextHopMode',

@@ -10,6 +10,8 @@ describe('splitIPPort (Calico processIPPort forms)', () => {
     ['IPv6 ending in digits is an address, not a port', 'fd00::1:179', { ip: 'fd00::1:179' }],
     ['bracketed IPv6 with port', '[fd00::1]:1790', { ip: 'fd00::1', port: 1790 }],
     ['port 65535', '10.0.0.1:65535', { ip: '10.0.0.1', port: 65535 }],
+    // Calico's processIPPort takes any address in brackets (its IPv6PortFormat matches dotted quads too).
+    ['IPv4 in brackets', '[10.0.0.1]:179', { ip: '10.0.0.1', port: 179 }],
   ] as const)('accepts %s', (_name, text, expected) => {
     expect(splitIPPort(text)).toEqual(expected);
   });
@@ -17,7 +19,6 @@ describe('splitIPPort (Calico processIPPort forms)', () => {
   it.each([
     ['port 0', '10.0.0.1:0'],
     ['port 65536', '10.0.0.1:65536'],
-    ['IPv4 in brackets', '[10.0.0.1]:179'],
     ['bracketed IPv6 without port', '[fd00::1]'],
     ['hostname', 'router.example'],
     ['empty', ''],
@@ -45,12 +46,17 @@ describe('durations', () => {
     ['1.5h', 5400],
     ['250ms', 0.25],
     ['2h45m', 9900],
+    ['.5s', 0.5],
+    ['1.s', 1],
+    ['+90s', 90],
+    ['1μs', 0.000001],
+    ['1µs', 0.000001],
   ] as const)('%s is %d seconds', (text, seconds) => {
     expect(DURATION.test(text)).toBe(true);
     expect(durationSeconds(text)).toBeCloseTo(seconds, 9);
   });
 
-  it.each(['10', '2 minutes', 's', '-5s', '1d'])('refuses %s', (text) => {
+  it.each(['10', '2 minutes', 's', '-5s', '1d', '.s', '', '1.5'])('refuses %s', (text) => {
     expect(DURATION.test(text)).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { cidrFamily, cidrsOverlap, parseCidr, tryParseCidr } from '../net/index.js';
 import { ConditionsSchema, envelope } from './common.js';
 import { cidrField, selectorField } from './fields.js';
-import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, crdDefault, defineKind, field } from './meta.js';
+import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, crdDefault, defineKind, field, rule } from './meta.js';
 
 export const EncapModeSchema = z.enum(['Never', 'Always', 'CrossSubnet'], {
   error: 'must be one of Never, Always, CrossSubnet (case-sensitive)',
@@ -40,25 +40,45 @@ const NODE_SELECTOR_DOC =
   'Calico selector over Node labels choosing the nodes that may take blocks from this pool. Default all().';
 
 const IPPoolSpecObject = z.looseObject({
-  cidr: cidrField('spec.cidr', 'The pool CIDR, strictly masked (e.g. 10.244.0.0/16). Cannot be changed.', {
-    'x-kubernetes-validations': [
-      cel(
-        'self == oldSelf',
-        'spec.cidr cannot be changed; create a new pool and disable this one to migrate (Calico IP pool migration)',
-      ),
-    ],
-  }),
-  vxlanMode: crdDefault(
-    EncapModeSchema.optional(),
-    'Never',
-    'VXLAN encapsulation for traffic to addresses in this pool: Never (default), Always, or CrossSubnet ' +
-      '(only between nodes in different subnets). Cannot be enabled together with ipipMode.',
+  cidr: rule(
+    cidrField('spec.cidr', 'The pool CIDR, strictly masked (e.g. 10.244.0.0/16). Cannot be changed.', {
+      'x-kubernetes-validations': [
+        cel(
+          'self == oldSelf',
+          'spec.cidr cannot be changed; create a new pool and disable this one to migrate (Calico IP pool migration)',
+        ),
+      ],
+    }),
+    {
+      calico:
+        'required; CRD format cidr, at most 48 characters; strictly masked (validator `net`, CRD CEL); not within ' +
+        '169.254.0.0/16 or fe80::/10 (CRD CEL); immutable (CRD CEL)',
+      condition: 'must not overlap another pool: the later pool is Allocatable=False/CIDROverlap (Calico v3.32)',
+    },
   ),
-  ipipMode: crdDefault(
-    EncapModeSchema.optional(),
-    'Never',
-    'IP-in-IP encapsulation for traffic to addresses in this pool: Never (default), Always, or CrossSubnet ' +
-      '(only between nodes in different subnets). IPv4 pools only; cannot be enabled together with vxlanMode.',
+  vxlanMode: rule(
+    crdDefault(
+      EncapModeSchema.optional(),
+      'Never',
+      'VXLAN encapsulation for traffic to addresses in this pool: Never (default), Always, or CrossSubnet ' +
+        '(only between nodes in different subnets). Cannot be enabled together with ipipMode.',
+    ),
+    {
+      calico: 'enum Never, Always, CrossSubnet (CRD); not with ipipMode enabled, not on a LoadBalancer pool (CRD CEL)',
+    },
+  ),
+  ipipMode: rule(
+    crdDefault(
+      EncapModeSchema.optional(),
+      'Never',
+      'IP-in-IP encapsulation for traffic to addresses in this pool: Never (default), Always, or CrossSubnet ' +
+        '(only between nodes in different subnets). IPv4 pools only; cannot be enabled together with vxlanMode.',
+    ),
+    {
+      calico:
+        'enum Never, Always, CrossSubnet (CRD); not with vxlanMode enabled, not on IPv6 pools, not on a LoadBalancer ' +
+        'pool (CRD CEL)',
+    },
   ),
   natOutgoing: crdDefault(
     z.boolean().default(false),
@@ -70,39 +90,66 @@ const IPPoolSpecObject = z.looseObject({
     false,
     'Stop assigning addresses from this pool; existing addresses and routes stay. Default false.',
   ),
-  disableBGPExport: field(
-    z.boolean().default(false),
-    "Do not advertise this pool's CIDR and blocks to BGP peers. Default false.",
+  disableBGPExport: rule(
+    field(z.boolean().default(false), "Do not advertise this pool's CIDR and blocks to BGP peers. Default false."),
+    { calico: 'not true on a LoadBalancer pool (CRD CEL)' },
   ),
-  blockSize: field(
-    z
-      .number({ error: 'must be an integer' })
-      .int({ error: 'must be an integer' })
-      .min(0, { error: 'must be 0..128' })
-      .max(128, { error: 'must be 0..128' })
-      .optional(),
-    'Prefix length of the blocks handed to nodes: 20..32 for IPv4 (default 26), 116..128 for IPv6 (default 122); ' +
-      'at least the pool prefix length. Cannot be changed.',
+  blockSize: rule(
+    field(
+      z
+        .number({ error: 'must be an integer' })
+        .int({ error: 'must be an integer' })
+        .min(0, { error: 'must be 0..128' })
+        .max(128, { error: 'must be 0..128' })
+        .optional(),
+      'Prefix length of the blocks handed to nodes: 20..32 for IPv4 (default 26), 116..128 for IPv6 (default 122); ' +
+        'at least the pool prefix length. Cannot be changed.',
+    ),
+    {
+      calico:
+        '0..128 (CRD); 20..32 for IPv4 and 116..128 for IPv6, and no shorter than the pool prefix unless the pool ' +
+        'is disabled (CRD CEL); immutable (CRD CEL)',
+    },
   ),
-  nodeSelector: crdDefault(
-    selectorField('spec.nodeSelector', NODE_SELECTOR_DOC).default('all()'),
-    'all()',
-    NODE_SELECTOR_DOC,
+  nodeSelector: rule(
+    crdDefault(selectorField('spec.nodeSelector', NODE_SELECTOR_DOC).default('all()'), 'all()', NODE_SELECTOR_DOC),
+    {
+      calico:
+        'Calico selector syntax (validator `selector`), at most 1024 characters, default all(); no global(), and ' +
+        'all() on a LoadBalancer pool (CRD CEL)',
+      webhook: 'selector syntax (Calico selector parser)',
+    },
   ),
-  namespaceSelector: selectorField(
-    'spec.namespaceSelector',
-    'Calico selector over Namespace labels; when set, both it and nodeSelector must match. Not with Tunnel use.',
-  ).optional(),
-  allowedUses: field(
-    z.array(AllowedUseSchema).max(10, { error: 'must have at most 10 entries' }).optional(),
-    'What addresses from this pool are for: Workload, Tunnel, LoadBalancer. Default [Workload, Tunnel]. ' +
-      'LoadBalancer cannot be combined with the others.',
-    { 'x-kubernetes-list-type': 'set' },
+  namespaceSelector: rule(
+    selectorField(
+      'spec.namespaceSelector',
+      'Calico selector over Namespace labels; when set, both it and nodeSelector must match. Not with Tunnel use.',
+    ).optional(),
+    {
+      calico:
+        'Calico selector syntax (validator `selector`), at most 1024 characters; no global(), not on a pool with ' +
+        'Tunnel use (CRD CEL)',
+      webhook: 'selector syntax (Calico selector parser)',
+    },
   ),
-  assignmentMode: crdDefault(
-    AssignmentModeSchema.default('Automatic'),
-    'Automatic',
-    'Automatic: IPAM picks this pool on its own; Manual: only when a pod or namespace asks for it by name.',
+  allowedUses: rule(
+    field(
+      z.array(AllowedUseSchema).max(10, { error: 'must have at most 10 entries' }).optional(),
+      'What addresses from this pool are for: Workload, Tunnel, LoadBalancer. Default [Workload, Tunnel]. ' +
+        'LoadBalancer cannot be combined with the others.',
+      { 'x-kubernetes-list-type': 'set' },
+    ),
+    {
+      calico: 'set of at most 10, each Workload, Tunnel or LoadBalancer (CRD); LoadBalancer alone (CRD CEL)',
+    },
+  ),
+  assignmentMode: rule(
+    crdDefault(
+      AssignmentModeSchema.default('Automatic'),
+      'Automatic',
+      'Automatic: IPAM picks this pool on its own; Manual: only when a pod or namespace asks for it by name.',
+    ),
+    { calico: 'enum Automatic, Manual; default Automatic (CRD)' },
   ),
 });
 

@@ -6,19 +6,27 @@
 import { z } from 'zod';
 import { envelope } from './common.js';
 import { netField } from './fields.js';
-import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, defineKind, field } from './meta.js';
+import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, defineKind, field, rule } from './meta.js';
 
 /** Entries per object: a bound the apiserver needs to cost the per-entry CEL rule; Calico sets none. */
 export const MAX_RESERVED_CIDRS = 1024;
 
 const IPReservationSpecObject = z.looseObject({
-  reservedCIDRs: field(
-    z
-      .array(netField('spec.reservedCIDRs[*]', 'A CIDR (e.g. 10.0.0.0/28) or a single address (10.0.0.1).'))
-      .max(MAX_RESERVED_CIDRS)
-      .optional(),
-    'CIDRs and addresses Calico IPAM excludes from automatic assignment.',
-    { 'x-kubernetes-list-type': 'set' },
+  reservedCIDRs: rule(
+    field(
+      z
+        .array(netField('spec.reservedCIDRs[*]', 'A CIDR (e.g. 10.0.0.0/28) or a single address (10.0.0.1).'))
+        .max(MAX_RESERVED_CIDRS)
+        .optional(),
+      'CIDRs and addresses Calico IPAM excludes from automatic assignment.',
+      { 'x-kubernetes-list-type': 'set' },
+    ),
+    {
+      calico: 'each a CIDR or an address, host bits allowed (validator `cidrs`); CRD items format cidr',
+      differs:
+        "bare addresses accepted, as Calico's validator and docs take them, although the format cidr of Calico's " +
+        `CRD refuses them; at most ${MAX_RESERVED_CIDRS} entries`,
+    },
   ),
 });
 

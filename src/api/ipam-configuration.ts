@@ -4,35 +4,60 @@
 // (`calico: libcalico-go/lib/ipam/ipam.go` SetIPAMConfig).
 import { z } from 'zod';
 import { envelope } from './common.js';
-import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, crdDefault, defineKind, field } from './meta.js';
+import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, crdDefault, defineKind, field, rule } from './meta.js';
 
 /** The effective per-node block limit when maxBlocksPerHost is 0. */
 export const DEFAULT_MAX_BLOCKS_PER_HOST = 20;
 
 const IPAMConfigurationSpecObject = z.looseObject({
-  strictAffinity: crdDefault(
-    z.boolean().default(false),
-    false,
-    'true: a node never borrows addresses from blocks of other nodes. Default false.',
+  strictAffinity: rule(
+    crdDefault(
+      z.boolean().default(false),
+      false,
+      'true: a node never borrows addresses from blocks of other nodes. Default false.',
+    ),
+    { calico: 'required, default false (CRD)' },
   ),
-  autoAllocateBlocks: crdDefault(z.boolean().default(true), true, 'false: nodes never claim new blocks. Default true.'),
-  maxBlocksPerHost: crdDefault(
-    z
-      .number()
-      .int({ error: 'must be an integer 0..1000000' })
-      .min(0, { error: 'must be 0..1000000' })
-      .max(1000000, { error: 'must be 0..1000000' })
-      .default(0),
-    0,
-    'Most blocks one node may hold; 0 means the default limit (20). Requires strictAffinity.',
+  autoAllocateBlocks: rule(
+    crdDefault(z.boolean().default(true), true, 'false: nodes never claim new blocks. Default true.'),
+    {
+      calico:
+        'required, default true (CRD); not false together with strictAffinity false (libcalico-go SetIPAMConfig, ' +
+        'as `calicoctl ipam configure` runs it)',
+      differs: 'refused at the apiserver (CEL), where Calico refuses it only in its IPAM library',
+    },
   ),
-  kubeVirtVMAddressPersistence: field(
-    z.enum(['Enabled', 'Disabled'], { error: 'must be Enabled or Disabled' }).optional(),
-    'Keep KubeVirt VM addresses across restarts and migrations. Default Enabled.',
+  maxBlocksPerHost: rule(
+    crdDefault(
+      z
+        .number()
+        .int({ error: 'must be an integer 0..1000000' })
+        .min(0, { error: 'must be 0..1000000' })
+        .max(1000000, { error: 'must be 0..1000000' })
+        .default(0),
+      0,
+      'Most blocks one node may hold; 0 means the default limit (20). Requires strictAffinity.',
+    ),
+    {
+      calico:
+        '0..1000000, default 0 (CRD; validator >= 0); above 0 only with strictAffinity (libcalico-go SetIPAMConfig, ' +
+        'as `calicoctl ipam configure` runs it)',
+      differs: 'refused at the apiserver (CEL), where Calico refuses it only in its IPAM library',
+    },
   ),
-  ipCooldownSeconds: field(
-    z.number().int().min(0, { error: 'must be 0..1200' }).max(1200, { error: 'must be 0..1200' }).optional(),
-    'Seconds a released address waits before reuse (Calico master). Default 0.',
+  kubeVirtVMAddressPersistence: rule(
+    field(
+      z.enum(['Enabled', 'Disabled'], { error: 'must be Enabled or Disabled' }).optional(),
+      'Keep KubeVirt VM addresses across restarts and migrations. Default Enabled.',
+    ),
+    { calico: 'enum Enabled, Disabled (CRD)' },
+  ),
+  ipCooldownSeconds: rule(
+    field(
+      z.number().int().min(0, { error: 'must be 0..1200' }).max(1200, { error: 'must be 0..1200' }).optional(),
+      'Seconds a released address waits before reuse (Calico master). Default 0.',
+    ),
+    { calico: '0..1200 (CRD)' },
   ),
 });
 

@@ -57,6 +57,39 @@ export interface FieldMeta {
   'x-tabby-crd-pattern'?: string;
   /** Value the CRD should default on the server (defaults Calico's own v3 CRDs carry). Zod defaults are client-side. */
   'x-tabby-crd-default'?: unknown;
+  /**
+   * Calico's rule for this field in words, saying where Calico enforces it (its CRD's schema or CEL, its Go
+   * validator `libcalico-go/lib/validator/v3`); `none` when Calico checks nothing beyond the type. Read by the
+   * validation table (docs/validation.md), never by validation.
+   */
+  'x-tabby-calico'?: string;
+  /**
+   * What of this field's rule only our full validation checks — the admission webhook at the apiserver, and every
+   * parse — because the CRD cannot say it (selector syntax, Go regular expressions, references within the object).
+   */
+  'x-tabby-webhook'?: string;
+  /** A rule that needs other objects: the operator reports it in a condition (and an Event). */
+  'x-tabby-condition'?: string;
+  /** Where and why Tabby's rule differs from Calico's, when it does on purpose. */
+  'x-tabby-differs'?: string;
+}
+
+/** The parts of a field's rule the validation table shows, attached beside the schema like every other metadata. */
+export interface RuleMeta {
+  /** Calico's rule (see FieldMeta 'x-tabby-calico'). */
+  calico: string;
+  webhook?: string;
+  condition?: string;
+  differs?: string;
+}
+
+/** Attaches Calico's rule (and where Tabby enforces what the CRD cannot) to a field, keeping its other metadata. */
+export function rule<T extends z.ZodType>(schema: T, r: RuleMeta): T {
+  const meta: FieldMeta = { 'x-tabby-calico': r.calico };
+  if (r.webhook !== undefined) meta['x-tabby-webhook'] = r.webhook;
+  if (r.condition !== undefined) meta['x-tabby-condition'] = r.condition;
+  if (r.differs !== undefined) meta['x-tabby-differs'] = r.differs;
+  return schema.meta(meta as Record<string, unknown>) as T;
 }
 
 /** Attach field metadata (description, CEL rules, list semantics) to a schema, returning the annotated schema. */

@@ -234,7 +234,7 @@ describe('dispatch', () => {
         expect(r.issues.length).toBeGreaterThan(0);
         for (const i of r.issues) {
           expect(i.object.kind).toMatch(/\S/);
-          if (typeof o.kind === 'string' && o.kind !== '' && !Array.isArray(input)) {
+          if (typeof o.kind === 'string' && o.kind.trim() !== '' && !Array.isArray(input)) {
             expect([o.kind, kind]).toContain(i.object.kind); // as written, or its canonical name once dispatched
           }
           expect(i.object.name).toBe(Array.isArray(input) ? '' : name);
@@ -250,5 +250,7 @@ describe('dispatch', () => {
     // Both outcomes must be exercised, or the property says nothing about one of them (measured: ~25% accepted).
     expect(seen.accepted).toBeGreaterThanOrEqual(300);
     expect(seen.refused).toBeGreaterThanOrEqual(1500);
-  });
+    // 3000 parses take ~3 s on a loaded 2-core machine (FelixConfiguration has ~190 typed fields): a ceiling, not an
+    // expectation.
+  }, 120_000);
 });

@@ -38,7 +38,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Kind and name as far as they can be read from an unvalidated value (for error messages). */
 export function refOf(obj: unknown): ObjectRef {
   if (!isRecord(obj)) return { kind: '(not an object)', name: '' };
-  const kind = typeof obj.kind === 'string' && obj.kind !== '' ? obj.kind : '(no kind)';
+  const kind = typeof obj.kind === 'string' && obj.kind.trim() !== '' ? obj.kind : '(no kind)';
   const meta = obj.metadata;
   const name = isRecord(meta) && typeof meta.name === 'string' ? meta.name : '';
   return { kind, name };
@@ -73,7 +73,7 @@ export function validateObject(obj: unknown): ValidationResult {
   if (typeof apiVersion !== 'string' || apiVersion === '') {
     return { ok: false, issues: [{ code: 'invalid_type', object: ref, path: ['apiVersion'], message: 'is required' }] };
   }
-  if (typeof obj.kind !== 'string' || obj.kind === '') {
+  if (typeof obj.kind !== 'string' || obj.kind.trim() === '') {
     return { ok: false, issues: [{ code: 'invalid_type', object: ref, path: ['kind'], message: 'is required' }] };
   }
   const def = findKind(apiVersion, obj.kind);
