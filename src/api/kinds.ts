@@ -31,6 +31,21 @@ export const KINDS = [
 
 export type AnyKindDefinition = (typeof KINDS)[number];
 
+/**
+ * The kinds users write (Calico's v3 configuration kinds): the admission webhook judges these and the validation
+ * table (docs/validation.md) lists their fields. The IPAM kinds (blocks, affinities, handles) are written by Tabby's
+ * own components, and NodeDataplane and RouteTable are Tabby's: those stay with their CRD's rules.
+ */
+export const VALIDATED_KIND_NAMES = [
+  'IPPool',
+  'BGPConfiguration',
+  'BGPPeer',
+  'BGPFilter',
+  'IPReservation',
+  'IPAMConfiguration',
+  'FelixConfiguration',
+] as const;
+
 /** Looks a kind up by apiVersion and kind (or alias). */
 export function findKind(apiVersion: string, kind: string): AnyKindDefinition | undefined {
   return KINDS.find((k) => apiVersionOf(k) === apiVersion && (k.kind === kind || k.aliases.includes(kind)));

@@ -5,7 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CRD_HEADER, generateCrdFiles } from '../api/crd-gen.js';
-import { CHART_DIR, checkCrds, crdDirs, formatCheck, writeCrds } from './crds-command.js';
+import { validationTableMarkdown } from '../api/validation-table.js';
+import {
+  CHART_DIR,
+  checkCrds,
+  checkValidationDoc,
+  crdDirs,
+  formatCheck,
+  VALIDATION_DOC,
+  validationDoc,
+  writeCrds,
+  writeValidationDoc,
+} from './crds-command.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const generated = generateCrdFiles();
@@ -98,5 +109,39 @@ describe('crdDirs', () => {
     { name: 'the same folder twice is one', chart: './crds', cwd: withChart, want: ['crds'] },
   ])('$name', ({ chart, cwd, want }) => {
     expect(crdDirs('crds', chart, cwd)).toEqual(want);
+  });
+});
+
+describe('the validation table (docs/validation.md)', () => {
+  const temps: string[] = [];
+  afterAll(() => {
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('the committed table is what the schemas generate', async () => {
+    expect(await checkValidationDoc(join(REPO, VALIDATION_DOC))).toEqual([]);
+  });
+
+  it('is written, then checks clean; an edit or a missing file is reported by name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tabby-docs-test-'));
+    temps.push(dir);
+    const file = join(dir, 'validation.md');
+    expect(await checkValidationDoc(file)).toEqual([`missing: ${file}`]);
+    await writeValidationDoc(file);
+    expect(readFileSync(file, 'utf8')).toBe(validationTableMarkdown());
+    expect(await checkValidationDoc(file)).toEqual([]);
+    writeFileSync(file, `${validationTableMarkdown()}edited by hand\n`);
+    expect(await checkValidationDoc(file)).toEqual([`stale: ${file}`]);
+  });
+
+  it('defaults to docs/validation.md where docs/ exists; --docs FILE and --no-docs', () => {
+    const withDocs = mkdtempSync(join(tmpdir(), 'tabby-docs-cwd-'));
+    const without = mkdtempSync(join(tmpdir(), 'tabby-docs-cwd-'));
+    temps.push(withDocs, without);
+    mkdirSync(join(withDocs, 'docs'));
+    expect(validationDoc(undefined, withDocs)).toBe(VALIDATION_DOC);
+    expect(validationDoc(undefined, without)).toBeUndefined();
+    expect(validationDoc(false, withDocs)).toBeUndefined();
+    expect(validationDoc('elsewhere.md', without)).toBe('elsewhere.md');
   });
 });

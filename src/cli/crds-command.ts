@@ -5,6 +5,8 @@
 // The Helm chart installs CRDs from its own `crds/` folder, which must hold exactly the generated files. Both
 // commands therefore also write (check) the chart's copy: `--chart-crds DIR`, by default `charts/tabby/crds` when
 // run where that chart exists (the repository root, as npm scripts are), `--no-chart-crds` to leave it alone.
+// Likewise the validation table (src/api/validation-table.ts): `--docs FILE`, by default `docs/validation.md` where
+// `docs/` exists, `--no-docs` to leave it alone.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -19,6 +21,29 @@ export interface CrdCheckResult {
 
 /** The chart whose crds/ folder mirrors the generated CRDs, relative to the repository root. */
 export const CHART_DIR = join('charts', 'tabby');
+/** The generated validation table, relative to the repository root. */
+export const VALIDATION_DOC = join('docs', 'validation.md');
+
+const validationTable = () => import('../api/validation-table.js');
+
+/** The validation table a command writes or checks: the one given, none for `false`, else docs/validation.md. */
+export function validationDoc(docs: string | boolean | undefined, cwd: string): string | undefined {
+  if (typeof docs === 'string') return docs;
+  if (docs === false || !existsSync(join(cwd, 'docs'))) return undefined;
+  return VALIDATION_DOC;
+}
+
+export async function writeValidationDoc(file: string): Promise<void> {
+  await writeFile(file, (await validationTable()).validationTableMarkdown());
+}
+
+/** One line when the committed table differs from what the schemas generate (or is missing). */
+export async function checkValidationDoc(file: string): Promise<string[]> {
+  const expected = (await validationTable()).validationTableMarkdown();
+  const actual = await readFile(file, 'utf8').catch(() => undefined);
+  if (actual === undefined) return [`missing: ${file}`];
+  return actual === expected ? [] : [`stale: ${file}`];
+}
 
 // Loaded on use so that other commands do not pay for zod schema construction at start-up.
 const crdGen = () => import('../api/crd-gen.js');
@@ -77,6 +102,7 @@ export function formatCheck(dir: string, r: CrdCheckResult): string[] {
 
 interface ChartFlag {
   chartCrds?: string | boolean;
+  docs?: string | boolean;
 }
 
 export function registerCrds(program: Command): void {
@@ -90,10 +116,17 @@ export function registerCrds(program: Command): void {
       `also write the chart's copy here (default: ${join(CHART_DIR, 'crds')} when that chart exists)`,
     )
     .option('--no-chart-crds', "do not write the chart's copy")
+    .option('--docs <file>', `also write the validation table here (default: ${VALIDATION_DOC} when docs/ exists)`)
+    .option('--no-docs', 'do not write the validation table')
     .action(async (opts: { out: string } & ChartFlag) => {
       for (const dir of crdDirs(opts.out, opts.chartCrds, process.cwd())) {
         const written = await writeCrds(dir);
         process.stdout.write(`wrote ${written.length} CRDs to ${dir}\n`);
+      }
+      const doc = validationDoc(opts.docs, process.cwd());
+      if (doc !== undefined) {
+        await writeValidationDoc(doc);
+        process.stdout.write(`wrote the validation table to ${doc}\n`);
       }
     });
   crds
@@ -105,10 +138,17 @@ export function registerCrds(program: Command): void {
       `also check the chart's copy here (default: ${join(CHART_DIR, 'crds')} when that chart exists)`,
     )
     .option('--no-chart-crds', "do not check the chart's copy")
+    .option('--docs <file>', `also check the validation table here (default: ${VALIDATION_DOC} when docs/ exists)`)
+    .option('--no-docs', 'do not check the validation table')
     .action(async (opts: { dir: string } & ChartFlag) => {
       const dirs = crdDirs(opts.dir, opts.chartCrds, process.cwd());
       const lines: string[] = [];
       for (const dir of dirs) lines.push(...formatCheck(dir, await checkCrds(dir)));
+      const doc = validationDoc(opts.docs, process.cwd());
+      if (doc !== undefined) {
+        lines.push(...(await checkValidationDoc(doc)));
+        dirs.push(doc);
+      }
       if (lines.length > 0) {
         process.stderr.write(`${lines.join('\n')}\nrun \`npm run crds\` and commit the result\n`);
         process.exitCode = 1;
