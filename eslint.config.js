@@ -15,6 +15,7 @@ const layers = {
   cni: ['api', 'net', 'log'],
   agent: ['api', 'net', 'kube', 'log', 'ipam', 'plan', 'observe', 'cni'],
   operator: ['api', 'net', 'ipam', 'plan', 'kube', 'log', 'observe'],
+  webhook: ['api', 'net', 'log'],
   cli: null,
 };
 const all = Object.keys(layers);

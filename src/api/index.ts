@@ -18,6 +18,8 @@ export * from './node-dataplane.js';
 export * from './route-table.js';
 export * from './kinds.js';
 export * from './validate.js';
+export * from './admission.js';
+export * from './validation-table.js';
 export * from './unsupported.js';
 export * from './cross-checks.js';
 export * from './crd-gen.js';

@@ -10,6 +10,7 @@ import { registerIpam } from './ipam-command.js';
 import { registerCni } from './cni-command.js';
 import { registerDiff } from './diff-command.js';
 import { registerExplain } from './explain-command.js';
+import { registerWebhook } from './webhook-command.js';
 
 export function registerCommands(program: Command): void {
   registerRender(program);
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerCni(program);
   registerDiff(program);
   registerExplain(program);
+  registerWebhook(program);
 }
