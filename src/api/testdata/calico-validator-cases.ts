@@ -46,7 +46,7 @@ const peerv6_1 = '[aabb::ffff]:4444';
 const bad_ipv4_1 = '999.999.999.999';
 const bad_ipv6_1 = 'xyz:::';
 
-const pool = (calico: string, name: string, spec: Obj, valid: boolean, src = V): CalicoCase => ({
+const pool = (calico: string, name: string, spec: Obj, valid: boolean, src: CalicoCase['source'] = V): CalicoCase => ({
   calico,
   source: src,
   kind: 'IPPool',
@@ -63,7 +63,7 @@ const bgp = (calico: string, spec: Obj, valid: boolean, extra: Partial<CalicoCas
   valid,
   ...extra,
 });
-const peer = (calico: string, spec: Obj, valid: boolean, name = 'test-peer', src = V): CalicoCase => ({
+const peer = (calico: string, spec: Obj, valid: boolean, name = 'test-peer', src: CalicoCase['source'] = V): CalicoCase => ({
   calico,
   source: src,
   kind: 'BGPPeer',
