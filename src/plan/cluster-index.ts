@@ -3,7 +3,8 @@
 // reverse indexes planning needs — blocks by affine node, borrowed addresses by the node holding them, pods by node.
 // Invariants: every index agrees with the record maps after each call; a record replaced by an equal one still gets
 // new facts (callers compare records, not facts, to decide whether something changed). Every map is written through
-// its setter (setNode, setPool, setBlock, setPod, setBgpPeer, setBgpConfiguration, setFelixConfiguration), never
+// its setter (setNode, setPool, setBlock, setPod, setBgpPeer, setBgpConfiguration, setFelixConfiguration,
+// setBgpFilter), never
 // directly, so the derived indexes and caches cannot drift from the records.
 import { cidrContainsCidr, compareCidr, formatCidr, tryParseCidr } from '../net/index.js';
 import {
@@ -91,7 +92,7 @@ export class ClusterIndex {
     for (const p of s.bgpPeers) idx.setBgpPeer(p.name, p);
     for (const c of s.bgpConfigurations) idx.setBgpConfiguration(c.name, c);
     for (const c of s.felixConfigurations) idx.setFelixConfiguration(c.name, c);
-    for (const f of s.bgpFilters ?? []) idx.bgpFilters.set(f.name, f);
+    for (const f of s.bgpFilters ?? []) idx.setBgpFilter(f.name, f);
     idx.services.setSettings(serviceSettings(idx.bgpConfigurations.get(GLOBAL_CONFIG_NAME)));
     for (const svc of s.services ?? []) idx.services.setService(serviceKey(svc), svc);
     for (const e of s.endpointSlices ?? []) idx.services.setSlice(serviceKey(e), e);
@@ -168,6 +169,10 @@ export class ClusterIndex {
     record: SnapshotFelixConfiguration | undefined,
   ): SnapshotFelixConfiguration | undefined {
     return upsert(this.felixConfigurations, name, record);
+  }
+
+  setBgpFilter(name: string, record: SnapshotBGPFilter | undefined): SnapshotBGPFilter | undefined {
+    return upsert(this.bgpFilters, name, record);
   }
 
   /** Pools ordered by CIDR (IPv4 first); the order every pool-derived list is emitted in. */

@@ -228,8 +228,7 @@ export class PlanState {
 
   /** A BGPFilter's rules are in the plan of every node with a session naming it (either side of its BGPPeer). */
   private applyFilter(name: string, record: SnapshotBGPFilter | undefined): void {
-    if (record) this.idx.bgpFilters.set(name, record);
-    else this.idx.bgpFilters.delete(name);
+    this.idx.setBgpFilter(name, record);
     for (const p of this.peers) {
       if (!p.record.filters?.includes(name)) continue;
       this.pendingSides.push({ peer: p, side: 'local' }, { peer: p, side: 'remote' });
