@@ -7,6 +7,8 @@
 // - `status.applied` (field manager `tabby-agent`): which desired revision and which RouteTable shard revisions the
 //   agent has programmed, when, with what counts and errors.
 // - `status.conditions`: `Planned` (operator) and `Programmed` (agent), each with `observedGeneration`.
+// - `status.pathMTU` and the `PathMTU` condition (field manager `tabby-agent-pathmtu`): whether the configured MTU
+//   crosses the underlay to each peer (agent/path-mtu.ts).
 // Routes to other nodes' blocks are NOT here: they live in the shared per-view RouteTable shards (route-table.ts), so
 // a node join writes one NodeDataplane and one shard per view, never all N objects.
 // Invariants: every list is sorted by its key (named below) so equal content gives an equal revision; addresses are
@@ -374,9 +376,35 @@ export const NodeAppliedSchema = z.looseObject({
 });
 export type NodeApplied = z.infer<typeof NodeAppliedSchema>;
 
+export const PathMtuFailureSchema = z.looseObject({
+  peer: field(z.string().max(253), 'The node at the other end.'),
+  address: ip("The peer's underlay address the probes went to."),
+  encapsulation: field(z.enum(['vxlan', 'vxlan-v6', 'ipip', 'none']), 'How this node reaches the peer.'),
+  mtu: field(uint().max(65535), 'The MTU configured for the path: the tunnel device MTU, or the pod MTU (none).'),
+  size: field(uint().max(65535), 'Bytes on the wire that MTU needs: mtu plus the encapsulation overhead.'),
+  largestPassed: field(uint().max(65535), "The largest don't-fragment probe (bytes on the wire) that passed."),
+  pools: field(z.array(z.string().max(253)), 'IPPools whose routes take this path. Sorted.'),
+});
+
+export const PathMtuStatusSchema = z.looseObject({
+  paths: field(uint(), 'Paths (peer, address, encapsulation) probed.'),
+  unreachable: field(uint(), 'Paths whose probes got no answer at all.'),
+  failing: field(
+    z.array(PathMtuFailureSchema).max(64),
+    'Paths that cannot carry the configured MTU (first 64), sorted by peer, address, encapsulation.',
+    ATOMIC_REQUIRED_LIST,
+  ),
+});
+export type PathMtuStatus = z.infer<typeof PathMtuStatusSchema>;
+
 export const NodeDataplaneStatusSchema = z.looseObject({
   desired: field(NodeDesiredSchema.optional(), 'Written by tabby-operator: what this node should program.'),
   applied: field(NodeAppliedSchema.optional(), 'Written by tabby-agent: what it has programmed.'),
+  pathMTU: field(
+    PathMtuStatusSchema.optional(),
+    "Written by tabby-agent (field manager tabby-agent-pathmtu): don't-fragment probes to its peers at the " +
+      'configured MTU plus the encapsulation overhead (the PathMTU condition says the same in words).',
+  ),
   conditions: ConditionsSchema.optional(),
 });
 export type NodeDataplaneStatus = z.infer<typeof NodeDataplaneStatusSchema>;
@@ -389,7 +417,7 @@ export const NodeDataplaneSchema = z.looseObject({
 export type NodeDataplane = z.infer<typeof NodeDataplaneSchema>;
 
 /** Condition types on NodeDataplane. */
-export const NODE_DATAPLANE_CONDITIONS = { planned: 'Planned', programmed: 'Programmed' } as const;
+export const NODE_DATAPLANE_CONDITIONS = { planned: 'Planned', programmed: 'Programmed', pathMTU: 'PathMTU' } as const;
 
 export const NodeDataplaneKind = defineKind({
   group: TABBY_GROUP,
@@ -408,6 +436,7 @@ export const NodeDataplaneKind = defineKind({
     { name: 'Applied', type: 'string', jsonPath: '.status.applied.revision' },
     { name: 'Planned', type: 'string', jsonPath: ".status.conditions[?(@.type=='Planned')].status" },
     { name: 'Programmed', type: 'string', jsonPath: ".status.conditions[?(@.type=='Programmed')].status" },
+    { name: 'PathMTU', type: 'string', jsonPath: ".status.conditions[?(@.type=='PathMTU')].status" },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     { name: 'Blocks', type: 'string', jsonPath: '.status.desired.blocks[*].cidr', priority: 1 },
   ],

@@ -14,6 +14,7 @@ import {
 import { withBirdDaemon } from '../agent/bird-daemon.js';
 import { AGENT_FIELD_MANAGER, createAgentKubeSource } from '../agent/kube-source.js';
 import { markNetworkAvailable } from '../agent/node-network-condition.js';
+import { startPathMtuCheck } from '../agent/path-mtu-status.js';
 import { annotateNodeAddress } from '../agent/node-address-annotation.js';
 import { parseAutodetectMethod } from '../agent/node-address.js';
 import { createPodIpam } from '../agent/pod-ipam.js';
@@ -135,6 +136,14 @@ export function registerAgent(program: Command): void {
             metrics,
           })
         : undefined;
+      const pathMtu = startPathMtuCheck({
+        client,
+        nodeName: node,
+        logger,
+        registry: metrics.registry,
+        metrics,
+        syncer,
+      });
       let lastSync: string | undefined;
       let networkMarked = false;
       const health = await startHealthServer({
@@ -157,7 +166,7 @@ export function registerAgent(program: Command): void {
       await podIpam?.start();
       await runAgentLoop({
         syncer,
-        snapshots: source.snapshots,
+        snapshots: pathMtu.observe(source.snapshots),
         signal: abort.signal,
         // Felix's default cluster route protocol; a plan that sets another takes effect at the next agent start.
         watchKernel: (onChange) =>
@@ -166,6 +175,7 @@ export function registerAgent(program: Command): void {
         // A throw here (the status write failed) makes the loop call again with the same report after a backoff.
         onReport: async (report, info) => {
           podIpam?.planChanged();
+          pathMtu.synced();
           if (!info.retry) {
             lastSync = report.time;
             logger.info(
@@ -197,6 +207,7 @@ export function registerAgent(program: Command): void {
           }
         },
       });
+      await pathMtu.stop();
       await podIpam?.stop();
       await source.stop();
       await health.close();
