@@ -427,6 +427,8 @@ export function createOperator(opts: OperatorOptions): Operator {
     // is news to the pool and IPAM controllers — otherwise one usage write would send every node through IPAM.
     const specChanged = e.type !== 'update' || generationOf(e.old) !== generationOf(e.obj);
     if (cache === 'ippools' && specChanged) t.pool.enqueueAfter(POOLS_KEY, 50);
+    // An agent's path-MTU finding changes the PathMTU condition of the pools its paths belong to.
+    if (cache === 'nodeDataplanes' && pathMtuChanged(e)) t.pool.enqueueAfter(POOLS_KEY, POOL_USAGE_COALESCE_MS);
     if (cache === 'ipamBlocks' && blockClaimedOrReleased(e)) t.pool.enqueueAfter(POOLS_KEY, POOL_USAGE_COALESCE_MS);
     if (cache === 'nodes') {
       // A deleted Node's tunnel addresses, affinities and blocks go back now, not at the next periodic GC pass
@@ -561,6 +563,12 @@ function blockClaimedOrReleased(e: ChangeEvent): boolean {
   if (e.type !== 'update') return e.type !== 'invalid';
   const spec = (o: unknown) => (o as { spec?: { affinity?: string; deleted?: boolean } } | undefined)?.spec;
   return spec(e.old)?.affinity !== spec(e.obj)?.affinity || spec(e.old)?.deleted !== spec(e.obj)?.deleted;
+}
+
+/** An agent's status.pathMTU appeared, changed or went (a node deleted): the pools' PathMTU may change. */
+function pathMtuChanged(e: ChangeEvent): boolean {
+  const of = (o: unknown) => JSON.stringify((o as { status?: { pathMTU?: unknown } } | undefined)?.status?.pathMTU);
+  return e.type !== 'update' || of(e.old) !== of(e.obj);
 }
 
 /** Labels or annotations changed (what IPAM reads of a Node), as opposed to its status. */

@@ -5,6 +5,7 @@
 //   Ready        True when Valid and not overlapping another pool: the pool is in effect (a disabled pool is Ready:
 //                its blocks are still routed, it just hands out nothing new).
 //   UnsupportedFields  True when the pool sets Calico fields Tabby keeps but does not act on (listed).
+//   PathMTU      whether every node's path of this pool carries the configured MTU (pool-path-mtu.ts).
 // Usage comes from the block cache: claimed blocks (status.blocks, the table's BLOCKS column) are always current; the
 // address count (allocatedIPs, status.used) is counted whenever this pass runs — a pool edit, a block claimed or
 // released, the operator's drift check — and stamped with usageTime, so pods starting inside a claimed block cost
@@ -32,6 +33,7 @@ import {
 import type { Logger } from '../log/logger.js';
 import type { ClusterCaches } from './caches.js';
 import { setCondition } from './conditions.js';
+import { poolPathMtuCondition } from './pool-path-mtu.js';
 import { OPERATOR_FIELD_MANAGER } from './plan-sync.js';
 
 /** The previous usageTime when the counts it stamps are unchanged (so an unchanged count writes nothing). */
@@ -106,6 +108,7 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
     const blocks = deps.caches.ipamBlocks.store.list();
     const usage = poolUsage(all, blocks);
     const overlaps = new Map(findPoolOverlaps(all).map((o) => [o.pool, o]));
+    const dataplanes = deps.caches.nodeDataplanes.store.list();
     const nowIso = new Date(deps.now()).toISOString();
     for (const pool of all) {
       const name = pool.metadata.name;
@@ -222,7 +225,13 @@ export function createPoolStatus(deps: PoolStatusDeps): { run(): Promise<void> }
       const u = usage.get(name);
       if (u) deps.onUsage?.(name, u);
       const status: Record<string, unknown> = {
-        conditions: [allocatable, ready, ignored, valid],
+        conditions: [
+          allocatable,
+          ready,
+          ignored,
+          valid,
+          setCondition(existing, poolPathMtuCondition(name, dataplanes), nowIso),
+        ],
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
         ...(u
           ? {
