@@ -1,0 +1,272 @@
+// The route readiness gate's rule (issue 21): a node is ready for ordinary pods once its own agent has programmed
+// its plan AND every other live agent has applied a RouteTable revision that carries the routes to it.
+//
+// - "The routes to node X" in a shard are the shard's entries whose `node` is X (its blocks and the /32s it borrowed)
+//   plus X's record in the shard's `nodes` (its VTEP, which VXLAN's ARP and FDB entries need). `routesToNode` gives
+//   them as a fingerprint: '' when the shard holds nothing of X.
+// - A peer P "has the routes to X" when its agent reports Programmed=True and, in one of its views that carries X,
+//   it applied every shard of that view holding X at a revision that holds X's routes as they are now. The shard's
+//   current revision always qualifies; so does an older one the gate saw carrying the same routes to X (a later
+//   join changes the shard's revision without changing X's part: an agent a revision behind still routes to X).
+//   While X is routed somewhere but none of P's views carries X yet, P does not have the routes.
+// - Peers are the other nodes whose agent has reported `status.applied` at least once, except nodes whose kubelet
+//   has stopped reporting (Node Ready=Unknown: the node controller gave it up). A node with no peer opens once its
+//   own dataplane is programmed. Nodes joining together wait for each other's routes, never for each other's gate:
+//   agents program routes whatever their own gate says.
+// - Own dataplane programmed: Programmed=True at the desired revision (`status.applied.revision`).
+// - A node is pending until its NodeDataplane carries RoutesConverged=True; the gate never closes again (a running
+//   node keeps its pods; later route changes are the agents' ordinary convergence).
+// Work follows what changed: a peer's status is checked against each pending node alone; a pending node's whole
+// peer list is looked at again only when the routes to it change (or it starts pending). Pure: no I/O, no clock.
+import type { Condition } from '../api/common.js';
+import type { NodeDataplane } from '../api/node-dataplane.js';
+import type { RouteTableStatus } from '../api/route-table.js';
+
+export const ROUTES_CONVERGED_CONDITION = 'RoutesConverged';
+/** Older revisions remembered per pending node and shard (each a possible "agent one revision behind"). */
+const HISTORY_PER_SHARD = 16;
+
+/** What a shard holds of the routes to `node`, as comparable text; '' when it holds none. */
+export function routesToNode(status: RouteTableStatus, node: string): string {
+  const entries = status.entries.filter((e) => e.node === node);
+  const record = status.nodes?.find((n) => n.name === node);
+  if (entries.length === 0 && record === undefined) return '';
+  return JSON.stringify({ entries, record: record ?? null });
+}
+
+/** What the gate reads of one node's NodeDataplane (and Node). */
+export interface GateNode {
+  views: readonly string[];
+  planned: boolean;
+  /** The agent has reported status.applied at least once. */
+  reported: boolean;
+  /** Programmed=True. */
+  programmed: boolean;
+  /** Programmed=True at the desired revision. */
+  ownProgrammed: boolean;
+  shardRevisions: ReadonlyMap<string, string>;
+  converged: boolean;
+}
+
+export function gateNodeOf(ndp: NodeDataplane): GateNode {
+  const d = ndp.status?.desired;
+  const a = ndp.status?.applied;
+  const conditions = (ndp.status?.conditions ?? []) as Condition[];
+  const isTrue = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
+  const programmed = isTrue('Programmed');
+  return {
+    views: [...new Set([d?.view, d?.viewV6].filter((v): v is string => typeof v === 'string' && v !== ''))],
+    planned: d !== undefined,
+    reported: a !== undefined,
+    programmed,
+    ownProgrammed: programmed && d !== undefined && a?.revision === d.revision,
+    shardRevisions: new Map((a?.shardRevisions ?? []).map((s) => [s.name, s.revision])),
+    converged: isTrue(ROUTES_CONVERGED_CONDITION),
+  };
+}
+
+/** Per view that carries the routes to a node: each shard holding them → the revisions that hold them as now. */
+export type RouteRequirement = ReadonlyMap<string, ReadonlyMap<string, ReadonlySet<string>>>;
+
+/** Whether `peer` has applied the routes `req` asks for (see the header). */
+export function peerHasRoutes(peer: GateNode, req: RouteRequirement): boolean {
+  if (req.size === 0) return true;
+  if (!peer.programmed) return false;
+  let covered = false;
+  for (const view of peer.views) {
+    const shards = req.get(view);
+    if (shards === undefined) continue;
+    for (const [shard, accepted] of shards) {
+      const applied = peer.shardRevisions.get(shard);
+      if (applied === undefined || !accepted.has(applied)) return false;
+    }
+    covered = true;
+  }
+  return covered;
+}
+
+/** The routes to `node` every peer needs: from the shards as they are, and the older revisions seen carrying them. */
+export function routeRequirement(
+  node: string,
+  shards: Iterable<readonly [string, RouteTableStatus]>,
+  history: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
+): RouteRequirement {
+  const req = new Map<string, Map<string, Set<string>>>();
+  for (const [name, status] of shards) {
+    const now = routesToNode(status, node);
+    if (now === '') continue;
+    const accepted = new Set([status.revision]);
+    for (const [rev, fp] of history.get(name) ?? []) if (fp === now) accepted.add(rev);
+    const view = req.get(status.view) ?? new Map<string, Set<string>>();
+    view.set(name, accepted);
+    req.set(status.view, view);
+  }
+  return req;
+}
+
+export interface GateOpened {
+  node: string;
+  /** Peers whose agents applied the routes (0: the node had none). */
+  peers: number;
+}
+
+interface Pending {
+  /** shard → revision → routesToNode, for revisions seen while pending (bounded). */
+  history: Map<string, Map<string, string>>;
+  req: RouteRequirement;
+  /** Peers that do not have the routes yet. */
+  waiting: Set<string>;
+  peers: Set<string>;
+  /** Opened and handed out: wait for the condition to show (or `retry`). */
+  handedOut: boolean;
+}
+
+/**
+ * The gate's state over every NodeDataplane, RouteTable and Node ready state it is shown. `observe*` take what the
+ * caches hold (undefined: deleted); `takeOpened` hands out the nodes whose gate opened since, once each.
+ */
+export class RouteReadiness {
+  private readonly nodes = new Map<string, GateNode>();
+  private readonly lost = new Set<string>();
+  private readonly shards = new Map<string, RouteTableStatus>();
+  private readonly pending = new Map<string, Pending>();
+  /** Pending nodes whose requirement and peer list must be built again. */
+  private readonly dirty = new Set<string>();
+  /** Pending nodes to look at in the next `takeOpened`. */
+  private readonly check = new Set<string>();
+
+  observeNodeDataplane(name: string, ndp: NodeDataplane | undefined): void {
+    const before = this.nodes.get(name);
+    const after = ndp ? gateNodeOf(ndp) : undefined;
+    if (after) this.nodes.set(name, after);
+    else this.nodes.delete(name);
+    const wasPeer = before !== undefined && this.isPeer(name, before);
+    const isPeer = after !== undefined && this.isPeer(name, after);
+    if (after?.planned === true && !after.converged) {
+      if (!this.pending.has(name)) this.startPending(name);
+      this.check.add(name);
+    } else this.stopPending(name);
+    if (wasPeer || isPeer) this.peerChanged(name);
+  }
+
+  /** The node's kubelet stopped reporting (Ready=Unknown), or came back. */
+  observeNodeLost(name: string, lost: boolean): void {
+    if (this.lost.has(name) === lost) return;
+    if (lost) this.lost.add(name);
+    else this.lost.delete(name);
+    if (this.nodes.has(name)) this.peerChanged(name);
+  }
+
+  observeShard(name: string, status: RouteTableStatus | undefined): void {
+    const before = this.shards.get(name);
+    if (status) this.shards.set(name, status);
+    else this.shards.delete(name);
+    for (const [node, p] of this.pending) {
+      const was = before ? routesToNode(before, node) : '';
+      const now = status ? routesToNode(status, node) : '';
+      if (status && now !== '') remember(p.history, name, status.revision, now);
+      // A shard that holds (or held) routes to the node: who has them is looked at again (a new revision holding
+      // the same routes qualifies too; an agent may report it before this event arrives).
+      if (was !== '' || now !== '') {
+        this.dirty.add(node);
+        this.check.add(node);
+      }
+    }
+  }
+
+  /** Nodes whose gate opened since the last call; each is handed out once (see `retry`). */
+  takeOpened(): GateOpened[] {
+    const out: GateOpened[] = [];
+    for (const node of this.check) {
+      const p = this.pending.get(node);
+      if (!p) continue;
+      if (this.dirty.has(node)) this.rebuild(node, p);
+      const self = this.nodes.get(node);
+      if (p.handedOut || self?.ownProgrammed !== true || p.waiting.size > 0) continue;
+      p.handedOut = true;
+      out.push({ node, peers: p.peers.size });
+    }
+    this.check.clear();
+    this.dirty.clear();
+    return out;
+  }
+
+  /** The gate's opening could not be recorded: hand the node out again. */
+  retry(node: string): void {
+    const p = this.pending.get(node);
+    if (!p) return;
+    p.handedOut = false;
+    this.check.add(node);
+  }
+
+  pendingNodes(): string[] {
+    return [...this.pending.keys()].sort();
+  }
+
+  /** Peers a pending node waits for (sorted), or undefined when it is not pending. */
+  waitingFor(node: string): string[] | undefined {
+    const p = this.pending.get(node);
+    if (!p) return undefined;
+    if (this.dirty.has(node)) this.rebuild(node, p);
+    return [...p.waiting].sort();
+  }
+
+  private isPeer(name: string, n: GateNode): boolean {
+    return n.reported && n.planned && !this.lost.has(name);
+  }
+
+  private startPending(name: string): void {
+    const history = new Map<string, Map<string, string>>();
+    for (const [shard, status] of this.shards) {
+      const fp = routesToNode(status, name);
+      if (fp !== '') remember(history, shard, status.revision, fp);
+    }
+    this.pending.set(name, { history, req: new Map(), waiting: new Set(), peers: new Set(), handedOut: false });
+    this.dirty.add(name);
+  }
+
+  private stopPending(name: string): void {
+    this.pending.delete(name);
+    this.dirty.delete(name);
+    this.check.delete(name);
+  }
+
+  /** A node's status or liveness changed: check it against each pending node alone. */
+  private peerChanged(name: string): void {
+    const n = this.nodes.get(name);
+    const peer = n !== undefined && this.isPeer(name, n);
+    for (const [node, p] of this.pending) {
+      if (node === name || this.dirty.has(node)) continue;
+      const had = p.waiting.has(name) || p.peers.has(name);
+      if (peer) {
+        p.peers.add(name);
+        if (peerHasRoutes(n, p.req)) p.waiting.delete(name);
+        else p.waiting.add(name);
+      } else {
+        p.peers.delete(name);
+        p.waiting.delete(name);
+      }
+      if (had || peer) this.check.add(node);
+    }
+  }
+
+  private rebuild(node: string, p: Pending): void {
+    p.req = routeRequirement(node, this.shards, p.history);
+    p.peers.clear();
+    p.waiting.clear();
+    for (const [name, n] of this.nodes) {
+      if (name === node || !this.isPeer(name, n)) continue;
+      p.peers.add(name);
+      if (!peerHasRoutes(n, p.req)) p.waiting.add(name);
+    }
+    this.dirty.delete(node);
+  }
+}
+
+function remember(history: Map<string, Map<string, string>>, shard: string, revision: string, fp: string): void {
+  const revs = history.get(shard) ?? new Map<string, string>();
+  revs.delete(revision);
+  revs.set(revision, fp);
+  while (revs.size > HISTORY_PER_SHARD) revs.delete(revs.keys().next().value!);
+  history.set(shard, revs);
+}
