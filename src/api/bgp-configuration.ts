@@ -14,6 +14,7 @@ import {
   durationField,
   ignoredInterfaceField,
   ipField,
+  intIn,
 } from './fields.js';
 import {
   CALICO_API_VERSION,
@@ -167,10 +168,7 @@ const BGPConfigurationSpecObject = z.looseObject({
     { calico: 'at most 500 (CRD)' },
   ),
   listenPort: rule(
-    field(
-      z.number().int().min(1, { error: 'must be 1..65535' }).max(65535, { error: 'must be 1..65535' }).optional(),
-      'TCP port BIRD listens on (default 179); per-node override allowed.',
-    ),
+    field(intIn(1, 65535).optional(), 'TCP port BIRD listens on (default 179); per-node override allowed.'),
     { calico: '1..65535 (CRD; validator gt=0)' },
   ),
   nodeMeshPassword: rule(field(BGPPasswordSchema.optional(), 'Secret key holding the password for mesh sessions.'), {
@@ -221,27 +219,11 @@ const BGPConfigurationSpecObject = z.looseObject({
     { calico: 'enum Enabled, Disabled, EnabledIPIPOnly, EnabledNoEncapOnly (CRD)' },
   ),
   ipv4NormalRoutePriority: rule(
-    field(
-      z
-        .number()
-        .int()
-        .min(1, { error: 'must be 1..2147483646' })
-        .max(2147483646, { error: 'must be 1..2147483646' })
-        .optional(),
-      'Metric of BGP-learned IPv4 routes; must match Felix.',
-    ),
+    field(intIn(1, 2147483646).optional(), 'Metric of BGP-learned IPv4 routes; must match Felix.'),
     { calico: '1..2147483646 (CRD)' },
   ),
   ipv6NormalRoutePriority: rule(
-    field(
-      z
-        .number()
-        .int()
-        .min(1, { error: 'must be 1..2147483646' })
-        .max(2147483646, { error: 'must be 1..2147483646' })
-        .optional(),
-      'Metric of BGP-learned IPv6 routes; must match Felix.',
-    ),
+    field(intIn(1, 2147483646).optional(), 'Metric of BGP-learned IPv6 routes; must match Felix.'),
     { calico: '1..2147483646 (CRD)' },
   ),
 });

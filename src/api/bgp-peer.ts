@@ -14,6 +14,7 @@ import {
   ipPortField,
   selectorField,
   splitIPPort,
+  intIn,
 } from './fields.js';
 import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, defineKind, field, rule, unsupported } from './meta.js';
 
@@ -120,13 +121,9 @@ const BGPPeerSpecObject = z.looseObject({
       differs: 'negative counts refused (BIRD refuses them)',
     },
   ),
-  ttlSecurity: rule(
-    field(
-      z.number().int().min(0, { error: 'must be 0..255' }).max(255, { error: 'must be 0..255' }).optional(),
-      'GTSM: accept packets only from this many hops away (0 = off).',
-    ),
-    { calico: 'uint8: 0..255 (decoding)' },
-  ),
+  ttlSecurity: rule(field(intIn(0, 255).optional(), 'GTSM: accept packets only from this many hops away (0 = off).'), {
+    calico: 'uint8: 0..255 (decoding)',
+  }),
   reachableBy: rule(
     ipField(
       'spec.reachableBy',

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { envelope } from './common.js';
 import { FELIX_KEPT_FIELDS, portField } from './felix-other-fields.js';
-import { felixDurationField, ipField, ipOrCidrFamily, regexpField, selectorField } from './fields.js';
+import { felixDurationField, ipField, ipOrCidrFamily, regexpField, selectorField, intIn } from './fields.js';
 import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, defineKind, field, rule, unsupported } from './meta.js';
 
 /** Felix's defaults for the typed subset (used when neither `default` nor `node.<name>` sets a field). */
@@ -54,18 +54,7 @@ const mtu = (name: string, what: string) =>
   );
 
 const routePriority = (what: string) =>
-  rule(
-    field(
-      z
-        .number()
-        .int()
-        .min(1, { error: 'must be 1..2147483646' })
-        .max(2147483646, { error: 'must be 1..2147483646' })
-        .optional(),
-      what,
-    ),
-    { calico: '1..2147483646 (validator gte=1,lte=2147483646)' },
-  );
+  rule(field(intIn(1, 2147483646).optional(), what), { calico: '1..2147483646 (validator gte=1,lte=2147483646)' });
 
 /** Linux's highest routing table index; Felix designates at most 65535 tables in all (validator.go). */
 export const ROUTE_TABLE_MAX = 4294967295;
@@ -133,31 +122,20 @@ const FelixConfigurationSpecObject = z.looseObject({
   vxlanEnabled: field(z.boolean().optional(), 'Force vxlan.calico on or off; unset: on when any pool uses VXLAN.'),
   vxlanMTU: mtu('spec.vxlanMTU', 'vxlan.calico'),
   vxlanMTUV6: mtu('spec.vxlanMTUV6', 'vxlan-v6.calico'),
-  vxlanPort: rule(
-    field(
-      z.number().int().min(1, { error: 'must be 1..65535' }).max(65535, { error: 'must be 1..65535' }).optional(),
-      'UDP port of VXLAN traffic. Default 4789.',
-    ),
-    { calico: 'none (integer)', differs: '1..65535, a UDP port' },
-  ),
-  vxlanVNI: rule(
-    field(
-      z
-        .number()
-        .int()
-        .min(1, { error: 'must be 1..16777215' })
-        .max(16777215, { error: 'must be 1..16777215' })
-        .optional(),
-      'VXLAN network identifier. Default 4096.',
-    ),
-    { calico: 'none (integer)', differs: '1..16777215, a 24-bit VNI' },
-  ),
+  vxlanPort: rule(field(intIn(1, 65535).optional(), 'UDP port of VXLAN traffic. Default 4789.'), {
+    calico: 'none (integer)',
+    differs: '1..65535, a UDP port',
+  }),
+  vxlanVNI: rule(field(intIn(1, 16777215).optional(), 'VXLAN network identifier. Default 4096.'), {
+    calico: 'none (integer)',
+    differs: '1..16777215, a 24-bit VNI',
+  }),
   mtuIfacePattern: regexpField(
     'Regular expression (Go syntax) selecting the host interfaces whose smallest MTU is the host MTU.',
   ).optional(),
   deviceRouteProtocol: rule(
     field(
-      z.number().int().min(0, { error: 'must be 0..255' }).max(255, { error: 'must be 0..255' }).optional(),
+      intIn(0, 255).optional(),
       'Route protocol number on workload routes. Default 3 (boot); cluster routes then use 80.',
     ),
     { calico: 'none (integer)', differs: '0..255, a kernel route protocol' },

@@ -277,6 +277,12 @@ export function communityRangeCel(name: string, ifShaped: boolean): CelRule {
 
 export const AS_NUMBER_MAX = 4294967295;
 
+/** An integer in min..max, refused outside with the range in the message (as the CRD's minimum/maximum say it). */
+export function intIn(min: number, max: number) {
+  const error = `must be ${min}..${max}`;
+  return z.number().int().min(min, { error }).max(max, { error });
+}
+
 /** A BGP AS number, 1..4294967295 (Calico's numorstring.ASNumber is a uint32; 0 means unset and is omitted). */
 export function asNumberField(name: string, description: string) {
   return field(

@@ -3,6 +3,7 @@
 // Defaults are those of Calico's CRD; the two cross-field rules are those `calicoctl ipam configure` enforces
 // (`calico: libcalico-go/lib/ipam/ipam.go` SetIPAMConfig).
 import { z } from 'zod';
+import { intIn } from './fields.js';
 import { envelope } from './common.js';
 import { CALICO_API_VERSION, CALICO_GROUP, CALICO_VERSION, cel, crdDefault, defineKind, field, rule } from './meta.js';
 
@@ -53,10 +54,7 @@ const IPAMConfigurationSpecObject = z.looseObject({
     { calico: 'enum Enabled, Disabled (CRD)' },
   ),
   ipCooldownSeconds: rule(
-    field(
-      z.number().int().min(0, { error: 'must be 0..1200' }).max(1200, { error: 'must be 0..1200' }).optional(),
-      'Seconds a released address waits before reuse (Calico master). Default 0.',
-    ),
+    field(intIn(0, 1200).optional(), 'Seconds a released address waits before reuse (Calico master). Default 0.'),
     { calico: '0..1200 (CRD)' },
   ),
 });
