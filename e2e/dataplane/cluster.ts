@@ -30,6 +30,8 @@ export interface NetworkSpec {
   name: string;
   /** A /24 of our own, e.g. 172.30.10.0/24. */
   subnet: string;
+  /** The network's MTU (Docker's com.docker.network.driver.mtu: its bridge and every container's interface on it). */
+  mtu?: number;
 }
 
 export interface NodeSpec {
@@ -144,6 +146,7 @@ export async function createNodeNetworks(
             subnet,
             '--gateway',
             gatewayOf(subnet),
+            ...(net.mtu !== undefined ? ['--opt', `com.docker.network.driver.mtu=${net.mtu}`] : []),
             dockerName,
           ]);
           break;
