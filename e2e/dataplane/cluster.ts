@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
-import { startControlPlane, type ControlPlane } from '../harness/index.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../harness/index.js';
 
 const exec = promisify(execFile);
 // No registry is reachable: testcontainers must neither start its reaper image nor try to pull ours.
@@ -48,6 +48,8 @@ export interface DataplaneClusterOptions {
   image?: string;
   /** Progress lines for long steps. */
   progress?: (line: string) => void;
+  /** Extra control plane options (e.g. an audit policy). */
+  controlPlane?: Pick<ControlPlaneOptions, 'auditPolicy' | 'watchCache'>;
 }
 
 export interface ExecOutput {
@@ -227,6 +229,7 @@ export async function startDataplaneCluster(opts: DataplaneClusterOptions): Prom
       bindAddress: '0.0.0.0',
       extraSans: [...networks.values()].map((n) => n.gateway),
       progress,
+      ...opts.controlPlane,
     });
 
     const nodes = new Map<string, ClusterNode>();

@@ -8,7 +8,12 @@ import { createOperator, type Operator } from '../../src/operator/operator.js';
 import { materialiseNode } from '../../src/plan/materialise.js';
 import type { NodeDataplane, RouteTable } from '../../src/api/index.js';
 import { ALIVE_FN, stopProcessScript } from './node-processes.js';
-import { startDataplaneCluster, type DataplaneCluster, type DataplaneClusterOptions } from './cluster.js';
+import {
+  startDataplaneCluster,
+  type ClusterNode,
+  type DataplaneCluster,
+  type DataplaneClusterOptions,
+} from './cluster.js';
 
 export interface TabbyCluster extends DataplaneCluster {
   client: KubeClient;
@@ -47,6 +52,66 @@ export function normaliseRouteLine(line: string): string {
   return direct && !TUNNEL_DEVICES.has(direct[2]!) ? direct[1]! : l;
 }
 
+/** Routes the agent programmed on the node (its route protocol) and blackholes, normalised to the planned syntax. */
+export async function kernelRoutesOf(node: ClusterNode): Promise<string[]> {
+  const out = await node.sh('ip route show proto 80; ip route show type blackhole');
+  return [...new Set(out.split('\n').map(normaliseRouteLine).filter(Boolean))].sort();
+}
+
+export interface NodeAgents {
+  /** Writes the node's kubeconfig (the host's address on its network) to /etc/tabby/kubeconfig. */
+  installKubeconfig(node: string): Promise<void>;
+  /** Starts `tabby agent` in the node (its output appended to the agent log); returns its pid in the container. */
+  startAgent(node: string): Promise<number>;
+  /** Sends `signal` to the node's agent and waits until the process is gone. */
+  stopAgent(node: string, signal?: 'TERM' | 'KILL'): Promise<void>;
+  /** Pid of the running agent in the node container, undefined when it is not running. */
+  agentPid(node: string): Promise<number | undefined>;
+  agentLog(node: string): Promise<string>;
+}
+
+/** `tabby agent` in the node containers of `dc`, started as a DaemonSet's container would run it. */
+export function nodeAgents(dc: DataplaneCluster, agentArgs: readonly string[]): NodeAgents {
+  return {
+    async installKubeconfig(name) {
+      const node = dc.nodes.get(name)!;
+      const kubeconfig = await dc.kubeconfigFor(node.network);
+      await node.container.copyContentToContainer([{ content: kubeconfig, target: '/etc/tabby/kubeconfig' }]);
+    },
+    async startAgent(name) {
+      const node = dc.nodes.get(name)!;
+      const args = [
+        'agent',
+        '--node',
+        node.name,
+        '--kubeconfig',
+        '/etc/tabby/kubeconfig',
+        '--cni-bin-dir',
+        '/opt/cni/bin',
+        '--cni-conf-dir',
+        '/etc/cni/net.d',
+        ...agentArgs,
+      ];
+      const out = await node.sh(
+        `nohup tabby ${args.join(' ')} >>${AGENT_LOG} 2>&1 </dev/null & echo $! >${AGENT_PID}; echo $!`,
+      );
+      return Number(out.trim());
+    },
+    async stopAgent(name, signal = 'TERM') {
+      await dc.nodes.get(name)!.sh(stopProcessScript(AGENT_PID, signal));
+    },
+    async agentPid(name) {
+      const r = await dc.nodes
+        .get(name)!
+        .exec(['bash', '-c', `${ALIVE_FN}; p=$(cat ${AGENT_PID}) && alive "$p" && echo "$p"`]);
+      return r.exitCode === 0 ? Number(r.output.trim()) : undefined;
+    },
+    async agentLog(name) {
+      return (await dc.nodes.get(name)!.exec(['cat', AGENT_LOG])).output;
+    },
+  };
+}
+
 export interface TabbyClusterOptions extends DataplaneClusterOptions {
   /** CALICO_IPV4POOL_* settings for the default pool. */
   poolEnv: Record<string, string>;
@@ -73,35 +138,10 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
     });
     await operator.start();
 
-    const startAgent = async (name: string): Promise<number> => {
-      const node = dc.nodes.get(name)!;
-      const args = [
-        'agent',
-        '--node',
-        node.name,
-        '--kubeconfig',
-        '/etc/tabby/kubeconfig',
-        '--cni-bin-dir',
-        '/opt/cni/bin',
-        '--cni-conf-dir',
-        '/etc/cni/net.d',
-        ...(opts.agentArgs ?? []),
-      ];
-      const out = await node.sh(
-        `nohup tabby ${args.join(' ')} >>${AGENT_LOG} 2>&1 </dev/null & echo $! >${AGENT_PID}; echo $!`,
-      );
-      return Number(out.trim());
-    };
-    const agentPid = async (name: string): Promise<number | undefined> => {
-      const r = await dc.nodes
-        .get(name)!
-        .exec(['bash', '-c', `${ALIVE_FN}; p=$(cat ${AGENT_PID}) && alive "$p" && echo "$p"`]);
-      return r.exitCode === 0 ? Number(r.output.trim()) : undefined;
-    };
+    const agents = nodeAgents(dc, opts.agentArgs ?? []);
     for (const node of dc.nodes.values()) {
-      const kubeconfig = await dc.kubeconfigFor(node.network);
-      await node.container.copyContentToContainer([{ content: kubeconfig, target: '/etc/tabby/kubeconfig' }]);
-      await startAgent(node.name);
+      await agents.installKubeconfig(node.name);
+      await agents.startAgent(node.name);
     }
 
     const getJson = async <T>(args: string[]): Promise<T> => {
@@ -110,8 +150,7 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
       return JSON.parse(r.stdout) as T;
     };
 
-    const agentLog = async (node: string): Promise<string> =>
-      (await dc.nodes.get(node)!.exec(['cat', AGENT_LOG])).output;
+    const { agentLog } = agents;
     return {
       ...dc,
       client,
@@ -151,17 +190,11 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
         const m = materialiseNode(node, desired, of(desired.view), of(desired.viewV6 ?? undefined));
         return m.routes.map((r) => r.line).sort();
       },
-      async kernelRoutes(node) {
-        const n = dc.nodes.get(node)!;
-        const out = await n.sh('ip route show proto 80; ip route show type blackhole');
-        return [...new Set(out.split('\n').map(normaliseRouteLine).filter(Boolean))].sort();
-      },
+      kernelRoutes: (node) => kernelRoutesOf(dc.nodes.get(node)!),
       agentLog,
-      startAgent,
-      agentPid,
-      async stopAgent(name, signal = 'TERM') {
-        await dc.nodes.get(name)!.sh(stopProcessScript(AGENT_PID, signal));
-      },
+      startAgent: agents.startAgent,
+      agentPid: agents.agentPid,
+      stopAgent: agents.stopAgent,
       async stop() {
         await operator.stop().catch(() => undefined);
         client.close();
