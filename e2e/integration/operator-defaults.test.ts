@@ -2,7 +2,9 @@
 // - the default IPPool is created even when its first attempts fail (here an admission policy refuses IPPool creates
 //   until the test removes it): the operator keeps retrying for the whole leadership term, not once;
 // - the chart's bgp.asNumber / bgp.nodeToNodeMesh become the `default` BGPConfiguration and its mtu the tunnel MTUs of
-//   the `default` FelixConfiguration — created only when absent, so a user's edit survives a restarted operator.
+//   the `default` FelixConfiguration — created only when absent, so a user's edit survives a restarted operator;
+// - the default pool is an IPv4 one, made while no IPv4 pool exists whatever IPv6 pools there are, as calico/node's
+//   configureIPPools decides per family (a dual-stack install may write its IPv6 pool first).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
 import { BGPConfigurationKind, FelixConfigurationKind, IPPoolKind } from '../../src/api/index.js';
@@ -135,5 +137,42 @@ spec:
     const after = await client.kind(BGPConfigurationKind).get('default');
     expect(after.metadata.resourceVersion).toBe(edited.metadata.resourceVersion);
     expect(after.spec.asNumber).toBe(65002);
+  });
+
+  it('creates the IPv4 default pool beside an IPv6 pool, and none beside an IPv4 pool', async () => {
+    await op!.stop();
+    op = undefined;
+    await client.kind(IPPoolKind).delete('default-ipv4-ippool');
+    await apply(`
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: { name: user-ipv6 }
+spec: { cidr: 'fd5f:77::/48' }
+`);
+    op = inProcessOperator(cp, log, { settings: settingsFromEnv(ENV) });
+    await op.operator.start();
+    const { value: pool } = await eventually('the default pool beside the IPv6 one', () =>
+      client
+        .kind(IPPoolKind)
+        .get('default-ipv4-ippool')
+        .catch(() => undefined),
+    );
+    expect(pool.spec.cidr).toBe('10.77.0.0/16');
+
+    // An IPv4 pool of the user's own instead: the default is not made again.
+    await op.stop();
+    op = undefined;
+    await client.kind(IPPoolKind).delete('default-ipv4-ippool');
+    await apply(`
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: { name: user-ipv4 }
+spec: { cidr: '10.78.0.0/16' }
+`);
+    op = inProcessOperator(cp, log, { settings: settingsFromEnv(ENV) });
+    await op.operator.start();
+    await op.operator.settled();
+    const names = (await client.kind(IPPoolKind).list()).items.map((p) => p.metadata.name).sort();
+    expect(names).toEqual(['user-ipv4', 'user-ipv6']);
   });
 });

@@ -1,8 +1,8 @@
 // The objects an install starts with, from the operator's configuration (the chart's `defaultPool`, `bgp` and `mtu`
 // values; Calico's CALICO_IPV4POOL_* variables): the default IPPool, the `default` BGPConfiguration (AS number,
 // node-to-node mesh) and the `default` FelixConfiguration (tunnel MTUs). Like calico/node, each is created only while
-// the cluster has none of its kind, so a user's own object — or their edit of ours — is never overwritten
-// (calico: node/pkg/lifecycle/startup/startup.go configureIPPools, ensureDefaultConfig).
+// the cluster has none of its kind (for the pool: no IPv4 pool), so a user's own object — or their edit of ours — is
+// never overwritten (calico: node/pkg/lifecycle/startup/startup.go configureIPPools, ensureDefaultConfig).
 // A failed create throws: the operator's defaults controller retries it with backoff for the whole term.
 import {
   BGPConfigurationKind,
@@ -14,6 +14,7 @@ import {
   type IPPool,
 } from '../api/index.js';
 import { AlreadyExistsError, type KubeClient } from '../kube/index.js';
+import { tryParseCidr } from '../net/index.js';
 import type { Logger } from '../log/logger.js';
 import type { ClusterCaches } from './caches.js';
 import type { DefaultPoolConfig, OperatorSettings } from './config.js';
@@ -88,8 +89,13 @@ export async function ensureClusterDefaults(
   };
   const opts = { fieldManager: OPERATOR_FIELD_MANAGER };
   const pool = settings.defaultPool;
-  const noPool = caches.ippools.store.list().length === 0 && caches.ippools.store.invalidCount === 0;
-  if (pool.create && noPool) {
+  // As calico/node's configureIPPools, per family: the IPv4 default is made while no IPv4 pool exists, whatever IPv6
+  // pools there are (a dual-stack install that applies its IPv6 pool first still gets it). A pool that fails the
+  // schema may be an IPv4 one: none is made then.
+  const noIPv4Pool =
+    caches.ippools.store.invalidCount === 0 &&
+    !caches.ippools.store.list().some((p) => tryParseCidr(p.spec.cidr)?.family === 4);
+  if (pool.create && noIPv4Pool) {
     await attempt(`IPPool ${pool.name}`, async () => {
       const p = defaultPoolObject(pool);
       // settingsFromEnv refuses these at start-up; this stays for settings made in code.
