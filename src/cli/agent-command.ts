@@ -47,6 +47,7 @@ interface AgentFlags extends KubeFlags {
   ipamSocket: string;
   cniBinDir?: string;
   cniConfDir?: string;
+  cniAssignIpv6: boolean;
 }
 
 export function registerAgent(program: Command): void {
@@ -79,6 +80,11 @@ export function registerAgent(program: Command): void {
     .option('--ipam-socket <path>', 'unix socket the CNI plugin asks for addresses', '/var/run/tabby/ipam.sock')
     .option('--cni-bin-dir <dir>', 'install the tabby-cni plugin here at start (e.g. /opt/cni/bin)')
     .option('--cni-conf-dir <dir>', 'install the 10-tabby.conflist here at start (e.g. /etc/cni/net.d)')
+    .option(
+      '--cni-assign-ipv6',
+      'pods get an IPv6 address as well (dual stack): assign_ipv6 "true" in the conflist, as in Calico\'s CNI config',
+      false,
+    )
     .action(async (flags: AgentFlags) => {
       // The environment's values are checked like the flags', before anything starts.
       const node = flags.node ?? fromEnv('NODE_NAME', nodeNameValue);
@@ -106,7 +112,11 @@ export function registerAgent(program: Command): void {
         const r = installCni({
           binDir: flags.cniBinDir,
           confDir: flags.cniConfDir,
-          conflist: renderConflist({ nodeName: node, agentSocket: flags.ipamSocket }),
+          conflist: renderConflist({
+            nodeName: node,
+            agentSocket: flags.ipamSocket,
+            ...(flags.cniAssignIpv6 ? { assignIPv6: true } : {}),
+          }),
         });
         logger.info(
           {
