@@ -97,6 +97,8 @@ describe('path-MTU check, VXLAN across a 1400-byte link', () => {
 
     const table = await c.cp.kubectl(['get', 'nodedataplanes']);
     process.stdout.write(`--- kubectl get nodedataplanes\n${table.stdout}`);
+    const yaml = await c.cp.kubectl(['get', 'nodedataplane', 'pm-a1', '-o', 'yaml']);
+    process.stdout.write(`--- kubectl get nodedataplane pm-a1 -o yaml\n${yaml.stdout}`);
   });
 
   it('the pool lists every node whose path cannot carry the MTU', async () => {
