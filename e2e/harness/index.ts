@@ -11,3 +11,4 @@ export {
 } from '../../src/devcluster/control-plane.js';
 export { findBinary, PINNED, cacheDir, type BinaryName } from '../../src/devcluster/binaries.js';
 export { liveProcesses, processExists } from '../../src/devcluster/processes.js';
+export { DEFAULT_CEILING_MS, eventually } from './eventually.js';

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../harness/index.js';
 import type { PlannedBgp, PlannedBgpPeer } from '../../src/api/node-dataplane.js';
 import type { ViewNode } from '../../src/api/route-table.js';
 import {
@@ -75,16 +76,6 @@ function input(i: number, extraExports: string[] = []): SyncInput {
       ),
     ],
   };
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('agent with BIRD 2 (network namespaces)', () => {
@@ -155,7 +146,7 @@ describe('agent with BIRD 2 (network namespaces)', () => {
       ];
       birds.push(spawn('ip', argv, { stdio: 'ignore' }));
     }
-    const sessions = await eventually('mesh Established on both nodes', async () => {
+    const { value: sessions } = await eventually('mesh Established on both nodes', async () => {
       const all = await Promise.all(agents.map((a) => a.bgpSessions()));
       return all.every((s) => s.sessions.length === 1 && s.sessions[0]?.info === 'Established') ? all : undefined;
     });
@@ -169,7 +160,7 @@ describe('agent with BIRD 2 (network namespaces)', () => {
       /\| 192\.168\.214\.12 \| node-to-node mesh \| up +\| .+ \| Established \|/,
     );
 
-    const learned = await eventually('block of node-b learned on node-a', async () => {
+    const { value: learned } = await eventually('block of node-b learned on node-a', async () => {
       const r = await runner.run([
         'birdc',
         '-s',

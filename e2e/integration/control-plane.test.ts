@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import * as k8s from '@kubernetes/client-node';
-import { PINNED, processExists, startControlPlane, type ControlPlane } from '../harness/index.js';
+import { PINNED, processExists, startControlPlane, type ControlPlane, eventually } from '../harness/index.js';
 
 const crd = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -26,16 +26,6 @@ spec:
             properties:
               size: { type: integer, minimum: 1 }
 `;
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('control plane harness', () => {
   let cp: ControlPlane;
@@ -140,7 +130,7 @@ describe('control plane harness', () => {
         ])
       ).code,
     ).toBe(0);
-    const allowed = await eventually('jane may list configmaps', async () => {
+    const { value: allowed } = await eventually('jane may list configmaps', async () => {
       const r = await cp.kubectl(['get', 'configmaps', '-n', 'default', '-o', 'name'], { kubeconfig });
       return r.code === 0 ? r : undefined;
     });
@@ -211,7 +201,7 @@ metadata:
       expect(before.filter(processExists)).toEqual([]);
       expect(after.every((pid) => !before.includes(pid))).toBe(true);
       // The apiserver waits for etcd to come back; the ConfigMap written before both crashes is there.
-      const kept = await eventually('the ConfigMap after the restarts', async () => {
+      const { value: kept } = await eventually('the ConfigMap after the restarts', async () => {
         const r = await audited.kubectl(['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}']);
         return r.code === 0 ? r.stdout : undefined;
       });

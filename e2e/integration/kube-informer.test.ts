@@ -4,7 +4,7 @@
 // informer relists, swapping in the new content and reporting exactly the differences it missed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startControlPlane, type ControlPlane } from '../harness/index.js';
+import { startControlPlane, type ControlPlane, eventually } from '../harness/index.js';
 import {
   ConfigMapSchema,
   GoneError,
@@ -15,20 +15,6 @@ import {
   type ListWatchSource,
   type RawWatchEvent,
 } from '../../src/kube/index.js';
-
-async function eventually<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Compacts etcd's history up to now, as the apiserver does every few minutes. */
 async function compactEtcd(cp: ControlPlane): Promise<void> {
@@ -208,7 +194,6 @@ describe('informer against a real apiserver', () => {
     await eventually(
       'converged after restart',
       () => names(inf).join(',') === 'r1,r3,r4' && inf.store.get('restart/r1')?.data?.['after'] === 'restart',
-      30_000,
     );
     expect(inf.stats().watches).toBeGreaterThan(watchesBefore);
     expect(inf.stats().errors + inf.stats().gone).toBeGreaterThan(0);

@@ -3,7 +3,7 @@
 // release; a leader that dies without releasing is replaced only once the lease duration has passed since its last
 // renewal. Every claim is read from the Lease's own history (a watch), never from how long something took.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../harness/index.js';
+import { startControlPlane, type ControlPlane, eventually } from '../harness/index.js';
 import {
   createKubeClient,
   createLeaderElector,
@@ -15,16 +15,6 @@ import {
 const LEASE_MS = 4000;
 const RENEW_MS = 3000;
 const RETRY_MS = 500;
-
-async function eventually<T>(what: string, fn: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Term {
   who: string;
@@ -110,7 +100,7 @@ describe('leader election against a real apiserver', () => {
     const history = recordLease();
     const a = candidate('a');
     const b = candidate('b');
-    const first = await eventually('a leader', () => (leaders().length === 1 ? leaders()[0] : undefined));
+    const { value: first } = await eventually('a leader', () => (leaders().length === 1 ? leaders()[0] : undefined));
     // Through several renewals (seen in the Lease itself): the same single leader, and the other knows who it is.
     const renewedBy = (who: string) => history.versions.filter((v) => v.holder === who).length;
     await eventually('three renewals by the leader', () => renewedBy(first) >= 3);
@@ -123,7 +113,7 @@ describe('leader election against a real apiserver', () => {
 
     // Graceful stop: the lease is released (holder cleared), and the follower takes it after that release.
     await leader.stop();
-    const second = await eventually('takeover after release', () =>
+    const { value: second } = await eventually('takeover after release', () =>
       leaders().length === 1 ? leaders()[0] : undefined,
     );
     expect(second).not.toBe(first);
@@ -142,7 +132,9 @@ describe('leader election against a real apiserver', () => {
     await eventually('a renewal after c joined', () => renewedBy(second) > seen);
     expect(leaders()).toEqual([second]);
     await follower.stop({ release: false });
-    const third = await eventually('takeover after crash', () => (leaders().length === 1 ? leaders()[0] : undefined));
+    const { value: third } = await eventually('takeover after crash', () =>
+      leaders().length === 1 ? leaders()[0] : undefined,
+    );
     expect(third).toBe('c');
     expect(c.leader()).toBe('c');
     await eventually('the takeover in the Lease', () => renewedBy('c') >= 1);

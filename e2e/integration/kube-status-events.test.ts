@@ -4,7 +4,7 @@
 // Events are created for the regarding object and repeats fold into one Event's series (as `kubectl` shows it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startControlPlane, type ControlPlane } from '../harness/index.js';
+import { startControlPlane, type ControlPlane, eventually } from '../harness/index.js';
 import {
   ObjectMetaSchema,
   clusterResource,
@@ -58,20 +58,6 @@ const GadgetSchema = z.looseObject({
   status: z.record(z.string(), z.unknown()).optional(),
 });
 const GADGETS = clusterResource('kubetest.tabby.dev', 'v1', 'gadgets', 'Gadget');
-
-async function eventually<T>(
-  what: string,
-  fn: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('status writer and events against a real apiserver', () => {
   let cp: ControlPlane;
