@@ -1,11 +1,14 @@
 // The Helm chart without a cluster: `helm lint`, the CRDs it ships (identical to the generated crds/), and
-// `helm template` over a values matrix — what the operator Deployment, agent DaemonSet, RBAC, PDB, Services and the
-// ValidatingAdmissionPolicy render to, values.schema.json refusing bad values with a message naming the field, and
-// every container argument being a flag the `tabby` CLI really has.
+// `helm template` over a values matrix — what the operator Deployment, agent DaemonSet, RBAC, PDB, Services, the
+// ValidatingAdmissionPolicy and the validating webhook (Deployment, Service, TLS Secret, configuration) render to,
+// values.schema.json refusing bad values with a message naming the field, and every container argument being a flag
+// the `tabby` CLI really has.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { KINDS, VALIDATED_KIND_NAMES } from '../../src/api/kinds.js';
 import { registerCommands } from '../../src/cli/commands.js';
 import { CHART, REPO, helm, mustFind, find, renderChart, type K8sObject } from './support.js';
 
@@ -17,7 +20,7 @@ interface EnvVar {
   valueFrom?: { fieldRef?: { fieldPath: string } };
 }
 interface Probe {
-  httpGet?: { path: string; port: number | string; host?: string };
+  httpGet?: { path: string; port: number | string; host?: string; scheme?: string };
   periodSeconds?: number;
 }
 interface Container {
@@ -77,15 +80,46 @@ interface ServiceObject extends K8sObject {
 interface Pdb extends K8sObject {
   spec: { minAvailable: number | string; selector: { matchLabels: Record<string, string> } };
 }
+interface TlsSecret extends K8sObject {
+  type: string;
+  data: { 'ca.crt': string; 'tls.crt': string; 'tls.key': string };
+}
+interface WebhookConfiguration extends K8sObject {
+  webhooks: {
+    name: string;
+    admissionReviewVersions: string[];
+    sideEffects: string;
+    failurePolicy: string;
+    matchPolicy: string;
+    timeoutSeconds: number;
+    clientConfig: {
+      service: { name: string; namespace: string; path: string; port: number };
+      caBundle: string;
+    };
+    rules: { apiGroups: string[]; apiVersions: string[]; resources: string[]; operations: string[]; scope: string }[];
+  }[];
+}
 
 const operatorOf = (objs: K8sObject[]) => mustFind<Workload>(objs, 'Deployment', 'tabby-operator');
 const agentOf = (objs: K8sObject[]) => mustFind<Workload>(objs, 'DaemonSet', 'tabby-agent');
+const webhookOf = (objs: K8sObject[]) => mustFind<Workload>(objs, 'Deployment', 'tabby-webhook');
+const webhookConfigOf = (objs: K8sObject[]) =>
+  mustFind<WebhookConfiguration>(objs, 'ValidatingWebhookConfiguration', 'tabby-calico-validation');
+const WEBHOOK_OBJECTS = [
+  'Deployment/tabby-webhook',
+  'PodDisruptionBudget/tabby-webhook',
+  'Secret/tabby-webhook-tls',
+  'Service/tabby-webhook',
+  'ServiceAccount/tabby-webhook',
+  'ValidatingWebhookConfiguration/tabby-calico-validation',
+];
+const pem = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 const container = (w: Workload): Container => w.spec.template.spec.containers[0]!;
 const env = (c: Container): Record<string, string> =>
   Object.fromEntries(c.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
 
-async function render(values: Record<string, unknown>): Promise<K8sObject[]> {
-  const r = await renderChart(values, { namespace: NS });
+async function render(values: Record<string, unknown>, namespace = NS): Promise<K8sObject[]> {
+  const r = await renderChart(values, { namespace });
   if (!r.ok) throw new Error(`helm template failed:\n${r.stderr}`);
   return r.objects;
 }
@@ -177,6 +211,7 @@ describe('helm template with the default values', () => {
         'ServiceAccount/tabby-operator',
         'ValidatingAdmissionPolicy/tabby-agent-own-node',
         'ValidatingAdmissionPolicyBinding/tabby-agent-own-node',
+        ...WEBHOOK_OBJECTS,
       ].sort(),
     );
     const clusterScoped = [
@@ -184,6 +219,7 @@ describe('helm template with the default values', () => {
       'ClusterRoleBinding',
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
+      'ValidatingWebhookConfiguration',
     ];
     for (const o of objs) {
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(
@@ -474,6 +510,117 @@ describe('helm template with the default values', () => {
     );
     expect(binding.spec).toEqual({ policyName: 'tabby-agent-own-node', validationActions: ['Deny'] });
   });
+
+  it('webhook Deployment: hostNetwork, 2 replicas, non-root, HTTPS probes, the TLS Secret mounted', () => {
+    const d = webhookOf(objs);
+    const pod = d.spec.template.spec as PodSpec & {
+      automountServiceAccountToken?: boolean;
+      volumes: { name: string; secret?: { secretName: string } }[];
+    };
+    const c = container(d) as Container & { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] };
+    expect(d.spec.replicas).toBe(2);
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.serviceAccountName).toBe('tabby-webhook');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.priorityClassName).toBe('system-cluster-critical');
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+    expect(pod.tolerations).toEqual(operatorOf(objs).spec.template.spec.tolerations);
+    expect(c.image).toBe('tabby:0.1.0');
+    expect(c.args).toEqual([
+      'webhook',
+      '--tls-cert-file=/etc/tabby/webhook-tls/tls.crt',
+      '--tls-private-key-file=/etc/tabby/webhook-tls/tls.key',
+      '--port=9443',
+      '--log-level=info',
+    ]);
+    expect(c.ports).toEqual([{ name: 'https', containerPort: 9443 }]);
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(c.volumeMounts).toEqual([{ name: 'tls', mountPath: '/etc/tabby/webhook-tls', readOnly: true }]);
+    expect(pod.volumes).toEqual([{ name: 'tls', secret: { secretName: 'tabby-webhook-tls' } }]);
+    expect(d.spec.template.metadata.labels).toEqual(d.spec.selector.matchLabels);
+    expect(d.spec.selector.matchLabels).not.toEqual(operatorOf(objs).spec.selector.matchLabels);
+    expect(mustFind<Pdb>(objs, 'PodDisruptionBudget', 'tabby-webhook').spec).toEqual({
+      minAvailable: 1,
+      selector: { matchLabels: d.spec.selector.matchLabels },
+    });
+  });
+
+  it('webhook Service selects exactly its pods; the configuration calls it at /validate on its port', () => {
+    const svc = mustFind<ServiceObject>(objs, 'Service', 'tabby-webhook');
+    expect(svc.spec.selector).toEqual(webhookOf(objs).spec.selector.matchLabels);
+    expect(svc.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 'https' }]);
+    const hook = webhookConfigOf(objs).webhooks;
+    expect(hook).toHaveLength(1);
+    expect(hook[0]!.clientConfig.service).toEqual({
+      name: 'tabby-webhook',
+      namespace: NS,
+      path: '/validate',
+      port: 443,
+    });
+  });
+
+  it('webhook configuration: create and update of the kinds users write, failing closed, no side effects', () => {
+    const [hook] = webhookConfigOf(objs).webhooks;
+    expect(hook).toMatchObject({
+      name: 'calico-v3.validation.tabby.dev',
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      failurePolicy: 'Fail',
+      matchPolicy: 'Equivalent',
+      timeoutSeconds: 10,
+    });
+    // The kinds issue 18 names, not their status nor the IPAM kinds the components write.
+    const resources = [
+      'ippools',
+      'bgpconfigurations',
+      'bgppeers',
+      'bgpfilters',
+      'ipreservations',
+      'ipamconfigurations',
+      'felixconfigurations',
+    ];
+    expect(hook!.rules).toEqual([
+      {
+        apiGroups: ['projectcalico.org'],
+        apiVersions: ['v3'],
+        resources,
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Cluster',
+      },
+    ]);
+    // ... which are exactly the kinds the webhook judges.
+    const judged = VALIDATED_KIND_NAMES.map((k) => KINDS.find((d) => d.kind === k)!.plural);
+    expect([...judged].sort()).toEqual([...resources].sort());
+  });
+
+  it('webhook TLS: a CA the configuration trusts signs a serving certificate for the Service names, with its key', () => {
+    const s = mustFind<TlsSecret>(objs, 'Secret', 'tabby-webhook-tls');
+    expect(s.type).toBe('kubernetes.io/tls');
+    const ca = new X509Certificate(pem(s.data['ca.crt']));
+    const cert = new X509Certificate(pem(s.data['tls.crt']));
+    expect(ca.ca).toBe(true);
+    expect(cert.ca).toBe(false);
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkPrivateKey(createPrivateKey(pem(s.data['tls.key'])))).toBe(true);
+    for (const name of ['tabby-webhook', `tabby-webhook.${NS}`, `tabby-webhook.${NS}.svc`]) {
+      expect(cert.checkHost(name), name).toBe(name);
+    }
+    expect(cert.checkHost('tabby-webhook.other.svc')).toBeUndefined();
+    // 3650 days by default.
+    const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
+    expect(Math.round(days)).toBe(3650);
+    expect(webhookConfigOf(objs).webhooks[0]!.clientConfig.caBundle).toBe(s.data['ca.crt']);
+    // A new certificate rolls the pods, which read it at start.
+    const annotations = (webhookOf(objs).spec.template.metadata as { annotations?: Record<string, string> })
+      .annotations;
+    expect(annotations?.['checksum/tls']).toMatch(/^[0-9a-f]{64}$/);
+  });
 });
 
 describe('container arguments are flags the tabby CLI has', () => {
@@ -488,6 +635,7 @@ describe('container arguments are flags the tabby CLI has', () => {
   it.each([
     { name: 'operator Deployment', pick: operatorOf, values: { operator: { leaderElection: true } } },
     { name: 'agent DaemonSet', pick: agentOf, values: {} },
+    { name: 'webhook Deployment', pick: webhookOf, values: {} },
   ])('$name', async ({ pick, values }) => {
     const [sub, ...args] = container(pick(await render(values))).args;
     const known = flagsOf(sub!);
@@ -496,7 +644,12 @@ describe('container arguments are flags the tabby CLI has', () => {
 });
 
 describe('helm template over a values matrix', () => {
-  const rows: { name: string; values: Record<string, unknown>; check(objs: K8sObject[]): void }[] = [
+  const rows: {
+    name: string;
+    values: Record<string, unknown>;
+    namespace?: string;
+    check(objs: K8sObject[]): void;
+  }[] = [
     {
       name: 'VXLAN pool: CIDR, block size and modes reach the operator as CALICO_IPV4POOL_*',
       values: {
@@ -592,6 +745,48 @@ describe('helm template over a values matrix', () => {
       },
     },
     {
+      name: 'webhook disabled: none of its objects',
+      values: { webhook: { enabled: false } },
+      check: (objs) => {
+        const names = objs.map((o) => `${o.kind}/${o.metadata.name}`);
+        for (const w of WEBHOOK_OBJECTS) expect(names).not.toContain(w);
+        expect(names).toContain('Deployment/tabby-operator');
+      },
+    },
+    {
+      name: 'webhook: one replica (no PDB), port, failure policy, timeout, log level, certificate validity',
+      values: {
+        webhook: {
+          replicas: 1,
+          port: 10443,
+          failurePolicy: 'Ignore',
+          timeoutSeconds: 5,
+          logLevel: 'debug',
+          certValidityDays: 30,
+        },
+      },
+      check: (objs) => {
+        const d = webhookOf(objs);
+        expect(d.spec.replicas).toBe(1);
+        expect(find(objs, 'PodDisruptionBudget', 'tabby-webhook')).toBeUndefined();
+        expect(container(d).args).toEqual(expect.arrayContaining(['--port=10443', '--log-level=debug']));
+        expect(container(d).ports).toEqual([{ name: 'https', containerPort: 10443 }]);
+        expect(webhookConfigOf(objs).webhooks[0]).toMatchObject({ failurePolicy: 'Ignore', timeoutSeconds: 5 });
+        const cert = new X509Certificate(pem(mustFind<TlsSecret>(objs, 'Secret', 'tabby-webhook-tls').data['tls.crt']));
+        expect(Math.round((Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000)).toBe(30);
+      },
+    },
+    {
+      name: 'another release namespace: the certificate names the Service there',
+      values: {},
+      namespace: 'net-system',
+      check: (objs) => {
+        const cert = new X509Certificate(pem(mustFind<TlsSecret>(objs, 'Secret', 'tabby-webhook-tls').data['tls.crt']));
+        expect(cert.checkHost('tabby-webhook.net-system.svc')).toBe('tabby-webhook.net-system.svc');
+        expect(webhookConfigOf(objs).webhooks[0]!.clientConfig.service.namespace).toBe('net-system');
+      },
+    },
+    {
       name: 'agent tolerations and update strategy from values',
       values: {
         agent: {
@@ -608,8 +803,8 @@ describe('helm template over a values matrix', () => {
       },
     },
   ];
-  it.each(rows)('$name', async ({ values, check }) => {
-    check(await render(values));
+  it.each(rows)('$name', async ({ values, namespace, check }) => {
+    check(await render(values, namespace));
   });
 });
 
@@ -652,6 +847,17 @@ describe('values.schema.json refuses invalid values, naming the field', () => {
     { name: 'a negative MTU', values: { mtu: -1 }, message: [/\/mtu/] },
     { name: 'AS number 0', values: { bgp: { asNumber: 0 } }, message: [/\/bgp\/asNumber/] },
     { name: 'an empty image repository', values: { image: { repository: '' } }, message: [/\/image\/repository/] },
+    {
+      name: 'a webhook timeout over the apiserver limit of 30 s',
+      values: { webhook: { timeoutSeconds: 31 } },
+      message: [/\/webhook\/timeoutSeconds/],
+    },
+    {
+      name: 'a webhook failure policy that is neither Fail nor Ignore',
+      values: { webhook: { failurePolicy: 'Open' } },
+      message: [/\/webhook\/failurePolicy/, /Fail.*Ignore/],
+    },
+    { name: 'webhook port 0', values: { webhook: { port: 0 } }, message: [/\/webhook\/port/] },
   ];
   it.each(rows)('$name', async ({ values, message }) => {
     const r = await renderChart(values);

@@ -28,3 +28,9 @@ app.kubernetes.io/component: agent
 {{- fail (printf "defaultPool: ipipMode %s and vxlanMode %s cannot both be enabled; set one of them to Never" .Values.defaultPool.ipipMode .Values.defaultPool.vxlanMode) -}}
 {{- end -}}
 {{- end -}}
+
+{{- define "tabby.webhookSelector" -}}
+app.kubernetes.io/name: tabby
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: webhook
+{{- end -}}
