@@ -138,6 +138,11 @@ export async function startTabbyKubeCluster(opts: TabbyKubeOptions): Promise<Tab
     lap('nodes Ready, agents ready');
     await cluster.kubectl(['rollout', 'status', 'deployment/tabby-operator', '-n', TABBY_NAMESPACE, '--timeout=300s']);
     lap('operator available');
+    // It judges every write of the Calico kinds (failing closed): the operator's default pool waits for it.
+    await cluster.kubectl(['rollout', 'status', 'deployment/tabby-webhook', '-n', TABBY_NAMESPACE, '--timeout=300s'], {
+      timeoutMs: 320_000,
+    });
+    lap('webhook available');
 
     if (opts.coredns !== false) {
       await cluster.kubectl(['apply', '-f', '-'], { input: corednsManifests() });

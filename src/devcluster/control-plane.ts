@@ -300,6 +300,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
             `--kubelet-client-certificate=${kubeletClient.cert}`,
             `--kubelet-client-key=${kubeletClient.key}`,
             '--kubelet-preferred-address-types=InternalIP,Hostname',
+            // This apiserver runs on the host, which has no kube-proxy: it reaches admission webhooks (Tabby's uses
+            // the host network) at their Service's endpoints rather than its ClusterIP.
+            '--enable-aggregator-routing=true',
           ]
         : [
             '--authorization-mode=RBAC',
