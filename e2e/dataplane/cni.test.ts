@@ -1,7 +1,9 @@
 // Pods made through the CNI plugin on real nodes: the agent installs tabby-cni and serves IPAM for its node's
-// blocks; `cnitool` drives ADD/DEL as a container runtime would. Pods on three nodes ping each other (VXLAN), the
-// plumbing is Calico's, and 200 pods added and deleted concurrently on the three nodes leave IPAM with no duplicate
-// and no leak (`tabby ipam check`) and no host veth behind.
+// blocks; `cnitool` drives ADD/DEL as a container runtime would. What a kubelet cannot show: the plumbing is
+// Calico's, the verbs a runtime seldom sends (CHECK, a repeated ADD, DEL twice) behave, and 200 pods added and
+// deleted concurrently on three nodes leave IPAM with no duplicate and no leak (`tabby ipam check`) and no host veth
+// behind. That a pod's address comes from its node's block and pods reach each other across nodes is the kubelet
+// tier's (e2e/kubelet), through kubelet → containerd → tabby-cni.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { IPAMBlock, NodeDataplane } from '../../src/api/index.js';
@@ -51,18 +53,6 @@ describe('CNI plugin on 3 nodes (VXLAN)', () => {
     await c?.stop();
   });
 
-  it("gives each pod an address from its node's own block", async () => {
-    const ndps = await c.getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
-    for (const pod of pods) {
-      const blocks = ndps.items.find((n) => n.metadata.name === pod.node.name)!.status!.desired!.blocks;
-      expect(
-        blocks.some((b) => cidrContainsIP(parseCidr(b.cidr), parseIP(pod.ip))),
-        `${pod.name} ${pod.ip}`,
-      ).toBe(true);
-    }
-    expect(new Set(pods.map((p) => p.ip)).size).toBe(pods.length);
-  });
-
   it('plumbs the pod as Calico does', async () => {
     const pod = pods[0]!;
     const host = await pod.node.sh(
@@ -75,10 +65,6 @@ describe('CNI plugin on 3 nodes (VXLAN)', () => {
     expect(inPod).toContain(`inet ${pod.ip}/32`);
     expect(inPod).toContain('default via 169.254.1.1 dev eth0');
     expect(inPod).toContain('169.254.1.1 dev eth0 scope link');
-  });
-
-  it('lets every pod ping every other pod', async () => {
-    expect(await pingMatrix(pods)).toEqual([]);
   });
 
   it('inside a node: CHECK passes, a repeated ADD returns the same address, DEL twice succeeds and leaves nothing', async () => {

@@ -1,10 +1,11 @@
-// VXLAN CrossSubnet on four real nodes in two subnets joined by a router: pods reach each other everywhere; traffic
-// between nodes of one subnet goes on the wire as plain pod-to-pod IP (no UDP 4789), traffic between subnets is
-// encapsulated (UDP 4789 between the node addresses, never a bare pod packet); each node's `ip route` is its plan.
+// VXLAN CrossSubnet on four real nodes in two subnets joined by a router: traffic between nodes of one subnet goes
+// on the wire as plain pod-to-pod IP (no UDP 4789), traffic between subnets is encapsulated (UDP 4789 between the
+// node addresses, never a bare pod packet); each node's `ip route` is its plan. That every pod reaches every other
+// in this mode is the kubelet tier's (e2e/kubelet: its connectivity matrix and Kubernetes' Granular Checks).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeDataplane } from '../../src/api/index.js';
 import { startCapture } from './packet-capture.js';
-import { ping, pingMatrix, plumbPodsInOwnBlocks, type TestPod } from './pods.js';
+import { ping, plumbPodsInOwnBlocks, type TestPod } from './pods.js';
 import { buildNodeImage } from './images.js';
 import { startTabbyCluster, type TabbyCluster } from './tabby-cluster.js';
 
@@ -42,11 +43,6 @@ describe('VXLAN CrossSubnet, 4 nodes in two subnets', () => {
 
   afterAll(async () => {
     await c?.stop();
-  });
-
-  it('lets every pod ping every other pod', async () => {
-    expect(pods).toHaveLength(4);
-    expect(await pingMatrix(pods)).toEqual([]);
   });
 
   it('programs exactly the planned routes: direct within a subnet, VXLAN across subnets', async () => {
