@@ -30,6 +30,7 @@ import { createIpamSync, type IpamSync } from './ipam-sync.js';
 import { isPlanCache, PlanInputs } from './plan-inputs.js';
 import { createPlanSync, type PlanSync, type PlannedRevisions } from './plan-sync.js';
 import { createPoolStatus } from './pool-status.js';
+import { createRouteGate, type RouteGate } from './route-gate.js';
 
 export interface OperatorOptions {
   client: KubeClient;
@@ -98,10 +99,12 @@ export interface Operator {
  */
 export const LEADER_ELECTION_DEFAULTS = { leaseDurationMs: 8_000, renewDeadlineMs: 6_000, retryPeriodMs: 1_500 };
 
-const CONTROLLERS = ['plan', 'ippool', 'ipam'] as const;
+const CONTROLLERS = ['plan', 'ippool', 'ipam', 'routegate'] as const;
 /** Longest a plan or pool pass waits for IPAM to finish with the nodes a change concerns. */
 const IPAM_SETTLE_MAX_MS = 1000;
 const PLAN_KEY = 'cluster';
+/** The route gate controller's one key: every pass looks only at the nodes events marked. */
+const GATE_KEY = 'gate';
 /** The plan controller's periodic full pass. */
 const DRIFT_KEY = '\u0000drift';
 /** Default drift check period: long enough to cost nothing at scale, short enough to repair a hand edit soon. */
@@ -161,6 +164,26 @@ export function createOperator(opts: OperatorOptions): Operator {
     registers: [registry],
   });
   for (const kind of ['incremental', 'full']) passes.inc({ kind }, 0);
+  const joinConverged = new Histogram({
+    name: 'tabby_node_join_converged_seconds',
+    help: 'Time from a Node joining to every other agent having applied the routes to it (the route gate opening).',
+    buckets: [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [registry],
+  });
+  const gatePending = new Gauge({
+    name: 'tabby_route_gate_pending_nodes',
+    help: 'Nodes waiting for their route gate: own dataplane or peer agents not yet programmed with their routes.',
+    registers: [registry],
+  });
+  /** When this process saw each Node added after its caches synced (ms): join times finer than creationTimestamp. */
+  const nodeAdded = new Map<string, number>();
+  const joinedAt = (node: string): number | undefined => {
+    const seen = nodeAdded.get(node);
+    if (seen !== undefined) return seen;
+    const created = caches.nodes.store.get(node)?.metadata.creationTimestamp;
+    const ms = typeof created === 'string' ? Date.parse(created) : NaN;
+    return Number.isNaN(ms) ? undefined : ms;
+  };
   drift.inc(0);
   const poolTotal = new Gauge({
     name: 'tabby_ipam_pool_total_ips',
@@ -214,6 +237,8 @@ export function createOperator(opts: OperatorOptions): Operator {
     pool: Controller;
     ipam: Controller;
     ipamSync: IpamSync;
+    gate: Controller;
+    routeGate: RouteGate;
     all: Controller[];
     /** Nodes queued for (or in) an IPAM pass, with how often each was queued (see `holdForIpam`). */
     ipamPending: Map<string, number>;
@@ -352,7 +377,39 @@ export function createOperator(opts: OperatorOptions): Operator {
       waiting.set(c, since);
       return left;
     }
-    const t: Term = { planSync, plan, pool, ipam, ipamSync, all: [plan, pool, ipam], ipamPending, waiting };
+    const routeGate = createRouteGate({
+      client: opts.client,
+      caches,
+      events,
+      logger: log,
+      metrics,
+      now,
+      joinedAt,
+      onConverged: (s) => joinConverged.observe(s),
+      onPending: (n) => gatePending.set(n),
+    });
+    const gate = createController({
+      name: 'routegate',
+      logger: log,
+      metrics,
+      maxConcurrency: 1,
+      reconcile: async () => {
+        await routeGate.run();
+        return undefined;
+      },
+    });
+    const t: Term = {
+      planSync,
+      plan,
+      pool,
+      ipam,
+      ipamSync,
+      gate,
+      routeGate,
+      all: [plan, pool, ipam, gate],
+      ipamPending,
+      waiting,
+    };
     return t;
   }
 
@@ -413,8 +470,12 @@ export function createOperator(opts: OperatorOptions): Operator {
     const { cache, key } = e;
     // Every replica keeps the planner's record of each object (a new leader then knows each one's last good version).
     let planChanged = isPlanCache(cache) && e.type !== 'invalid' ? inputs.observe(cache, key) : false;
+    const synced = caches.all.every((i) => i.hasSynced());
+    if (cache === 'nodes' && e.type === 'add' && synced) nodeAdded.set(key, now());
+    if (cache === 'nodes' && e.type === 'delete') nodeAdded.delete(key);
     const t = term;
-    if (!t || !caches.all.every((i) => i.hasSynced())) return;
+    if (!t || !synced) return;
+    if (t.routeGate.observe(e)) t.gate.enqueue(GATE_KEY);
     if (cache === 'nodeDataplanes' || cache === 'routeTables') planChanged = t.planSync.outputChanged(cache, key);
     if (reportProblems(t)) planChanged = true;
     if (planChanged) {
@@ -460,6 +521,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     t.pool.enqueue(POOLS_KEY);
     for (const n of caches.nodes.store.keys()) enqueueIpam(t, n);
     t.ipam.enqueue(t.ipamSync.GC_KEY);
+    t.gate.enqueue(GATE_KEY);
   }
 
   async function stopLeading(): Promise<void> {
