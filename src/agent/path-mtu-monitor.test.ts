@@ -121,6 +121,25 @@ describe('path MTU monitor', () => {
     await m.stop();
   });
 
+  it('stop() ends a round after the probes in flight, however many are left', async () => {
+    const calls: string[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const lost = { code: 1, stdout: '1 packets transmitted, 0 received, 100% packet loss', stderr: '' };
+    const m = createPathMtuMonitor({
+      // A silent black hole: every probe is lost, each search would take 2 probes; the first one is held.
+      runner: { run: async (argv) => (calls.push([...argv]), await gate, lost) },
+      report: () => Promise.resolve(),
+      timers: never,
+      concurrency: 1,
+    });
+    m.update(input(1450));
+    const stopped = m.stop();
+    release();
+    await stopped;
+    expect(calls).toHaveLength(1);
+  });
+
   it('probes at most maxPathsPerRound paths a round and comes back for the rest', async () => {
     const calls: string[][] = [];
     const reports: PathMtuCondition[] = [];

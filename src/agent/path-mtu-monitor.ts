@@ -7,7 +7,8 @@
 // then the oldest; a round starts when update() brings a path not probed yet (a new peer, a changed MTU or
 // encapsulation), every `intervalMs` after the last round, and again at once while paths are still unprobed.
 // Invariants: update() never waits (the sync loop is never held by a probe); one round at a time; a failing probe or
-// report is logged and retried by the next round, never thrown; verdicts are kept only for the current paths.
+// report is logged and retried by the next round, never thrown; verdicts are kept only for the current paths; stop()
+// waits for the probes in flight only.
 import type { Logger } from '../log/logger.js';
 import type { Timers } from './agent-loop.js';
 import type { CommandRunner } from './linux/command-runner.js';
@@ -83,9 +84,11 @@ export function createPathMtuMonitor(opts: PathMtuMonitorOptions): PathMtuMonito
 
   const unprobed = (): boolean => (checks ?? []).some((c) => !results.has(probeIdentity(c)));
 
-  async function probe(check: PathCheck): Promise<PathResult> {
+  async function probe(check: PathCheck): Promise<PathResult | undefined> {
     let search: PathSearch = startSearch();
     for (let size = nextProbeSize(check, search); size !== undefined; size = nextProbeSize(check, search)) {
+      // Stopping ends the search after the probe in flight (at most 1 s), not after up to 16 of them per path.
+      if (stopped) return undefined;
       const argv = probeArgv(check, size);
       try {
         const r = await opts.runner.run(argv);
@@ -103,12 +106,13 @@ export function createPathMtuMonitor(opts: PathMtuMonitorOptions): PathMtuMonito
     const picked = pickPaths(current, lastProbed, maxPaths);
     const queue = [...picked];
     const worker = async (): Promise<void> => {
-      for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
+      for (let c = queue.shift(); c !== undefined && !stopped; c = queue.shift()) {
         const r = await probe(c);
-        results.set(probeIdentity(c), { result: r, at: now() });
+        if (r) results.set(probeIdentity(c), { result: r, at: now() });
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, picked.length) }, worker));
+    if (stopped) return;
 
     // Only the paths of the latest plan count (update() may have replaced them during the round).
     const latest = checks ?? [];
