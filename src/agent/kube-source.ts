@@ -31,6 +31,7 @@ import type { Logger } from '../log/logger.js';
 import type { SyncInput } from './agent-syncer.js';
 import { programmedCondition, toNodeApplied, type ApplyReport } from './apply-report.js';
 import { secretRefKey } from './bird/bird-config.js';
+import { ROUTES_CONVERGED_CONDITION } from '../plan/route-readiness.js';
 
 export const AGENT_FIELD_MANAGER = 'tabby-agent';
 /** How long a snapshot waits for the first read of a newly referenced Secret. */
@@ -53,6 +54,8 @@ export interface AgentKubeSource {
   /** undefined when ready, else why not. */
   ready(): string | undefined;
   desired(): NodeDesired | undefined;
+  /** The operator's route readiness gate opened for this node (RoutesConverged=True). */
+  routesConverged(): boolean;
 }
 
 type SecretRefLike = Parameters<typeof secretRefKey>[0];
@@ -273,5 +276,9 @@ export function createAgentKubeSource(opts: AgentKubeSourceOptions): AgentKubeSo
       return undefined;
     },
     desired,
+    routesConverged: () =>
+      ((ndp.store.get(opts.nodeName)?.status?.conditions ?? []) as Condition[]).some(
+        (c) => c.type === ROUTES_CONVERGED_CONDITION && c.status === 'True',
+      ),
   };
 }

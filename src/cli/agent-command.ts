@@ -18,7 +18,8 @@ import { startPathMtuCheck } from '../agent/path-mtu-status.js';
 import { annotateNodeAddress } from '../agent/node-address-annotation.js';
 import { parseAutodetectMethod } from '../agent/node-address.js';
 import { createPodIpam } from '../agent/pod-ipam.js';
-import { installCni } from '../cni/install.js';
+import { createCniConfigGate, type CniConfigGate } from '../agent/cni-config-gate.js';
+import { installPlugin } from '../cni/install.js';
 import { renderConflist } from '../cni/conflist.js';
 import { createKubeClient } from '../kube/index.js';
 import { createLogger } from '../log/logger.js';
@@ -79,7 +80,10 @@ export function registerAgent(program: Command): void {
     .option('--no-ipam', 'do not serve pod IPAM to the CNI plugin')
     .option('--ipam-socket <path>', 'unix socket the CNI plugin asks for addresses', '/var/run/tabby/ipam.sock')
     .option('--cni-bin-dir <dir>', 'install the tabby-cni plugin here at start (e.g. /opt/cni/bin)')
-    .option('--cni-conf-dir <dir>', 'install the 10-tabby.conflist here at start (e.g. /etc/cni/net.d)')
+    .option(
+      '--cni-conf-dir <dir>',
+      'install the 10-tabby.conflist here once routes to this node converged (e.g. /etc/cni/net.d)',
+    )
     .option(
       '--cni-assign-ipv6',
       'pods get an IPv6 address as well (dual stack): assign_ipv6 "true" in the conflist, as in Calico\'s CNI config',
@@ -107,23 +111,26 @@ export function registerAgent(program: Command): void {
             logger,
           })
         : undefined;
+      let cniConfig: CniConfigGate | undefined;
       if (flags.cniBinDir && flags.cniConfDir) {
         // Like Calico's install-cni: atomic, idempotent, and never removed on restart (pods keep starting meanwhile).
-        const r = installCni({
-          binDir: flags.cniBinDir,
+        // The conflist waits for the route readiness gate (cniConfig below); the plugin is in place before it.
+        const r = installPlugin({ binDir: flags.cniBinDir });
+        cniConfig = createCniConfigGate({
           confDir: flags.cniConfDir,
           conflist: renderConflist({
             nodeName: node,
             agentSocket: flags.ipamSocket,
             ...(flags.cniAssignIpv6 ? { assignIPv6: true } : {}),
           }),
+          logger,
+          registry: metrics.registry,
         });
         logger.info(
           {
             plugin: r.plugin.path,
-            conflist: r.conflist.path,
             runtime: r.runtime.map((f) => f.path),
-            changed: [r.plugin, r.conflist, ...r.runtime].filter((f) => f.changed).map((f) => f.path),
+            changed: [r.plugin, ...r.runtime].filter((f) => f.changed).map((f) => f.path),
           },
           'CNI plugin installed',
         );
@@ -202,6 +209,7 @@ export function registerAgent(program: Command): void {
             );
           }
           if (info.statusChanged) await source.writeStatus(report);
+          cniConfig?.update({ programmed: report.programmed, routesConverged: source.routesConverged() });
           if (report.programmed && !networkMarked) {
             await markNetworkAvailable(client, node, AGENT_FIELD_MANAGER, new Date()).then(
               () => {

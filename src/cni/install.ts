@@ -197,7 +197,10 @@ function installBundle(runtimeDir: string, bundleDir: string): InstalledFile & {
   return { path: target, changed: true, name: bundle.name };
 }
 
-export function installCni(o: InstallOptions): InstallResult {
+/** The plugin and its runtime, without the conflist: what the agent installs at start (see `installConflist`). */
+export function installPlugin(
+  o: Omit<InstallOptions, 'conflist' | 'conflistName' | 'confDir'>,
+): Omit<InstallResult, 'conflist'> {
   const template = readFileSync(
     o.launcherTemplate ?? fileURLToPath(new URL('../../bin/tabby-cni', import.meta.url)),
     'utf8',
@@ -205,7 +208,6 @@ export function installCni(o: InstallOptions): InstallResult {
   const nodePath = o.nodePath ?? process.execPath;
   const bundleDir = o.bundleDir ?? fileURLToPath(new URL('../cni-bundle', import.meta.url));
   mkdirSync(o.binDir, { recursive: true });
-  mkdirSync(o.confDir, { recursive: true });
   const runtime: InstalledFile[] = [];
   let launcher: string;
   if (o.copyRuntime ?? true) {
@@ -218,9 +220,22 @@ export function installCni(o: InstallOptions): InstallResult {
   } else {
     launcher = renderLauncher(template, nodePath, o.cniMain ?? `${bundleDir}/${ENTRY_FILE}`);
   }
+  const plugin = writeFileAtomic(`${o.binDir}/${o.pluginName ?? PLUGIN_TYPE}`, launcher, 0o755);
+  return { plugin, runtime };
+}
+
+/**
+ * The conflist alone. Its presence is what makes kubelet report the node's network ready (NetworkReady, hence the
+ * Node Ready): the agent writes it once the route readiness gate opens (agent/cni-config-gate.ts).
+ */
+export function installConflist(o: Pick<InstallOptions, 'confDir' | 'conflist' | 'conflistName'>): InstalledFile {
+  mkdirSync(o.confDir, { recursive: true });
+  return writeFileAtomic(`${o.confDir}/${o.conflistName ?? CONFLIST_FILE_NAME}`, o.conflist, 0o644);
+}
+
+export function installCni(o: InstallOptions): InstallResult {
   // Runtime, then launcher, then conflist: each step only refers to what is already in place, so a pod starting
   // meanwhile never finds a conflist naming a plugin that cannot run.
-  const plugin = writeFileAtomic(`${o.binDir}/${o.pluginName ?? PLUGIN_TYPE}`, launcher, 0o755);
-  const conflist = writeFileAtomic(`${o.confDir}/${o.conflistName ?? CONFLIST_FILE_NAME}`, o.conflist, 0o644);
-  return { plugin, conflist, runtime };
+  const { plugin, runtime } = installPlugin(o);
+  return { plugin, conflist: installConflist(o), runtime };
 }
