@@ -105,10 +105,18 @@ export interface CniResult {
  */
 export type CniPod = TestPod & { containerId: string };
 
+/**
+ * What kubelet does before it starts a pod: wait for a CNI configuration. The agent writes it when the node's route
+ * readiness gate opens (src/agent/cni-config-gate.ts), which may be a moment after its NodeDataplane is programmed.
+ */
+const WAIT_FOR_CNI_CONFIG = `
+for _ in $(seq 1200); do [ -f /etc/cni/net.d/10-tabby.conflist ] && break; sleep 0.1; done
+[ -f /etc/cni/net.d/10-tabby.conflist ] || { echo 'no CNI configuration in /etc/cni/net.d after 120 s: route gate still closed' >&2; exit 1; }`;
+
 export async function cniPod(node: ClusterNode, namespace: string, name: string): Promise<CniPod> {
   const netns = `pod-${name}`;
   const containerId = `${name}-0123456789abcdef`;
-  const out = await node.sh(`
+  const out = await node.sh(`${WAIT_FOR_CNI_CONFIG}
 ip netns add ${netns}
 export CNI_PATH=/opt/cni/bin NETCONFPATH=/etc/cni/net.d CNI_CONTAINERID=${containerId}
 export CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${name};K8S_POD_INFRA_CONTAINER_ID=${containerId}"
@@ -151,7 +159,7 @@ export async function cniChurn(
       throw new Error(`cniChurn: pod name ${JSON.stringify(s.name)} is not a DNS label`);
   }
   // Per step one line `name|addMs|delMs|error|base64(ADD output)`; the ADD output is cnitool's result JSON.
-  const out = await node.sh(`
+  const out = await node.sh(`${WAIT_FOR_CNI_CONFIG}
 export OUT=$(mktemp -d /tmp/cni-churn.XXXXXX) NS=${namespace}
 one() {
   local name=$1 del=$2 t0 t1 t2 err=
