@@ -160,6 +160,7 @@ describe('route readiness gate', () => {
       return about.length > 0 ? about : undefined;
     });
     expect(events.value.map((e) => [e.regarding?.kind, e.type])).toEqual([['Node', 'Normal']]);
+    console.log(`condition: ${JSON.stringify(c.value)}\nEvent: ${JSON.stringify(events.value[0])}`);
     expect(events.value[0]!.note).toMatch(/^routes to node g-4 converged on 3 node\(s\) in \d+\.\d s$/);
     await op.operator.settled();
     expect(writesBetween(before, counts)).toEqual({ 'PATCH nodedataplanes/status': 1, 'POST events': 1 });
