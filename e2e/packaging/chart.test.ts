@@ -429,8 +429,12 @@ describe('helm template with the default values', () => {
     { who: 'operator', verb: 'patch', group: 'projectcalico.org', resource: 'ippools', granted: false },
     { who: 'operator', verb: 'delete', group: 'projectcalico.org', resource: 'ippools', granted: false },
     { who: 'operator', verb: 'patch', group: 'projectcalico.org', resource: 'ippools/status', granted: true },
+    // The default BGPConfiguration and FelixConfiguration are created, never changed afterwards.
+    { who: 'operator', verb: 'create', group: 'projectcalico.org', resource: 'bgpconfigurations', granted: true },
     { who: 'operator', verb: 'patch', group: 'projectcalico.org', resource: 'bgpconfigurations', granted: false },
-    { who: 'operator', verb: 'create', group: 'projectcalico.org', resource: 'felixconfigurations', granted: false },
+    { who: 'operator', verb: 'create', group: 'projectcalico.org', resource: 'felixconfigurations', granted: true },
+    { who: 'operator', verb: 'update', group: 'projectcalico.org', resource: 'felixconfigurations', granted: false },
+    { who: 'operator', verb: 'delete', group: 'projectcalico.org', resource: 'felixconfigurations', granted: false },
     { who: 'operator', verb: 'create', group: 'projectcalico.org', resource: 'ipamblocks', granted: true },
     { who: 'operator', verb: 'delete', group: 'projectcalico.org', resource: 'blockaffinities', granted: true },
     { who: 'operator', verb: 'create', group: 'dataplane.tabby.dev', resource: 'nodedataplanes', granted: true },
