@@ -68,6 +68,8 @@ export interface KubeCluster {
   /** kubectl as admin; throws with stderr on a non-zero exit. */
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
   getJson<T>(args: string[]): Promise<T>;
+  /** Starts one more node (a join into the running cluster) and waits until its kubelet registered its Node. */
+  addNode(spec: KubeNodeSpec): Promise<KubeNode>;
   stop(): Promise<void>;
 }
 
@@ -162,71 +164,71 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
     const activeCp = cp;
 
     const nodes = new Map<string, KubeNode>();
-    const started = await Promise.allSettled(
-      opts.nodes.map(async (spec) => {
-        const net = networks.get(spec.network);
-        if (!net) throw new Error(`node ${spec.name}: unknown network ${spec.network}`);
-        const configDir = join(activeCp.dir, 'nodes', spec.name);
-        await mkdir(configDir, { recursive: true });
-        await writeNodeConfig(activeCp, spec.name, `https://${net.gateway}:${activeCp.port}`, configDir);
-        // The apiserver's advertised address (the `kubernetes` Service endpoint) is the host's on the first network;
-        // from another subnet it is reached directly through this node's own gateway, which is the same host.
-        const routes = nets!.routesFrom(spec.network);
-        if (net !== first) routes.push(`${apiserverAddress}/32 via ${net.gateway}`);
-        const container = `tabby-${spec.name}-${runId}`;
-        await docker([
-          'run',
-          '-d',
-          '--name',
-          container,
-          '--hostname',
-          spec.name,
-          '--network',
-          net.dockerName,
-          '--label',
-          `dev.tabby.kube-cluster=${runId}`,
-          ...NODE_RUN_FLAGS,
-          '-e',
-          `TABBY_NODE_ROUTES=${routes.join(';')}`,
-          '-e',
-          `TABBY_NODE_LABELS=${spec.zone ? `topology.kubernetes.io/zone=${spec.zone}` : ''}`,
-          '-v',
-          `${configDir}:/etc/kubernetes:ro`,
-          ...opts.images.preload.flatMap((tar) => ['-v', `${tar}:/images/${preloadName(tar)}:ro`]),
-          opts.images.node,
-        ]);
-        containers.push(container);
-        const ip = await docker([
-          'inspect',
-          '-f',
-          `{{ (index .NetworkSettings.Networks "${net.dockerName}").IPAddress }}`,
-          container,
-        ]);
-        const node: KubeNode = {
-          name: spec.name,
-          network: spec.network,
-          ip,
-          container,
-          exec: (cmd) => dockerExec(container, cmd),
-          async sh(script) {
-            const r = await dockerExec(container, ['bash', '-ec', script]);
-            if (r.exitCode !== 0)
-              throw new Error(`${spec.name}: script failed (${r.exitCode}):\n${script}\n---\n${r.output}`);
-            return r.output;
-          },
-          async logs(lines = 15) {
-            const boot = await docker(['logs', '--tail', String(lines), container]).catch((e) => String(e));
-            const files = await dockerExec(container, [
-              'bash',
-              '-c',
-              `for f in /var/log/containerd.log /var/log/kubelet.log /var/log/kube-proxy.log; do echo "--- $f"; tail -n ${lines} $f 2>/dev/null; done`,
-            ]);
-            return `--- ${spec.name} entrypoint\n${boot}\n${files.output}`;
-          },
-        };
-        nodes.set(spec.name, node);
-      }),
-    );
+    const startNode = async (spec: KubeNodeSpec): Promise<KubeNode> => {
+      const net = networks.get(spec.network);
+      if (!net) throw new Error(`node ${spec.name}: unknown network ${spec.network}`);
+      const configDir = join(activeCp.dir, 'nodes', spec.name);
+      await mkdir(configDir, { recursive: true });
+      await writeNodeConfig(activeCp, spec.name, `https://${net.gateway}:${activeCp.port}`, configDir);
+      // The apiserver's advertised address (the `kubernetes` Service endpoint) is the host's on the first network;
+      // from another subnet it is reached directly through this node's own gateway, which is the same host.
+      const routes = nets!.routesFrom(spec.network);
+      if (net !== first) routes.push(`${apiserverAddress}/32 via ${net.gateway}`);
+      const container = `tabby-${spec.name}-${runId}`;
+      await docker([
+        'run',
+        '-d',
+        '--name',
+        container,
+        '--hostname',
+        spec.name,
+        '--network',
+        net.dockerName,
+        '--label',
+        `dev.tabby.kube-cluster=${runId}`,
+        ...NODE_RUN_FLAGS,
+        '-e',
+        `TABBY_NODE_ROUTES=${routes.join(';')}`,
+        '-e',
+        `TABBY_NODE_LABELS=${spec.zone ? `topology.kubernetes.io/zone=${spec.zone}` : ''}`,
+        '-v',
+        `${configDir}:/etc/kubernetes:ro`,
+        ...opts.images.preload.flatMap((tar) => ['-v', `${tar}:/images/${preloadName(tar)}:ro`]),
+        opts.images.node,
+      ]);
+      containers.push(container);
+      const ip = await docker([
+        'inspect',
+        '-f',
+        `{{ (index .NetworkSettings.Networks "${net.dockerName}").IPAddress }}`,
+        container,
+      ]);
+      const node: KubeNode = {
+        name: spec.name,
+        network: spec.network,
+        ip,
+        container,
+        exec: (cmd) => dockerExec(container, cmd),
+        async sh(script) {
+          const r = await dockerExec(container, ['bash', '-ec', script]);
+          if (r.exitCode !== 0)
+            throw new Error(`${spec.name}: script failed (${r.exitCode}):\n${script}\n---\n${r.output}`);
+          return r.output;
+        },
+        async logs(lines = 15) {
+          const boot = await docker(['logs', '--tail', String(lines), container]).catch((e) => String(e));
+          const files = await dockerExec(container, [
+            'bash',
+            '-c',
+            `for f in /var/log/containerd.log /var/log/kubelet.log /var/log/kube-proxy.log; do echo "--- $f"; tail -n ${lines} $f 2>/dev/null; done`,
+          ]);
+          return `--- ${spec.name} entrypoint\n${boot}\n${files.output}`;
+        },
+      };
+      nodes.set(spec.name, node);
+      return node;
+    };
+    const started = await Promise.allSettled(opts.nodes.map(startNode));
     // Every start has finished (none still creating a container) before a failure is thrown and cleaned up.
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -238,21 +240,30 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
     };
     const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
 
+    const registered = (which: readonly string[]) =>
+      waitUntil(
+        `${which.length} kubelet(s) to register their Nodes`,
+        async () => {
+          const list = await getJson<{ items: { metadata: { name: string } }[] }>(['get', 'nodes']);
+          const names = new Set(list.items.map((n) => n.metadata.name));
+          return which.every((n) => names.has(n)) ? true : undefined;
+        },
+        {
+          timeoutMs: 180_000,
+          everyMs: 500,
+          describe: async () => (await Promise.all(which.map((n) => nodes.get(n)!.logs()))).join('\n'),
+        },
+      );
     const registering = Date.now();
-    await waitUntil(
-      `${nodes.size} kubelets to register their Nodes`,
-      async () => {
-        const list = await getJson<{ items: { metadata: { name: string } }[] }>(['get', 'nodes']);
-        const names = new Set(list.items.map((n) => n.metadata.name));
-        return [...nodes.keys()].every((n) => names.has(n)) ? true : undefined;
-      },
-      {
-        timeoutMs: 180_000,
-        everyMs: 500,
-        describe: async () => (await Promise.all([...nodes.values()].map((n) => n.logs()))).join('\n'),
-      },
-    );
+    await registered([...nodes.keys()]);
     progress(`${nodes.size} kubelets registered in ${((Date.now() - registering) / 1000).toFixed(1)} s`);
+    const addNode = async (spec: KubeNodeSpec): Promise<KubeNode> => {
+      if (nodes.has(spec.name)) throw new Error(`addNode: node ${spec.name} exists already`);
+      const node = await startNode(spec);
+      await registered([spec.name]);
+      progress(`node ${spec.name} joined`);
+      return node;
+    };
 
     const gateway = nodes.get(opts.nodes[0]!.name)!;
     const routePodNetwork = async (candidates: string[]): Promise<string> => {
@@ -275,7 +286,7 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
       }
       throw new Error(`every candidate pod network is routed on this machine already: ${candidates.join(', ')}`);
     };
-    return { cp: activeCp, nodes, networks, images: opts.images, routePodNetwork, kubectl, getJson, stop };
+    return { cp: activeCp, nodes, networks, images: opts.images, routePodNetwork, kubectl, getJson, addNode, stop };
   } catch (err) {
     await stop();
     throw err;
