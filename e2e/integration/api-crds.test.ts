@@ -1,13 +1,16 @@
 // The generated CRDs against a real kube-apiserver: they install and become Established; the validation matrix of
 // src/api/testdata/cases.ts gives the same verdicts through `kubectl apply` (the CRD's OpenAPI + CEL rules) as
-// through our zod schemas, with the field named; kubectl's table, wide table, explain and categories show what a
-// Calico user expects; transition rules keep IPPool cidr/blockSize immutable; unknown Calico fields survive.
+// through our zod schemas, with the field named; Calico's validator vectors pass or fail the CRD as they do
+// Calico's; every CEL rule of every CRD refuses at least one of those objects (its message is in a refusal);
+// kubectl's table, wide table, explain and categories show what a Calico user expects; transition rules keep IPPool
+// cidr/blockSize immutable; unknown Calico fields survive.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
-import { openApiSchema } from '../../src/api/crd-gen.js';
+import { generateCrd, openApiSchema } from '../../src/api/crd-gen.js';
 import { IPPoolKind } from '../../src/api/ip-pool.js';
 import { KINDS } from '../../src/api/kinds.js';
+import { CALICO_CASES } from '../../src/api/testdata/calico-validator-cases.js';
 import { INVALID, VALID } from '../../src/api/testdata/cases.js';
 import { formatIssue } from '../../src/api/errors.js';
 import { validateObject } from '../../src/api/validate.js';
@@ -15,6 +18,8 @@ import { validateObject } from '../../src/api/validate.js';
 const CRD_DIR = fileURLToPath(new URL('../../crds/', import.meta.url));
 
 let cp: ControlPlane;
+/** Every refusal's message, for the check that each CEL rule refused something. */
+const refusals: string[] = [];
 
 async function kubectl(args: string[], input?: string) {
   return cp.kubectl(args, input === undefined ? {} : { input });
@@ -89,6 +94,7 @@ describe('CRDs on a real kube-apiserver', () => {
     });
     it.each(serverCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
       const r = await apply(c.object);
+      refusals.push(r.stderr);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('is invalid');
       expect(r.stderr).toContain(c.serverField ?? c.path);
@@ -244,6 +250,7 @@ describe('CRDs on a real kube-apiserver', () => {
       const base = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'immutable' } };
       expect((await apply({ ...base, spec: { cidr: '10.240.0.0/16' } })).code).toBe(0);
       const r = await apply({ ...base, spec: { cidr: '10.241.0.0/16' } });
+      refusals.push(r.stderr);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('spec.cidr');
     });
@@ -252,8 +259,63 @@ describe('CRDs on a real kube-apiserver', () => {
       const base = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'immutable' } };
       expect((await apply({ ...base, spec: { cidr: '10.240.0.0/16', blockSize: 26 } })).code).toBe(0);
       const r = await apply({ ...base, spec: { cidr: '10.240.0.0/16', blockSize: 24 } });
+      refusals.push(r.stderr);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('spec.blockSize');
     });
   });
+
+  describe("Calico's validator vectors through the CRD alone", () => {
+    // Dry-run creates of Calico's names ('default', ...): the objects the tests above stored go first.
+    beforeAll(async () => {
+      const kinds = ['IPPool', 'BGPConfiguration', 'BGPPeer', 'BGPFilter', 'IPReservation', 'FelixConfiguration'];
+      const r = await kubectl(['delete', kinds.map(pluralOf).join(','), '--all']);
+      if (r.code !== 0) throw new Error(`deleting the stored objects: ${r.stderr}`);
+    });
+    // Calico's apiserver runs its CRD first: what Calico accepts ours must accept, what Calico's CRD refuses
+    // (crdRefuses) ours refuses, except where Tabby differs on purpose (calico-validator-cases.ts says why). Calico's
+    // other refusals need the webhook (webhook-admission.test.ts).
+    it.each(CALICO_CASES.map((c, i) => [`${c.kind} #${i}: ${c.calico}`, c] as const))('%s', async (_l, c) => {
+      const object = { apiVersion: 'projectcalico.org/v3', kind: c.kind, metadata: { name: c.name }, spec: c.spec };
+      const r = await kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(object));
+      if (r.code !== 0) refusals.push(r.stderr);
+      const calicoApiserver = c.crdRefuses !== undefined ? false : c.valid;
+      const tabbyAccepts = c.differs !== undefined ? !calicoApiserver : calicoApiserver;
+      if (c.crdRefuses !== undefined && c.differs === undefined) {
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain('is invalid');
+      } else if (tabbyAccepts) {
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+      }
+    });
+  });
+
+  // Runs after the refusals above (vitest runs a file's tests in order).
+  describe('every CEL rule refused an object, naming its field', () => {
+    const rules = KINDS.flatMap((def) =>
+      celMessages(generateCrd(def).spec.versions[0]!.schema.openAPIV3Schema).map(
+        (m) => [`${def.kind}: ${m}`, m] as const,
+      ),
+    );
+    it('has rules to check', () => {
+      expect(rules.length).toBeGreaterThanOrEqual(90);
+    });
+    it.each(rules)('%s', (_label, message) => {
+      expect(refusals.some((r) => r.includes(message))).toBe(true);
+    });
+  });
 });
+
+/** The messages of every CEL rule in a CRD schema. */
+function celMessages(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(celMessages);
+  if (typeof node !== 'object' || node === null) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'x-kubernetes-validations' && Array.isArray(v)) {
+      out.push(...v.map((r: { message: string }) => r.message));
+    } else out.push(...celMessages(v));
+  }
+  return out;
+}

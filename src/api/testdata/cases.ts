@@ -865,4 +865,102 @@ export const INVALID: InvalidCase[] = [
     object: filter('bad-iface', { exportV6: [{ action: 'Accept', interface: 'eth 0' }] }),
     path: 'spec.exportV6[0].interface',
   },
+  // Every CEL rule must refuse something (api-crds.test.ts checks): the rules of each BGPFilter list and of each
+  // BGPConfiguration CIDR list, written for all of them. serverField is the rule's message, which names the field.
+  ...(['exportV4', 'importV4', 'exportV6', 'importV6'] as const).flatMap((list): InvalidCase[] => {
+    const v6 = list.endsWith('V6');
+    const other = v6 ? '10.0.0.0/8' : 'fd00::/8';
+    const unmasked = v6 ? 'fd00::1/64' : '10.0.0.1/24';
+    const key = list.toLowerCase();
+    const one = (r: Obj) => ({ [list]: [r] });
+    return [
+      {
+        name: `BGPFilter ${list} cidr of the other family`,
+        object: filter(`${key}-family`, one({ action: 'Accept', matchOperator: 'In', cidr: other })),
+        path: `spec.${list}[0].cidr`,
+        serverField: `spec.${list}[].cidr must be an IPv${v6 ? 6 : 4} CIDR`,
+      },
+      {
+        name: `BGPFilter ${list} cidr with host bits`,
+        object: filter(`${key}-unmasked`, one({ action: 'Accept', matchOperator: 'In', cidr: unmasked })),
+        path: `spec.${list}[0].cidr`,
+        serverField: `spec.${list}[].cidr must be strictly masked (host bits zero)`,
+      },
+      {
+        name: `BGPFilter ${list} operation setting two things`,
+        object: filter(
+          `${key}-two-ops`,
+          one({ action: 'Accept', operations: [{ addCommunity: { value: '65000:1' }, setPriority: { value: 10 } }] }),
+        ),
+        path: `spec.${list}[0].operations[0]`,
+        serverField: `spec.${list}[].operations[] must set exactly one of addCommunity, prependASPath, setPriority`,
+      },
+      {
+        name: `BGPFilter ${list} matchOperator without cidr`,
+        object: filter(`${key}-op-only`, one({ action: 'Accept', matchOperator: 'Equal' })),
+        path: `spec.${list}[0].cidr`,
+        serverField: `spec.${list}[].cidr and spec.${list}[].matchOperator must both be set or both be empty`,
+      },
+      {
+        name: `BGPFilter ${list} prefixLength without cidr`,
+        object: filter(`${key}-length-only`, one({ action: 'Accept', prefixLength: { min: v6 ? 64 : 24 } })),
+        path: `spec.${list}[0].prefixLength`,
+        serverField: `spec.${list}[].cidr is required when spec.${list}[].prefixLength is set`,
+      },
+      {
+        name: `BGPFilter ${list} operations on a Reject rule`,
+        object: filter(`${key}-reject-ops`, one({ action: 'Reject', operations: [{ setPriority: { value: 10 } }] })),
+        path: `spec.${list}[0].operations`,
+        serverField: `spec.${list}[].operations may only be used with action Accept`,
+      },
+    ];
+  }),
+  ...(['serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'prefixAdvertisements'] as const).flatMap(
+    (list): InvalidCase[] => {
+      // A prefix advertisement needs its communities (the CRD checks CEL only on an object its schema accepts).
+      const entry = (cidr: string): Obj => (list === 'prefixAdvertisements' ? { cidr, communities: ['65000:1'] } : { cidr });
+      return [
+      {
+        name: `BGPConfiguration ${list} entry that is no CIDR`,
+        object: bgpConfig(`${list.toLowerCase()}-garbage`, { [list]: [entry('10.0.0.300/24')] }),
+        path: `spec.${list}[0].cidr`,
+        serverField: `spec.${list}[].cidr must be a CIDR such as 10.0.0.0/16 or fd00::/48`,
+      },
+      {
+        name: `BGPConfiguration ${list} entry with host bits`,
+        object: bgpConfig(`${list.toLowerCase()}-unmasked`, { [list]: [entry('10.0.0.1/24')] }),
+        path: `spec.${list}[0].cidr`,
+        serverField: `spec.${list}[].cidr must be strictly masked (host bits zero)`,
+      },
+      ];
+    },
+  ),
+  {
+    name: 'bpfLogFilters key that is no interface name',
+    object: felix('bad-bpf-log-filters', { bpfLogFilters: { 'eth0 and more': 'tcp' } }),
+    path: 'spec.bpfLogFilters["eth0 and more"]',
+    serverField: 'spec.bpfLogFilters keys must be interface names',
+  },
+  {
+    name: 'bpfPSNATPorts range upside down',
+    object: felix('bad-psnat-ports', { bpfPSNATPorts: '30000:20000' }),
+    path: 'spec.bpfPSNATPorts',
+  },
+  {
+    name: 'natPortRange above 65535',
+    object: felix('bad-nat-port-range', { natPortRange: '60000:70000' }),
+    path: 'spec.natPortRange',
+  },
+  ...(['vxlanMTUV6', 'wireguardMTU', 'wireguardMTUV6'] as const).map(
+    (f): InvalidCase => ({
+      name: `${f} below IPv4's minimum of 68`,
+      object: felix(`bad-${f.toLowerCase()}`, { [f]: 67 }),
+      path: `spec.${f}`,
+    }),
+  ),
+  {
+    name: "nodeSelector on the 'default' FelixConfiguration",
+    object: felix('default', { nodeSelector: 'all()' }),
+    path: 'spec.nodeSelector',
+  },
 ];
