@@ -3,6 +3,9 @@
 // - The chart's TLS: its CA signs a serving certificate for the Service's names, the ValidatingWebhookConfiguration
 //   trusts that CA, `helm upgrade` keeps all three (lookup), and `tabby webhook` serves with the Secret's files.
 // - Failing closed for our kinds only: while the webhook is unreachable a pool cannot be written, a ConfigMap can.
+// - The chart's configuration as it is, through its Service: the apiserver routes to the Service's endpoints (as the
+//   kubelet tier's does: --enable-aggregator-routing), here this machine's address where `tabby webhook` serves
+//   with the Secret's certificate, as a host-network pod would; it refuses a bad pool.
 // - With the chart's ValidatingWebhookConfiguration pointed at the process by URL (a certificate made here for
 //   127.0.0.1; no kubelet runs the chart's Deployment): `kubectl apply` of an object the CRD accepts and Calico's
 //   validator refuses is refused naming the field — every such case of the shared matrix — and every one of Calico's
@@ -13,7 +16,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,8 +32,20 @@ const NS = 'tabby-system';
 const SERVICE_NAME = `tabby-webhook.${NS}.svc`;
 const VWC = 'tabby-calico-validation';
 
+/** This machine's first non-loopback IPv4 address: a Service endpoint may not be a loopback one. */
+function hostAddress(): string {
+  const a = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal);
+  if (a === undefined) throw new Error('no non-loopback IPv4 address on this machine for the Service endpoint');
+  return a.address;
+}
+const HOST = hostAddress();
+
 let cp: ControlPlane;
 let dir: string;
+/** `tabby webhook` serving with the chart's Secret on this machine's address. */
+let chartWebhook: WebhookProcess;
 const children: ChildProcess[] = [];
 
 /** Why dist/ cannot be used: missing, or older than the webhook's sources (its command, server, and src/api). */
@@ -113,11 +128,11 @@ async function makeServingCert(into: string): Promise<{ ca: string; cert: string
   return { ca: join(into, 'ca.crt'), cert: join(into, 'tls.crt'), key: join(into, 'tls.key') };
 }
 
-/** GET over HTTPS, verifying the server's certificate against `ca` for `servername` (else for 127.0.0.1). */
-function httpsGet(port: number, path: string, ca: string, servername?: string): Promise<number> {
+/** GET over HTTPS, verifying the server's certificate against `ca` for `servername` (else for `host`). */
+function httpsGet(host: string, port: number, path: string, ca: string, servername?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const sni = servername === undefined ? {} : { servername };
-    const req = request({ host: '127.0.0.1', port, path, ca, ...sni, timeout: 30_000 }, (res) => {
+    const req = request({ host, port, path, ca, ...sni, timeout: 30_000 }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -128,6 +143,7 @@ function httpsGet(port: number, path: string, ca: string, servername?: string): 
 }
 
 interface WebhookProcess {
+  host: string;
   port: number;
   /** Names of the objects it refused so far (its "refused invalid object" log lines). */
   refused(): string[];
@@ -135,13 +151,14 @@ interface WebhookProcess {
   hasRefused(name: string): Promise<true>;
 }
 
-/** `node dist/cli/main.js webhook` on 127.0.0.1, ready once /readyz answers 200 over TLS checked with `ca`. */
+/** `node dist/cli/main.js webhook` on `host`, ready once /readyz answers 200 over TLS checked with `ca`. */
 async function startWebhook(
+  host: string,
   tls: { cert: string; key: string },
   ca: string,
   servername?: string,
 ): Promise<WebhookProcess> {
-  const port = await freePort();
+  const port = await freePort(host);
   const child = spawn(
     process.execPath,
     [
@@ -150,7 +167,7 @@ async function startWebhook(
       `--tls-cert-file=${tls.cert}`,
       `--tls-private-key-file=${tls.key}`,
       `--port=${port}`,
-      '--bind-address=127.0.0.1',
+      `--bind-address=${host}`,
       '--log-level=debug',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -162,7 +179,7 @@ async function startWebhook(
   const caPem = await readFile(ca, 'utf8');
   await waitUntil('tabby webhook ready', async () => {
     if (child.exitCode !== null) throw new Error(`tabby webhook exited ${child.exitCode}:\n${output}`);
-    return (await httpsGet(port, '/readyz', caPem, servername)) === 200 ? true : undefined;
+    return (await httpsGet(host, port, '/readyz', caPem, servername)) === 200 ? true : undefined;
   }).catch((err: unknown) => {
     throw new Error(`${String(err)}\n${output}`);
   });
@@ -176,7 +193,7 @@ async function startWebhook(
   // Its log lines are written asynchronously: one may arrive after kubectl has the answer.
   const hasRefused = (name: string) =>
     waitUntil(`tabby webhook logs refusing ${name}`, async () => (refused().includes(name) ? true : undefined));
-  return { port, refused, hasRefused };
+  return { host, port, refused, hasRefused };
 }
 
 interface TlsSecret {
@@ -203,7 +220,8 @@ beforeAll(async () => {
   const problem = distProblem();
   if (problem !== undefined) throw new Error(problem);
   dir = mkdtempSync(join(tmpdir(), 'tabby-webhook-test-'));
-  cp = await startControlPlane({ name: 'webhook' });
+  // As the kubelet tier's control plane: it routes to Services' endpoints, which is how it reaches the chart's webhook.
+  cp = await startControlPlane({ name: 'webhook', kubelets: { advertiseAddress: HOST } });
   // The chart as users install it (its CRDs included); no kubelet runs its pods.
   await helmOk(['install', 'tabby', CHART, '-n', NS, '--create-namespace', '--set', 'defaultPool.enabled=false'], {
     kubeconfig: cp.kubeconfigPath,
@@ -265,9 +283,10 @@ describe("the chart's webhook TLS", () => {
     await writeFile(files.ca, pem(s.data['ca.crt']));
     await writeFile(files.cert, pem(s.data['tls.crt']));
     await writeFile(files.key, pem(s.data['tls.key']), { mode: 0o600 });
-    const { port } = await startWebhook(files, files.ca, SERVICE_NAME);
-    expect(await httpsGet(port, '/healthz', await readFile(files.ca, 'utf8'), SERVICE_NAME)).toBe(200);
-    await expect(httpsGet(port, '/healthz', await readFile(files.ca, 'utf8'), 'elsewhere.example')).rejects.toThrow(
+    chartWebhook = await startWebhook(HOST, files, files.ca, SERVICE_NAME);
+    const ca = await readFile(files.ca, 'utf8');
+    expect(await httpsGet(HOST, chartWebhook.port, '/healthz', ca, SERVICE_NAME)).toBe(200);
+    await expect(httpsGet(HOST, chartWebhook.port, '/healthz', ca, 'elsewhere.example')).rejects.toThrow(
       /altnames|Hostname/i,
     );
   });
@@ -299,11 +318,83 @@ describe('failing closed for our kinds only', () => {
   });
 });
 
+describe("the chart's configuration, through its Service", () => {
+  beforeAll(async () => {
+    // What a host-network pod of the Deployment would be: an endpoint at a node address on the https port. The
+    // selector goes, so the endpoint controllers leave the hand-made endpoints alone.
+    const selectorless = [{ op: 'remove', path: '/spec/selector' }];
+    const patched = await kubectl([
+      '-n',
+      NS,
+      'patch',
+      'service',
+      'tabby-webhook',
+      '--type=json',
+      '-p',
+      JSON.stringify(selectorless),
+    ]);
+    if (patched.code !== 0) throw new Error(`patching the Service: ${patched.stderr}`);
+    const port = chartWebhook.port;
+    const endpoints = [
+      {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'tabby-webhook', namespace: NS },
+        subsets: [{ addresses: [{ ip: HOST }], ports: [{ name: 'https', port }] }],
+      },
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          name: 'tabby-webhook-host',
+          namespace: NS,
+          labels: { 'kubernetes.io/service-name': 'tabby-webhook' },
+        },
+        addressType: 'IPv4',
+        ports: [{ name: 'https', port, protocol: 'TCP' }],
+        endpoints: [{ addresses: [HOST], conditions: { ready: true } }],
+      },
+    ];
+    const made = await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: endpoints }),
+    );
+    if (made.code !== 0) throw new Error(`endpoints: ${made.stderr}`);
+  });
+
+  it('refuses a pool whose nodeSelector does not parse, naming the field; takes a good one', async () => {
+    const pool = (nodeSelector: string) => ({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'via-service' },
+      spec: { cidr: '10.70.0.0/16', nodeSelector },
+    });
+    let last = '';
+    await waitUntil(
+      () => `the apiserver reaches the webhook through its Service (last answer: ${last})`,
+      async () => {
+        const r = await tryCreate(pool('rack =='));
+        last = r.stderr;
+        return chartWebhook.refused().includes('via-service') ? true : undefined;
+      },
+    );
+    const r = await apply(pool("rack == 'r1' &&"));
+    expect(r.code).not.toBe(0);
+    expect(squash(r.stderr)).toContain(
+      'The IPPool "via-service" is invalid: spec.nodeSelector: must be a valid selector',
+    );
+    const good = await apply(pool("rack == 'r1'"));
+    expect(good.stderr).toBe('');
+    expect(good.stdout.trim()).toBe('ippool.projectcalico.org/via-service created');
+    expect((await kubectl(['delete', 'ippools.projectcalico.org', 'via-service'])).code).toBe(0);
+  });
+});
+
 describe('kubectl against the webhook', () => {
   let webhook: WebhookProcess;
   beforeAll(async () => {
     const tls = await makeServingCert(dir);
-    webhook = await startWebhook(tls, tls.ca);
+    webhook = await startWebhook('127.0.0.1', tls, tls.ca);
     const port = webhook.port;
     const caBundle = (await readFile(tls.ca)).toString('base64');
     // The chart's rules, failure policy and timeouts; only where the apiserver finds it changes.
