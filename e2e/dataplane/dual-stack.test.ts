@@ -13,7 +13,7 @@ import type { NodeDataplane } from '../../src/api/index.js';
 import { cidrContainsIP, parseCidr, parseIP, workloadInterfaceName } from '../../src/net/index.js';
 import type { ClusterNode } from './cluster.js';
 import { buildNodeImage } from './images.js';
-import { ping, type TestPod } from './pods.js';
+import { ping, WAIT_FOR_CNI_CONFIG, type TestPod } from './pods.js';
 import { startTabbyCluster, type TabbyCluster } from './tabby-cluster.js';
 import { waitUntil } from './wait-until.js';
 
@@ -30,7 +30,7 @@ interface DualPod extends TestPod {
 async function dualPod(node: ClusterNode, name: string): Promise<DualPod> {
   const netns = `pod-${name}`;
   const containerId = `${name}-0123456789abcdef`;
-  const out = await node.sh(`
+  const out = await node.sh(`${WAIT_FOR_CNI_CONFIG}
 ip netns add ${netns}
 export CNI_PATH=/opt/cni/bin NETCONFPATH=/etc/cni/net.d CNI_CONTAINERID=${containerId}
 export CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name};K8S_POD_INFRA_CONTAINER_ID=${containerId}"

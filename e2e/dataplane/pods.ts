@@ -109,7 +109,7 @@ export type CniPod = TestPod & { containerId: string };
  * What kubelet does before it starts a pod: wait for a CNI configuration. The agent writes it when the node's route
  * readiness gate opens (src/agent/cni-config-gate.ts), which may be a moment after its NodeDataplane is programmed.
  */
-const WAIT_FOR_CNI_CONFIG = `
+export const WAIT_FOR_CNI_CONFIG = `
 for _ in $(seq 1200); do [ -f /etc/cni/net.d/10-tabby.conflist ] && break; sleep 0.1; done
 [ -f /etc/cni/net.d/10-tabby.conflist ] || { echo 'no CNI configuration in /etc/cni/net.d after 120 s: route gate still closed' >&2; exit 1; }`;
 
