@@ -1,56 +1,68 @@
 import { describe, expect, it } from 'vitest';
 import { tallyWrites, type AuditEvent } from './rewrites.js';
 
-function ndp(verb: string, at: string, revision: string | undefined, code = 200, name = 'n1'): string {
-  const e: AuditEvent = {
-    verb,
-    stageTimestamp: at,
-    objectRef: { resource: 'nodedataplanes', name, ...(verb === 'update' ? { subresource: 'status' } : {}) },
-    responseStatus: { code },
-    responseObject: { status: revision === undefined ? {} : { desired: { revision } } },
-  };
-  return JSON.stringify(e);
+interface Write {
+  verb: string;
+  at: string;
+  status?: unknown;
+  code?: number;
+  name?: string;
+  resourceVersion?: string;
 }
 
-function rt(verb: string, at: string, revision: string): string {
-  const e: AuditEvent = {
-    verb,
-    stageTimestamp: at,
-    objectRef: { resource: 'routetables', name: 'v4-0' },
-    responseStatus: { code: 200 },
-    responseObject: { status: { revision } },
+function ndp(w: Write): string {
+  const e: AuditEvent & { responseObject: { metadata: Record<string, unknown> } } = {
+    verb: w.verb,
+    stageTimestamp: w.at,
+    objectRef: {
+      resource: 'nodedataplanes',
+      name: w.name ?? 'n1',
+      ...(w.verb === 'patch' ? { subresource: 'status' } : {}),
+    },
+    responseStatus: { code: w.code ?? 200 },
+    // resourceVersion and managedFields change with every write that lands; they are no change of content.
+    responseObject: {
+      metadata: { resourceVersion: w.resourceVersion ?? w.at, managedFields: [{ time: w.at }], labels: { a: '1' } },
+      spec: { node: w.name ?? 'n1' },
+      status: w.status,
+    },
   };
   return JSON.stringify(e);
 }
 
 describe('tallyWrites', () => {
-  it('calls a write that keeps the revision of the previous write a rewrite, in the order the apiserver finished them', () => {
+  it('calls a write that leaves the object as the previous write left it a rewrite, in the order the apiserver finished them', () => {
+    const desired = { desired: { revision: 'b' } };
     const { byResource, unreadable } = tallyWrites([
-      ndp('update', '2026-12-07T10:00:03Z', 'b'),
-      ndp('create', '2026-12-07T10:00:01Z', undefined),
-      ndp('update', '2026-12-07T10:00:02Z', 'a'),
-      ndp('update', '2026-12-07T10:00:04Z', 'b'),
-      ndp('update', '2026-12-07T10:00:05Z', 'b', 409),
+      ndp({ verb: 'patch', at: '2026-12-07T10:00:03Z', status: desired }),
+      ndp({ verb: 'create', at: '2026-12-07T10:00:01Z' }),
+      ndp({ verb: 'patch', at: '2026-12-07T10:00:02Z', status: { desired: { revision: 'a' } } }),
+      // The same content as the write before it: a rewrite.
+      ndp({ verb: 'patch', at: '2026-12-07T10:00:04Z', status: { desired: { revision: 'b' } } }),
+      // Same revision, a condition added: a change.
+      ndp({
+        verb: 'patch',
+        at: '2026-12-07T10:00:05Z',
+        status: { conditions: [{ type: 'Planned', status: 'True' }], desired: { revision: 'b' } },
+      }),
+      ndp({ verb: 'patch', at: '2026-12-07T10:00:06Z', status: desired, code: 409 }),
       '{"verb":"upd', // a line cut by a crash
-      rt('create', '2026-12-07T10:00:01Z', '1'),
-      rt('update', '2026-12-07T10:00:02Z', '2'),
     ]);
     expect(unreadable).toBe(1);
     expect(byResource.get('nodedataplanes')).toEqual({
-      writes: 4,
-      changes: 3,
+      writes: 5,
+      changes: 4,
       failed: 1,
-      rewrites: ['update nodedataplanes/n1/status at 2026-12-07T10:00:04Z kept revision b'],
+      rewrites: ['patch nodedataplanes/n1/status at 2026-12-07T10:00:04Z changed nothing'],
     });
-    expect(byResource.get('routetables')).toEqual({ writes: 2, changes: 2, failed: 0, rewrites: [] });
   });
 
-  it('starts an object history again when it is deleted and created', () => {
+  it('starts an object history again when it is deleted and created, and keeps objects apart', () => {
     const { byResource } = tallyWrites([
-      ndp('update', '2026-12-07T10:00:01Z', 'a'),
-      ndp('delete', '2026-12-07T10:00:02Z', undefined),
-      ndp('create', '2026-12-07T10:00:03Z', 'a'),
-      ndp('update', '2026-12-07T10:00:04Z', 'a', 200, 'n2'),
+      ndp({ verb: 'patch', at: '2026-12-07T10:00:01Z', status: { desired: { revision: 'a' } } }),
+      ndp({ verb: 'delete', at: '2026-12-07T10:00:02Z' }),
+      ndp({ verb: 'create', at: '2026-12-07T10:00:03Z', status: { desired: { revision: 'a' } } }),
+      ndp({ verb: 'patch', at: '2026-12-07T10:00:04Z', status: { desired: { revision: 'a' } }, name: 'n2' }),
     ]);
     expect(byResource.get('nodedataplanes')).toEqual({ writes: 4, changes: 3, failed: 0, rewrites: [] });
   });

@@ -1,8 +1,8 @@
 // Writes against changes, pure: from the apiserver's audit events of the operator's NodeDataplane and RouteTable
-// writes (the object after each write included), in the order the apiserver finished them. A write whose object
-// carries the same revision as after the operator's previous write of it (status.desired.revision of a
-// NodeDataplane, status.revision of a RouteTable) changed nothing the agents act on: a rewrite. Creating or deleting
-// an object starts its history again. Failed writes (conflicts, an apiserver without etcd) are counted apart.
+// writes (the object after each write included), in the order the apiserver finished them. A write that leaves the
+// object as the operator's previous write of it left it — labels, annotations, spec and status alike; the
+// resourceVersion and managedFields aside — changed nothing: a rewrite. Creating or deleting an object starts its
+// history again. Failed writes (conflicts, an apiserver without etcd) are counted apart.
 
 export interface AuditEvent {
   verb: string;
@@ -10,8 +10,9 @@ export interface AuditEvent {
   objectRef?: { resource?: string; subresource?: string; name?: string };
   responseStatus?: { code?: number };
   responseObject?: {
-    metadata?: { resourceVersion?: string };
-    status?: { revision?: string; desired?: { revision?: string } };
+    metadata?: { labels?: unknown; annotations?: unknown };
+    spec?: unknown;
+    status?: unknown;
   };
 }
 
@@ -22,8 +23,28 @@ export interface WriteTally {
   rewrites: string[];
 }
 
-function revisionOf(resource: string, obj: AuditEvent['responseObject']): string | undefined {
-  return resource === 'nodedataplanes' ? obj?.status?.desired?.revision : obj?.status?.revision;
+/** JSON with object keys sorted, so two equal objects give one text. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** What a write can change that anyone reads: labels, annotations, spec, status. */
+function contentOf(obj: AuditEvent['responseObject']): string {
+  return canonical({
+    labels: obj?.metadata?.labels,
+    annotations: obj?.metadata?.annotations,
+    spec: obj?.spec,
+    status: obj?.status,
+  });
 }
 
 /** Per resource (`nodedataplanes`, `routetables`); lines that are not JSON (a crash mid-line) are skipped. */
@@ -39,7 +60,7 @@ export function tallyWrites(lines: readonly string[]): { byResource: Map<string,
   }
   events.sort((a, b) => ((a.stageTimestamp ?? '') < (b.stageTimestamp ?? '') ? -1 : 1));
   const byResource = new Map<string, WriteTally>();
-  const last = new Map<string, string | undefined>();
+  const last = new Map<string, string>();
   for (const e of events) {
     const resource = e.objectRef?.resource ?? '';
     const name = e.objectRef?.name ?? '';
@@ -56,15 +77,15 @@ export function tallyWrites(lines: readonly string[]): { byResource: Map<string,
       last.delete(key);
       continue;
     }
-    const now = revisionOf(resource, e.responseObject);
+    const now = contentOf(e.responseObject);
     if (e.verb === 'create') {
       last.set(key, now);
       t.changes++;
       continue;
     }
-    if (now !== undefined && last.has(key) && last.get(key) === now) {
+    if (last.has(key) && last.get(key) === now) {
       t.rewrites.push(
-        `${e.verb} ${key}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} at ${e.stageTimestamp} kept revision ${now}`,
+        `${e.verb} ${key}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} at ${e.stageTimestamp} changed nothing`,
       );
     } else {
       t.changes++;

@@ -285,7 +285,7 @@ export async function runChaos(
   };
 
   const checkInvariants = async (label: string): Promise<void> => {
-    const resume = await workload.quiesce();
+    const resume = await workload.quiesce(cfg.recoveryCeilingMs);
     try {
       const check = await ipamCheck(c, workload, cfg.leakGraceS * 1000);
       pendingLeaks += check.pendingLeaks;

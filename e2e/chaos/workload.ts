@@ -212,13 +212,26 @@ export class Workload {
   }
 
   /**
-   * Holds the churn on every node and waits for the operations in flight (the counterpart of calicoctl's datastore
-   * lock before `ipam check`); the function returned lets it go on. Nodes held before stay held.
+   * Holds the churn on every node, waits for the operations in flight and retries every pending CNI DEL until it
+   * succeeds (as kubelet retries a failed DEL: until then IPAM legitimately holds the half-released address) — the
+   * counterpart of calicoctl's datastore lock before `ipam check`. The function returned lets the churn go on; nodes
+   * held before stay held.
    */
-  async quiesce(): Promise<() => void> {
+  async quiesce(ceilingMs: number): Promise<() => void> {
     const mine = this.c.nodeNames.filter((n) => !this.held.has(n));
     await Promise.all(mine.map((n) => this.hold(n)));
-    return () => mine.forEach((n) => this.release(n));
+    const resume = (): void => mine.forEach((n) => this.release(n));
+    const deadline = Date.now() + ceilingMs;
+    for (;;) {
+      const pending = [...this.pods.values()].filter((p) => p.state === 'deleting' && mine.includes(p.node));
+      if (pending.length === 0) return resume;
+      for (const p of pending) await this.del(p);
+      if (Date.now() > deadline) {
+        resume();
+        throw new Error(`CNI DEL still failing after ${ceilingMs} ms for ${pending.map((p) => p.name).join(', ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 
   /**
