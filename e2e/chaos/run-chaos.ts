@@ -470,7 +470,7 @@ export async function runChaos(
           (tally.unreadable > 0 ? `; ${tally.unreadable} audit lines cut by a crash` : ''),
       },
       {
-        name: 'no crash loop',
+        name: 'no unexpected exit, no crash loop',
         held: loops.length === 0 && supervisor.crashes.length === 0,
         detail:
           supervisor.crashes.map((x) => `${x.process} at +${Math.round((x.at - t0) / 1000)} s`).join(', ') ||
