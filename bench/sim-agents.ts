@@ -16,7 +16,7 @@ import { PROTOCOL_VERSION } from '../src/api/agent-ipam-protocol.js';
 import { NodeDataplaneKind, ROUTE_VIEW_LABEL, RouteTableKind, type NodeDesired } from '../src/api/index.js';
 import { createPodIpam, type PodIpam } from '../src/agent/pod-ipam.js';
 import { createAgentClient } from '../src/cni/agent-client.js';
-import { createKubeClient, GoneError, type KubeClient } from '../src/kube/index.js';
+import { AlreadyExistsError, createKubeClient, GoneError, TransientError, type KubeClient } from '../src/kube/index.js';
 import type { ListWatchSource } from '../src/kube/list-watch-source.js';
 import { createTransport, type Transport } from '../src/kube/transport.js';
 import { createLogger } from '../src/log/logger.js';
@@ -333,6 +333,22 @@ async function churn(m: Extract<Message, { type: 'churn' }>): Promise<unknown> {
   }
 }
 
+/**
+ * A write that a loaded apiserver may drop (connection reset) is tried again, as kubelet's would be; a create whose
+ * first try landed before the reset finds its object there.
+ */
+async function withRetries(what: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await what();
+      return;
+    } catch (err) {
+      if (err instanceof AlreadyExistsError && attempt > 1) return;
+      if (!(err instanceof TransientError) || attempt >= 5) throw err;
+    }
+  }
+}
+
 /** `perNode` Pods on each node, each with a podIP set as a kubelet does (for the operator's caches). */
 async function pods(m: Extract<Message, { type: 'pods' }>): Promise<unknown> {
   const client = createKubeClient({ transport: shared! });
@@ -345,14 +361,18 @@ async function pods(m: Extract<Message, { type: 'pods' }>): Promise<unknown> {
     while (next < jobs.length) {
       const { node, i, n } = jobs[next++]!;
       const name = `load-${node}-${i}`;
-      await client.pods().create({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: 'default', labels: { app: 'load' } },
-        spec: { nodeName: node, containers: [{ name: 'app', image: 'none' }] },
-      });
+      await withRetries(() =>
+        client.pods().create({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, namespace: 'default', labels: { app: 'load' } },
+          spec: { nodeName: node, containers: [{ name: 'app', image: 'none' }] },
+        }),
+      );
       const ip = `100.${64 + (n >> 8)}.${n & 255}.${i + 1}`;
-      await client.pods().patchStatus(name, { podIP: ip, podIPs: [{ ip }] }, { namespace: 'default' });
+      await withRetries(() =>
+        client.pods().patchStatus(name, { podIP: ip, podIPs: [{ ip }] }, { namespace: 'default' }),
+      );
     }
   };
   const t0 = Date.now();
