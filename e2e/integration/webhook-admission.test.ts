@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATED_KIND_NAMES } from '../../src/api/kinds.js';
 import { CALICO_CASES, type CalicoCase } from '../../src/api/testdata/calico-validator-cases.js';
 import { INVALID } from '../../src/api/testdata/cases.js';
-import { freePort, startControlPlane, type ControlPlane } from '../harness/index.js';
+import { eventually, freePort, startControlPlane, type ControlPlane } from '../harness/index.js';
 import { CHART, REPO, helmOk } from '../packaging/support.js';
 
 const exec = promisify(execFile);
@@ -71,22 +71,6 @@ const apply = (obj: unknown) => kubectl(['apply', '-f', '-'], JSON.stringify(obj
 /** A create the apiserver judges in full (schema, CEL, admission webhooks) and does not store. */
 const tryCreate = (obj: unknown) => kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(obj));
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
-
-async function waitUntil<T>(
-  what: string | (() => string),
-  check: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) {
-      throw new Error(`${typeof what === 'string' ? what : what()}: not within ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A CA and a serving certificate for 127.0.0.1 signed by it, made with openssl (as the harness makes its PKI). */
 async function makeServingCert(into: string): Promise<{ ca: string; cert: string; key: string }> {
@@ -148,7 +132,7 @@ interface WebhookProcess {
   /** Names of the objects it refused so far (its "refused invalid object" log lines). */
   refused(): string[];
   /** Resolves once it has logged refusing `name`. */
-  hasRefused(name: string): Promise<true>;
+  hasRefused(name: string): Promise<unknown>;
 }
 
 /** `node dist/cli/main.js webhook` on `host`, ready once /readyz answers 200 over TLS checked with `ca`. */
@@ -177,7 +161,7 @@ async function startWebhook(
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const caPem = await readFile(ca, 'utf8');
-  await waitUntil('tabby webhook ready', async () => {
+  await eventually('tabby webhook ready', async () => {
     if (child.exitCode !== null) throw new Error(`tabby webhook exited ${child.exitCode}:\n${output}`);
     return (await httpsGet(host, port, '/readyz', caPem, servername)) === 200 ? true : undefined;
   }).catch((err: unknown) => {
@@ -192,7 +176,7 @@ async function startWebhook(
       .map((l) => l.name ?? '');
   // Its log lines are written asynchronously: one may arrive after kubectl has the answer.
   const hasRefused = (name: string) =>
-    waitUntil(`tabby webhook logs refusing ${name}`, async () => (refused().includes(name) ? true : undefined));
+    eventually(`tabby webhook logs refusing ${name}`, async () => (refused().includes(name) ? true : undefined));
   return { host, port, refused, hasRefused };
 }
 
@@ -302,7 +286,7 @@ describe('failing closed for our kinds only', () => {
       spec: { cidr: '10.50.0.0/16' },
     };
     // The apiserver learns of the configuration from its informer; until then nothing is sent (dry runs store nothing).
-    await waitUntil('the apiserver calls the configured webhook', async () =>
+    await eventually('the apiserver calls the configured webhook', async () =>
       (await tryCreate(pool)).stderr.includes('failed calling webhook') ? true : undefined,
     );
     const r = await apply(pool);
@@ -370,13 +354,14 @@ describe("the chart's configuration, through its Service", () => {
       spec: { cidr: '10.70.0.0/16', nodeSelector },
     });
     let last = '';
-    await waitUntil(
-      () => `the apiserver reaches the webhook through its Service (last answer: ${last})`,
+    await eventually(
+      'the apiserver reaches the webhook through its Service',
       async () => {
         const r = await tryCreate(pool('rack =='));
         last = r.stderr;
         return chartWebhook.refused().includes('via-service') ? true : undefined;
       },
+      { describe: () => `last answer: ${last}` },
     );
     const r = await apply(pool("rack == 'r1' &&"));
     expect(r.code).not.toBe(0);
@@ -416,8 +401,8 @@ describe('kubectl against the webhook', () => {
     if (r.code !== 0) throw new Error(`patching ${VWC}: ${r.stderr}`);
     // The apiserver picks the change up from its informer: wait until a refusal comes from the webhook.
     let last = '';
-    await waitUntil(
-      () => `the apiserver calls the webhook (last answer: ${last})`,
+    await eventually(
+      'the apiserver calls the webhook',
       async () => {
         const probe = await tryCreate({
           apiVersion: 'projectcalico.org/v3',
@@ -428,6 +413,7 @@ describe('kubectl against the webhook', () => {
         last = probe.stderr;
         return webhook.refused().includes('probe') ? true : undefined;
       },
+      { describe: () => `last answer: ${last}` },
     );
   });
 
