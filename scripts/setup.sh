@@ -22,9 +22,16 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The bird2 package may start a BIRD daemon of its own on installation; Tabby's agents run their own instances.
+  # Only that one goes: right after the install, and only in this machine's own PID namespace — a plain
+  # `pkill -x bird` also killed the BIRDs of every node container (and of tests) running at the time.
+  if [[ " ${need[*]} " == *" bird2 "* ]]; then
+    self_ns=$(readlink /proc/self/ns/pid)
+    for pid in $(pgrep -x bird || true); do
+      [ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" = "$self_ns" ] && kill "$pid" 2>/dev/null || true
+    done
+  fi
 fi
-# The bird2 package may start a BIRD daemon of its own on installation; Tabby's agents run their own instances.
-pkill -x bird 2>/dev/null || true
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   log "npm ci"
