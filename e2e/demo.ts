@@ -26,6 +26,18 @@ try {
   process.stdout.write(await c.kubectl(['get', 'pods', '-A', '-o', 'wide']));
   step('$ kubectl get ippools -o wide');
   process.stdout.write(await c.kubectl(['get', 'ippools', '-o', 'wide']));
+  // The route readiness gate: each node took pods only once every other node routed to it (join → converged).
+  step('$ kubectl get events --field-selector reason=RoutesConverged');
+  process.stdout.write(
+    await c.kubectl([
+      'get',
+      'events',
+      '--field-selector',
+      'reason=RoutesConverged',
+      '-o',
+      'custom-columns=NODE:.involvedObject.name,MESSAGE:.message',
+    ]),
+  );
   for (const node of c.nodes.values()) {
     step(`${node.name} (${node.ip})$ ip route`);
     process.stdout.write(await node.sh('ip route'));
