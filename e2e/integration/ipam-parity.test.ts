@@ -11,8 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
-import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
+import type { PodIpam } from '../../src/agent/pod-ipam.js';
 import { PROTOCOL_VERSION, type AssignedAddress } from '../../src/api/agent-ipam-protocol.js';
 import { AgentRefusedError, createAgentClient } from '../../src/cni/agent-client.js';
 import type { KubeClient } from '../../src/kube/index.js';
@@ -22,13 +21,13 @@ import {
   TABBY_MAIN,
   distProblem,
   eventually,
-  fileLogger,
   inProcessOperator,
   installCrds,
   logFile,
   nodeObject,
   poolObject,
   rawClients,
+  startPodIpam,
 } from './operator-support.js';
 
 const NODE = 'par-1';
@@ -126,16 +125,7 @@ describe('IPReservation, assignmentMode, namespaceSelector and tabby ipam releas
     await op.operator.start();
     dir = mkdtempSync(join(tmpdir(), 'tabby-parity-'));
     for (const nodeName of [NODE, OTHER]) {
-      const ipam = createPodIpam({
-        client,
-        nodeName,
-        socketPath: socket(nodeName),
-        logger: fileLogger(log),
-        desired: () => buildNodeDesired(),
-        hostMtu: () => 1500,
-      });
-      await ipam.start();
-      ipams.push(ipam);
+      ipams.push(await startPodIpam(client, nodeName, socket(nodeName), log));
     }
   });
 

@@ -22,6 +22,8 @@ import {
   type NodeDataplane,
   type RouteTable,
 } from '../../src/api/index.js';
+import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
+import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
 import { checkIpam, affinityFromSpec, blockFromSpec, handleFromSpec } from '../../src/ipam/index.js';
 import { createKubeClient, kindResource, type KubeClient, type KubeObject, type Node } from '../../src/kube/index.js';
 import { createTransport, type HttpRequest, type Transport } from '../../src/kube/transport.js';
@@ -355,6 +357,28 @@ export function logFile(label: string): string {
 
 export function fileLogger(path: string): Logger {
   return createLogger({ component: 'operator', level: 'debug', destination: createWriteStream(path, { flags: 'a' }) });
+}
+
+/**
+ * An agent's pod IPAM for `nodeName`, serving CNI requests on `socketPath`, started: a node planned without
+ * encapsulation on a 1500-byte host, so pods get MTU 1500. Its writes go through `client`.
+ */
+export async function startPodIpam(
+  client: KubeClient,
+  nodeName: string,
+  socketPath: string,
+  log: string,
+): Promise<PodIpam> {
+  const ipam = createPodIpam({
+    client,
+    nodeName,
+    socketPath,
+    logger: fileLogger(log),
+    desired: () => buildNodeDesired(),
+    hostMtu: () => 1500,
+  });
+  await ipam.start();
+  return ipam;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

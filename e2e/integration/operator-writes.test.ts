@@ -16,17 +16,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
 import { IPAMBlockKind } from '../../src/api/index.js';
 import { PROTOCOL_VERSION } from '../../src/api/agent-ipam-protocol.js';
-import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
+import type { PodIpam } from '../../src/agent/pod-ipam.js';
 import { createAgentClient } from '../../src/cni/agent-client.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
 import type { CacheName } from '../../src/operator/caches.js';
-import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
 import {
   blocksOf,
   condition,
   copyCounts,
   eventually,
-  fileLogger,
   inProcessOperator,
   installCrds,
   logFile,
@@ -40,6 +38,7 @@ import {
   routesConverge,
   writesBetween,
   type TestNode,
+  startPodIpam,
 } from './operator-support.js';
 
 const NODES: TestNode[] = [
@@ -104,15 +103,7 @@ describe('operator writes per event', () => {
     await routesConverge(client, names(), [POOL]);
     dir = mkdtempSync(join(tmpdir(), 'tabby-writes-'));
     // The agent's pod IPAM for w-1, with its own client: its writes are the agent's, not counted.
-    ipam = createPodIpam({
-      client: inProcessOperator(cp, log).client,
-      nodeName: 'w-1',
-      socketPath: join(dir, 'w-1.sock'),
-      logger: fileLogger(log),
-      desired: () => buildNodeDesired(),
-      hostMtu: () => 1500,
-    });
-    await ipam.start();
+    ipam = await startPodIpam(inProcessOperator(cp, log).client, 'w-1', join(dir, 'w-1.sock'), log);
   });
 
   afterAll(async () => {

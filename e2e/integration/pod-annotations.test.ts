@@ -6,8 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPodIpam, type PodIpam } from '../../src/agent/pod-ipam.js';
-import { buildNodeDesired } from '../../src/agent/test-support/desired-builder.js';
+import type { PodIpam } from '../../src/agent/pod-ipam.js';
 import { PROTOCOL_VERSION, type AssignedAddress } from '../../src/api/agent-ipam-protocol.js';
 import { IPAM_REQUEST_ANNOTATION } from '../../src/api/ipam-request.js';
 import { AgentRefusedError, createAgentClient } from '../../src/cni/agent-client.js';
@@ -18,13 +17,13 @@ import { cidrContainsIP, formatIP, ipAdd, parseCidr, parseIP } from '../../src/n
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
 import {
   eventually,
-  fileLogger,
   inProcessOperator,
   installCrds,
   logFile,
   nodeObject,
   poolObject,
   rawClients,
+  startPodIpam,
 } from './operator-support.js';
 
 const NODE = 'ann-1';
@@ -114,17 +113,7 @@ describe("Calico's pod and namespace annotations, served by the agent", () => {
     await op.operator.start();
     dir = mkdtempSync(join(tmpdir(), 'tabby-ann-'));
     for (const nodeName of [NODE, OTHER]) {
-      const ipam = createPodIpam({
-        client,
-        nodeName,
-        socketPath: socket(nodeName),
-        logger: fileLogger(log),
-        // A planned node without encapsulation on a 1500-byte host: pods get MTU 1500.
-        desired: () => buildNodeDesired(),
-        hostMtu: () => 1500,
-      });
-      await ipam.start();
-      ipams.push(ipam);
+      ipams.push(await startPodIpam(client, nodeName, socket(nodeName), log));
     }
   });
 
