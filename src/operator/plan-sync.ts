@@ -156,6 +156,13 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
   const nodeProblems = new Map<string, Map<string, InputProblem>>();
   /** `Kind/name` → uid of objects this writer deleted that the cache may still show. */
   const deleted = new Map<string, string | undefined>();
+  /**
+   * Per node, what this term last wrote into its NodeDataplane: the Planned condition and the generation it observed.
+   * A pass can run before the cache shows the previous pass's create or write (tens of milliseconds after a term
+   * starts, when IPAM's first claims replan every node); building the condition from that stale copy gave it a new
+   * lastTransitionTime and no observedGeneration, and the next drift check rewrote it back.
+   */
+  const written = new Map<string, { planned: Condition; generation: number | undefined }>();
 
   /** Files a problem under the nodes it concerns. */
   function file(p: InputProblem): void {
@@ -243,10 +250,13 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
         { fieldManager: OPERATOR_FIELD_MANAGER },
       ),
     );
-    const existing = (current?.status?.conditions ?? []) as Condition[];
-    const generation = typeof current?.metadata.generation === 'number' ? current.metadata.generation : undefined;
+    const mine = written.get(name);
+    const existing = mine ? [mine.planned] : ((current?.status?.conditions ?? []) as Condition[]);
+    const generation =
+      typeof current?.metadata.generation === 'number' ? current.metadata.generation : mine?.generation;
     const planned = setCondition(existing, plannedCondition(name, desired, generation), nowIso);
     await ndpWriter.write({ name }, { desired, conditions: [planned] }, current);
+    written.set(name, { planned, generation });
   }
 
   /**
@@ -324,6 +334,7 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
         if (await deleteOnce('NodeDataplane', ndp, () => ndpClient.delete(name))) counts.deletes++;
       });
       ndpWriter.forget({ name });
+      written.delete(name);
     }
     // Forget deletions the cache has caught up with.
     for (const key of [...deleted.keys()]) {
@@ -422,6 +433,8 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
         // Only a deletion needs us now; an edit of our fields (or the agent's status) is left to the drift check, so
         // the echo of our own write racing an agent's status write never causes a second write.
         if (caches.nodeDataplanes.store.has(name) || !planner.node(name) || !caches.nodes.store.has(name)) return false;
+        // The object is gone with its conditions: the one recreated gets a Planned condition that starts now.
+        written.delete(name);
         rewriteNodes.add(name);
         return true;
       }
