@@ -80,10 +80,7 @@ describe('BGP without encapsulation (BIRD), 3 nodes, then a route reflector', ()
         '  asNumber: 64512',
       ].join('\n'),
     });
-    await c.waitProgrammed();
-    for (const ndp of (await c.getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes'])).items) {
-      blocks.set(ndp.metadata.name, ndp.status!.desired!.blocks[0]!.cidr);
-    }
+    for (const [name, block] of await c.waitBlocks()) blocks.set(name, block);
     // One pod per node made by the CNI plugin the agent installed, with the address its node's IPAM gave it.
     for (const n of c.nodes.values()) pods.push(await cniPod(n, 'default', `${n.name}-pod`));
   });

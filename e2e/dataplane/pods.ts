@@ -1,11 +1,9 @@
 // Test pods as network namespaces inside node containers, plumbed exactly as Calico's CNI plugin does (the
 // tutorials' netns labs): host veth `cali…` (MAC ee:ee:ee:ee:ee:ee, proxy_arp), pod eth0 with a /32,
 // `169.254.1.1 dev eth0 scope link`, `default via 169.254.1.1 dev eth0`, and `<ip> dev cali… scope link` on the host.
-import type { NodeDataplane } from '../../src/api/index.js';
 import { workloadInterfaceName } from '../../src/net/index.js';
 import type { ClusterNode } from './cluster.js';
 import type { TabbyCluster } from './tabby-cluster.js';
-import { waitUntil } from './wait-until.js';
 
 export interface TestPod {
   node: ClusterNode;
@@ -42,26 +40,8 @@ ip route add ${ip} dev ${hostIface} scope link
  * block's first address is the node's VTEP, so offsets start above it).
  */
 export async function plumbPodsInOwnBlocks(c: TabbyCluster, offsets: readonly number[]): Promise<TestPod[]> {
-  // A node can be planned and programmed before its first block exists (the operator claims the block for the VTEP
-  // address a moment after the node joins), so "programmed" alone does not mean "has a block": wait for the blocks,
-  // then for the plans that include them to be programmed.
-  const blocks = new Map<string, string>();
-  await waitUntil(
-    'every node to have a block planned',
-    async () => {
-      for (const name of c.nodes.keys()) {
-        const ndp = await c.getJson<NodeDataplane>(['get', 'nodedataplane', name]);
-        const block = ndp.status?.desired?.blocks[0]?.cidr;
-        if (block === undefined) return undefined;
-        blocks.set(name, block);
-      }
-      return true;
-    },
-    { describe: () => `nodes with a block: ${[...blocks.keys()].join(', ') || 'none'}` },
-  );
-  await c.waitProgrammed();
   const pods: TestPod[] = [];
-  for (const [name, block] of blocks) {
+  for (const [name, block] of await c.waitBlocks()) {
     const base = block.split('/')[0]!.split('.').map(Number);
     for (const i of offsets) {
       const ip = `${base[0]}.${base[1]}.${base[2]}.${base[3]! + i}`;

@@ -8,6 +8,7 @@ import { createOperator, type Operator } from '../../src/operator/operator.js';
 import { materialiseNode } from '../../src/plan/materialise.js';
 import type { NodeDataplane, RouteTable } from '../../src/api/index.js';
 import { ALIVE_FN, stopProcessScript } from './node-processes.js';
+import { waitUntil } from './wait-until.js';
 import {
   startDataplaneCluster,
   type ClusterNode,
@@ -22,6 +23,12 @@ export interface TabbyCluster extends DataplaneCluster {
   getJson<T>(args: string[]): Promise<T>;
   /** Waits until every node's NodeDataplane reports Programmed=True for its current desired revision. */
   waitProgrammed(timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until every node has a block planned and the plan that includes it is programmed; returns node → its first
+   * block. A node is planned (and programmed) before its first block exists — the operator claims the VTEP's or
+   * tunnel address's block a moment after the join — so `waitProgrammed` alone does not mean "has a block".
+   */
+  waitBlocks(): Promise<Map<string, string>>;
   /** The node's full planned table (render's view), route lines sorted. */
   plannedRoutes(node: string): Promise<string[]>;
   /** Routes the agent programmed on the node (its route protocol), normalised to the same syntax. */
@@ -151,32 +158,52 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
     };
 
     const { agentLog } = agents;
+    const waitProgrammed = async (timeoutMs = 120_000): Promise<void> => {
+      const deadline = Date.now() + timeoutMs;
+      let last = '';
+      for (;;) {
+        const list = await getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
+        const pending = [...dc.nodes.keys()].filter((n) => {
+          const ndp = list.items.find((i) => i.metadata.name === n);
+          const desired = ndp?.status?.desired?.revision;
+          const programmed = ndp?.status?.conditions?.find((c) => c.type === 'Programmed');
+          return !desired || ndp?.status?.applied?.revision !== desired || programmed?.status !== 'True';
+        });
+        if (pending.length === 0) return;
+        last = pending.join(', ');
+        if (Date.now() > deadline) {
+          const logs = await Promise.all(
+            pending.map(async (n) => `--- ${n}\n${(await agentLog(n)).split('\n').slice(-15).join('\n')}`),
+          );
+          throw new Error(`nodes not programmed within ${timeoutMs} ms: ${last}\n${logs.join('\n')}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+
     return {
       ...dc,
       client,
       operator,
       getJson,
-      async waitProgrammed(timeoutMs = 120_000) {
-        const deadline = Date.now() + timeoutMs;
-        let last = '';
-        for (;;) {
-          const list = await getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
-          const pending = [...dc.nodes.keys()].filter((n) => {
-            const ndp = list.items.find((i) => i.metadata.name === n);
-            const desired = ndp?.status?.desired?.revision;
-            const programmed = ndp?.status?.conditions?.find((c) => c.type === 'Programmed');
-            return !desired || ndp?.status?.applied?.revision !== desired || programmed?.status !== 'True';
-          });
-          if (pending.length === 0) return;
-          last = pending.join(', ');
-          if (Date.now() > deadline) {
-            const logs = await Promise.all(
-              pending.map(async (n) => `--- ${n}\n${(await agentLog(n)).split('\n').slice(-15).join('\n')}`),
-            );
-            throw new Error(`nodes not programmed within ${timeoutMs} ms: ${last}\n${logs.join('\n')}`);
-          }
-          await new Promise((r) => setTimeout(r, 250));
-        }
+      waitProgrammed,
+      async waitBlocks() {
+        const blocks = new Map<string, string>();
+        await waitUntil(
+          'every node to have a block planned',
+          async () => {
+            const list = await getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
+            for (const name of dc.nodes.keys()) {
+              const block = list.items.find((i) => i.metadata.name === name)?.status?.desired?.blocks[0]?.cidr;
+              if (block === undefined) return undefined;
+              blocks.set(name, block);
+            }
+            return true;
+          },
+          { describe: () => `nodes with a block: ${[...blocks.keys()].join(', ') || 'none'}` },
+        );
+        await waitProgrammed();
+        return blocks;
       },
       async plannedRoutes(node) {
         const ndp = await getJson<NodeDataplane>(['get', 'nodedataplane', node]);

@@ -8,7 +8,6 @@
 // Every wait is for what BIRD or the plan shows, with a generous ceiling.
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeDataplane } from '../../src/api/index.js';
 import { buildNodeImage } from './images.js';
 import { startTabbyCluster, type TabbyCluster } from './tabby-cluster.js';
 import { waitUntil } from './wait-until.js';
@@ -91,10 +90,7 @@ describe('an external router peered through a global BGPPeer', () => {
         `        - "${TOR_AS}:1:2"`,
       ]),
     });
-    await c.waitProgrammed();
-    for (const ndp of (await c.getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes'])).items) {
-      blocks.set(ndp.metadata.name, ndp.status!.desired!.blocks[0]!.cidr);
-    }
+    for (const [name, block] of await c.waitBlocks()) blocks.set(name, block);
 
     // The top-of-rack router: BIRD 2 from the node image, alone on its container, on the nodes' network.
     const net = c.networks.get('tor')!;

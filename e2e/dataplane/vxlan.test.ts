@@ -2,13 +2,13 @@
 // each other through vxlan.calico, and each node's `ip route` is exactly what `tabby render` plans for it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeDataplane } from '../../src/api/index.js';
-import { pingMatrix, plumbPod, type TestPod } from './pods.js';
+import { pingMatrix, plumbPodsInOwnBlocks, type TestPod } from './pods.js';
 import { buildNodeImage } from './images.js';
 import { startTabbyCluster, type TabbyCluster } from './tabby-cluster.js';
 
 describe('VXLAN Always, 3 nodes', () => {
   let c: TabbyCluster;
-  const pods: TestPod[] = [];
+  let pods: TestPod[] = [];
 
   beforeAll(async () => {
     const image = buildNodeImage();
@@ -27,17 +27,8 @@ describe('VXLAN Always, 3 nodes', () => {
       },
       agentArgs: ['--no-bird'],
     });
-    await c.waitProgrammed();
     // Two pods per node, from the node's own block (the first address is the node's VTEP).
-    for (const name of c.nodes.keys()) {
-      const ndp = await c.getJson<NodeDataplane>(['get', 'nodedataplane', name]);
-      const block = ndp.status!.desired!.blocks[0]!.cidr;
-      const base = block.split('/')[0]!.split('.').map(Number);
-      for (const i of [10, 11]) {
-        const ip = `${base[0]}.${base[1]}.${base[2]}.${base[3]! + i}`;
-        pods.push(await plumbPod(c.nodes.get(name)!, 'default', `${name}-pod${i}`, ip));
-      }
-    }
+    pods = await plumbPodsInOwnBlocks(c, [10, 11]);
   });
 
   afterAll(async () => {
