@@ -95,7 +95,7 @@ describe('VXLAN mode switch Always → CrossSubnet → Never → Always', () => 
   }
 
   it('switches with routes following every switch, make-before-break, the wire in the new form, pods answering', async () => {
-    expect(await converged('Always')).toBe(true);
+    await waitUntil('routes for vxlanMode Always', async () => ((await converged('Always')) ? true : undefined));
     const ndps = (await c.getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes'])).items;
     for (const name of NAMES) {
       const other = NAMES.find((x) => x !== name)!;

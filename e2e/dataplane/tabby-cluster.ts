@@ -163,11 +163,22 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
       let last = '';
       for (;;) {
         const list = await getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
+        // Routes to other nodes' blocks live in the view's RouteTable shards, not in the node's own revision: a peer's
+        // new block changes a shard and leaves this node's NodeDataplane as it was, so the shards are checked too.
+        const shards = (await getJson<{ items: RouteTable[] }>(['get', 'routetables'])).items;
         const pending = [...dc.nodes.keys()].filter((n) => {
           const ndp = list.items.find((i) => i.metadata.name === n);
-          const desired = ndp?.status?.desired?.revision;
+          const desired = ndp?.status?.desired;
+          const applied = ndp?.status?.applied;
           const programmed = ndp?.status?.conditions?.find((c) => c.type === 'Programmed');
-          return !desired || ndp?.status?.applied?.revision !== desired || programmed?.status !== 'True';
+          if (!desired || applied?.revision !== desired.revision || programmed?.status !== 'True') return true;
+          const views = new Set([desired.view, desired.viewV6 ?? desired.view]);
+          return shards.some(
+            (rt) =>
+              rt.status !== undefined &&
+              views.has(rt.status.view) &&
+              !applied.shardRevisions.some((a) => a.name === rt.metadata.name && a.revision === rt.status!.revision),
+          );
         });
         if (pending.length === 0) return;
         last = pending.join(', ');

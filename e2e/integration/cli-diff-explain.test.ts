@@ -16,7 +16,7 @@ import { NodeDataplaneKind, RouteTableKind } from '../../src/api/index.js';
 import { createAgentClient } from '../../src/cni/agent-client.js';
 import type { KubeClient } from '../../src/kube/index.js';
 import { cidrContainsIP, parseCidr, parseIP, workloadInterfaceName } from '../../src/net/index.js';
-import { runCommand, startControlPlane, type ControlPlane } from '../harness/index.js';
+import { DEFAULT_CEILING_MS, runCommand, startControlPlane, type ControlPlane } from '../harness/index.js';
 import {
   TABBY_MAIN,
   VXLAN_ADDRESS,
@@ -206,7 +206,7 @@ describe('tabby diff and tabby explain against a live cluster', () => {
     let revisions: { desired: Map<string, string>; shards: { name: string; revision: string }[] };
 
     beforeAll(async () => {
-      const r = await createAgentClient(join(dir, 'dx-2.sock'), 20_000).call({
+      const r = await createAgentClient(join(dir, 'dx-2.sock'), DEFAULT_CEILING_MS).call({
         v: PROTOCOL_VERSION,
         op: 'assign',
         handleId: 'k8s-pod-network.dx-web',

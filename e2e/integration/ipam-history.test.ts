@@ -15,7 +15,7 @@ import { createAgentClient } from '../../src/cni/agent-client.js';
 import type { KubeClient } from '../../src/kube/index.js';
 import { cidrMasked, formatCidr, parseCidrLoose } from '../../src/net/index.js';
 import { createPromMetrics } from '../../src/observe/prom-metrics.js';
-import { runCommand, startControlPlane, type ControlPlane } from '../harness/index.js';
+import { DEFAULT_CEILING_MS, runCommand, startControlPlane, type ControlPlane } from '../harness/index.js';
 import {
   TABBY_MAIN,
   distProblem,
@@ -54,7 +54,7 @@ describe('IPAM history: decisions as Events, found again by tabby ipam history',
   const socket = (node: string) => join(dir, `${node}.sock`);
 
   async function assign(node: string, ns: string, pod: string): Promise<string> {
-    const r = await createAgentClient(socket(node), 20_000).call({
+    const r = await createAgentClient(socket(node), DEFAULT_CEILING_MS).call({
       v: PROTOCOL_VERSION,
       op: 'assign',
       handleId: `k8s-pod-network.${ns}-${pod}`,
@@ -66,7 +66,7 @@ describe('IPAM history: decisions as Events, found again by tabby ipam history',
   }
 
   async function release(node: string, ns: string, pod: string): Promise<void> {
-    await createAgentClient(socket(node), 20_000).call({
+    await createAgentClient(socket(node), DEFAULT_CEILING_MS).call({
       v: PROTOCOL_VERSION,
       op: 'release',
       handleId: `k8s-pod-network.${ns}-${pod}`,

@@ -16,7 +16,7 @@ import { PROTOCOL_VERSION, type AssignedAddress } from '../../src/api/agent-ipam
 import { AgentRefusedError, createAgentClient } from '../../src/cni/agent-client.js';
 import type { KubeClient } from '../../src/kube/index.js';
 import { cidrContainsIP, parseCidr, parseIP } from '../../src/net/index.js';
-import { runCommand, startControlPlane, type ControlPlane } from '../harness/index.js';
+import { DEFAULT_CEILING_MS, runCommand, startControlPlane, type ControlPlane } from '../harness/index.js';
 import {
   TABBY_MAIN,
   distProblem,
@@ -54,7 +54,7 @@ describe('IPReservation, assignmentMode, namespaceSelector and tabby ipam releas
   const ipOf = (a: AssignedAddress[]) => a[0]!.address.split('/')[0]!;
 
   async function assign(namespace: string, pod: string, node = NODE): Promise<AssignedAddress[]> {
-    const r = await createAgentClient(socket(node), 20_000).call({
+    const r = await createAgentClient(socket(node), DEFAULT_CEILING_MS).call({
       v: PROTOCOL_VERSION,
       op: 'assign',
       handleId: `k8s-pod-network.${namespace}-${pod}`,

@@ -14,7 +14,7 @@ import type { IPAMBlock } from '../../src/api/index.js';
 import { allocationsOf, blockFromSpec } from '../../src/ipam/index.js';
 import type { KubeClient } from '../../src/kube/index.js';
 import { cidrContainsIP, formatIP, ipAdd, parseCidr, parseIP } from '../../src/net/index.js';
-import { startControlPlane, type ControlPlane } from '../harness/index.js';
+import { DEFAULT_CEILING_MS, startControlPlane, type ControlPlane } from '../harness/index.js';
 import {
   eventually,
   inProcessOperator,
@@ -43,7 +43,7 @@ describe("Calico's pod and namespace annotations, served by the agent", () => {
   const socket = (node: string) => join(dir, `${node}.sock`);
 
   async function assign(namespace: string, pod: string, node = NODE): Promise<AssignedAddress[]> {
-    const agent = createAgentClient(socket(node), 20_000);
+    const agent = createAgentClient(socket(node), DEFAULT_CEILING_MS);
     const r = await agent.call({
       v: PROTOCOL_VERSION,
       op: 'assign',
@@ -56,7 +56,7 @@ describe("Calico's pod and namespace annotations, served by the agent", () => {
   }
 
   async function release(namespace: string, pod: string, node: string): Promise<void> {
-    await createAgentClient(socket(node), 20_000).call({
+    await createAgentClient(socket(node), DEFAULT_CEILING_MS).call({
       v: PROTOCOL_VERSION,
       op: 'release',
       handleId: `k8s-pod-network.${namespace}-${pod}`,

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StartedTestContainer } from 'testcontainers';
 import type { IPPool } from '../../src/api/index.js';
-import { startControlPlane, type ControlPlane } from '../harness/index.js';
+import { DEFAULT_CEILING_MS, startControlPlane, type ControlPlane } from '../harness/index.js';
 import {
   REPO,
   buildImage,
@@ -166,7 +166,7 @@ describe('the Tabby image runs as `tabby operator` against the harness apiserver
         );
         return undefined;
       },
-      30_000,
+      DEFAULT_CEILING_MS,
     );
     expect(metrics).toMatch(new RegExp(`^tabby_ipam_pool_total_ips\\{pool="${POOL}"\\} 65536$`, 'm'));
     expect(metrics).toMatch(/^# TYPE tabby_plan_convergence_seconds histogram$/m);
