@@ -60,7 +60,7 @@ export function createRouteGate(deps: RouteGateDeps): RouteGate {
   for (const rt of caches.routeTables.store.list()) if (rt.status) gate.observeShard(rt.metadata.name, rt.status);
   for (const n of caches.nodes.store.list()) if (nodeLost(n)) gate.observeNodeLost(n.metadata.name, true);
   for (const ndp of caches.nodeDataplanes.store.list()) gate.observeNodeDataplane(ndp.metadata.name, ndp);
-  deps.onPending(gate.pendingNodes().length);
+  deps.onPending(gate.pendingCount);
 
   return {
     waitingFor: (node) => gate.waitingFor(node),
@@ -69,7 +69,7 @@ export function createRouteGate(deps: RouteGateDeps): RouteGate {
         gate.observeShard(e.key, caches.routeTables.store.get(e.key)?.status as RouteTable['status']);
       } else if (e.cache === 'nodeDataplanes') {
         gate.observeNodeDataplane(e.key, caches.nodeDataplanes.store.get(e.key) as NodeDataplane | undefined);
-        deps.onPending(gate.pendingNodes().length);
+        deps.onPending(gate.pendingCount);
       } else if (e.cache === 'nodes') {
         if (nodeLost(e.old as Node | undefined) === nodeLost(e.obj as Node | undefined) && e.type === 'update')
           return false;

@@ -9,6 +9,7 @@ import {
   gateNodeOf,
   peerHasRoutes,
   routeRequirement,
+  routesByNode,
   routesToNode,
 } from './route-readiness.js';
 
@@ -111,6 +112,32 @@ describe('what a shard holds of the routes to a node', () => {
     expect(routesToNode(later, 'a')).toBe(routesToNode(s, 'a'));
     const moved = shard('r3', { a: '10.0.0.0/26', b: '10.0.0.128/26' });
     expect(routesToNode(moved, 'b')).not.toBe(routesToNode(s, 'b'));
+  });
+  it('is the same read node by node or for every node of the shard at once', () => {
+    const names = ['a', 'b', 'c', 'd'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ node: fc.constantFrom(...names), net: fc.nat(255) }), { maxLength: 12 }),
+        fc.array(fc.record({ name: fc.constantFrom(...names), vtep: fc.option(fc.nat(255), { nil: undefined }) }), {
+          maxLength: 6,
+        }),
+        (entries, records) => {
+          const status: RouteTableStatus = {
+            view: 'cluster',
+            shard: 0,
+            revision: 'r',
+            entries: entries.map((e) => entry(e.node, `10.0.${e.net}.0/26`, '192.168.0.1')),
+            nodes: records.map((r) => ({
+              name: r.name,
+              ...(r.vtep !== undefined ? { vtepIP: `10.9.0.${r.vtep}` } : {}),
+            })),
+          };
+          const all = routesByNode(status);
+          for (const n of names) expect(all.get(n) ?? '').toBe(routesToNode(status, n));
+          expect([...all.values()]).not.toContain('');
+        },
+      ),
+    );
   });
 });
 

@@ -34,6 +34,27 @@ export function routesToNode(status: RouteTableStatus, node: string): string {
   return JSON.stringify({ entries, record: record ?? null });
 }
 
+/**
+ * `routesToNode` of every node a shard holds, in one walk over it (a node it does not hold has no key). The gate asks
+ * a shard about many nodes — every pending one, at each of the shard's revisions — and asking each alone would walk
+ * the whole shard per node: O(pending × shard) per revision, O(nodes²) per join while a whole cluster is pending.
+ */
+export function routesByNode(status: RouteTableStatus): Map<string, string> {
+  const entries = new Map<string, RouteTableStatus['entries']>();
+  for (const e of status.entries) {
+    const list = entries.get(e.node);
+    if (list) list.push(e);
+    else entries.set(e.node, [e]);
+  }
+  const records = new Map<string, NonNullable<RouteTableStatus['nodes']>[number]>();
+  for (const n of status.nodes ?? []) if (!records.has(n.name)) records.set(n.name, n);
+  const out = new Map<string, string>();
+  for (const node of new Set([...entries.keys(), ...records.keys()])) {
+    out.set(node, JSON.stringify({ entries: entries.get(node) ?? [], record: records.get(node) ?? null }));
+  }
+  return out;
+}
+
 /** What the gate reads of one node's NodeDataplane (and Node). */
 export interface GateNode {
   views: readonly string[];
@@ -90,10 +111,12 @@ export function routeRequirement(
   node: string,
   shards: Iterable<readonly [string, RouteTableStatus]>,
   history: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
+  /** `routesToNode` of a shard (a caller that keeps `routesByNode` per shard answers without walking it). */
+  routesIn: (name: string, status: RouteTableStatus) => string = (_, status) => routesToNode(status, node),
 ): RouteRequirement {
   const req = new Map<string, Map<string, Set<string>>>();
   for (const [name, status] of shards) {
-    const now = routesToNode(status, node);
+    const now = routesIn(name, status);
     if (now === '') continue;
     const accepted = new Set([status.revision]);
     for (const [rev, fp] of history.get(name) ?? []) if (fp === now) accepted.add(rev);
@@ -129,6 +152,8 @@ export class RouteReadiness {
   private readonly nodes = new Map<string, GateNode>();
   private readonly lost = new Set<string>();
   private readonly shards = new Map<string, RouteTableStatus>();
+  /** `routesByNode` of each shard as it is now, built when first asked. */
+  private readonly shardRoutes = new Map<string, Map<string, string>>();
   private readonly pending = new Map<string, Pending>();
   /** Pending nodes whose requirement and peer list must be built again. */
   private readonly dirty = new Set<string>();
@@ -158,12 +183,15 @@ export class RouteReadiness {
   }
 
   observeShard(name: string, status: RouteTableStatus | undefined): void {
-    const before = this.shards.get(name);
+    const before = this.pending.size > 0 ? this.routesIn(name) : undefined;
+    this.shardRoutes.delete(name);
     if (status) this.shards.set(name, status);
     else this.shards.delete(name);
+    if (this.pending.size === 0) return;
+    const after = this.routesIn(name);
     for (const [node, p] of this.pending) {
-      const was = before ? routesToNode(before, node) : '';
-      const now = status ? routesToNode(status, node) : '';
+      const was = before?.get(node) ?? '';
+      const now = after?.get(node) ?? '';
       if (status && now !== '') remember(p.history, name, status.revision, now);
       // A shard that holds (or held) routes to the node: who has them is looked at again (a new revision holding
       // the same routes qualifies too; an agent may report it before this event arrives).
@@ -203,6 +231,11 @@ export class RouteReadiness {
     return [...this.pending.keys()].sort();
   }
 
+  /** How many nodes are pending (without listing them: told at every NodeDataplane event). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** Peers a pending node waits for (sorted), or undefined when it is not pending. */
   waitingFor(node: string): string[] | undefined {
     const p = this.pending.get(node);
@@ -218,7 +251,7 @@ export class RouteReadiness {
   private startPending(name: string): void {
     const history = new Map<string, Map<string, string>>();
     for (const [shard, status] of this.shards) {
-      const fp = routesToNode(status, name);
+      const fp = this.routesIn(shard)?.get(name) ?? '';
       if (fp !== '') remember(history, shard, status.revision, fp);
     }
     this.pending.set(name, { history, req: new Map(), waiting: new Set(), peers: new Set(), handedOut: false });
@@ -251,7 +284,7 @@ export class RouteReadiness {
   }
 
   private rebuild(node: string, p: Pending): void {
-    p.req = routeRequirement(node, this.shards, p.history);
+    p.req = routeRequirement(node, this.shards, p.history, (shard) => this.routesIn(shard)?.get(node) ?? '');
     p.peers.clear();
     p.waiting.clear();
     for (const [name, n] of this.nodes) {
@@ -260,6 +293,17 @@ export class RouteReadiness {
       if (!peerHasRoutes(n, p.req)) p.waiting.add(name);
     }
     this.dirty.delete(node);
+  }
+
+  /** `routesByNode` of a shard as it is now (undefined: no such shard). */
+  private routesIn(shard: string): Map<string, string> | undefined {
+    let routes = this.shardRoutes.get(shard);
+    if (routes !== undefined) return routes;
+    const status = this.shards.get(shard);
+    if (status === undefined) return undefined;
+    routes = routesByNode(status);
+    this.shardRoutes.set(shard, routes);
+    return routes;
   }
 }
 
