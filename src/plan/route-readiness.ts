@@ -151,6 +151,8 @@ interface Pending {
 export class RouteReadiness {
   private readonly nodes = new Map<string, GateNode>();
   private readonly lost = new Set<string>();
+  /** The nodes that are peers now (`isPeer`): a rebuild looks at these, not at every node planned. */
+  private readonly livePeers = new Set<string>();
   private readonly shards = new Map<string, RouteTableStatus>();
   /** `routesByNode` of each shard as it is now, built when first asked. */
   private readonly shardRoutes = new Map<string, Map<string, string>>();
@@ -167,6 +169,8 @@ export class RouteReadiness {
     else this.nodes.delete(name);
     const wasPeer = before !== undefined && this.isPeer(name, before);
     const isPeer = after !== undefined && this.isPeer(name, after);
+    if (isPeer) this.livePeers.add(name);
+    else this.livePeers.delete(name);
     if (after?.planned === true && !after.converged) {
       if (!this.pending.has(name)) this.startPending(name);
       this.check.add(name);
@@ -179,7 +183,10 @@ export class RouteReadiness {
     if (this.lost.has(name) === lost) return;
     if (lost) this.lost.add(name);
     else this.lost.delete(name);
-    if (this.nodes.has(name)) this.peerChanged(name);
+    const n = this.nodes.get(name);
+    if (n !== undefined && this.isPeer(name, n)) this.livePeers.add(name);
+    else this.livePeers.delete(name);
+    if (n !== undefined) this.peerChanged(name);
   }
 
   observeShard(name: string, status: RouteTableStatus | undefined): void {
@@ -287,8 +294,9 @@ export class RouteReadiness {
     p.req = routeRequirement(node, this.shards, p.history, (shard) => this.routesIn(shard)?.get(node) ?? '');
     p.peers.clear();
     p.waiting.clear();
-    for (const [name, n] of this.nodes) {
-      if (name === node || !this.isPeer(name, n)) continue;
+    for (const name of this.livePeers) {
+      const n = this.nodes.get(name);
+      if (name === node || n === undefined) continue;
       p.peers.add(name);
       if (!peerHasRoutes(n, p.req)) p.waiting.add(name);
     }
