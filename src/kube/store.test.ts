@@ -137,4 +137,30 @@ describe('Store', () => {
       }),
     );
   });
+
+  it('property: keys stay sorted as keys come and go between lists, whatever the keys', () => {
+    const key = fc.string({ maxLength: 3, unit: fc.constantFrom('a', 'B', '-', '0', 'é', '\u{1F600}') });
+    const op = fc.oneof(
+      fc.record({ t: fc.constant('upsert' as const), key }),
+      fc.record({ t: fc.constant('remove' as const), key }),
+      fc.record({ t: fc.constant('list' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const s = newStore();
+        const w = s.claimWriter();
+        const model = new Set<string>();
+        for (const o of ops) {
+          if (o.t === 'upsert') {
+            w.upsert(o.key, obj(o.key, 'n1'));
+            model.add(o.key);
+          } else if (o.t === 'remove') {
+            w.remove(o.key);
+            model.delete(o.key);
+          } else expect(s.keys()).toEqual([...model].sort());
+        }
+        expect(s.list().map((x) => x.name)).toEqual([...model].sort());
+      }),
+    );
+  });
 });
