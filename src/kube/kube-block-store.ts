@@ -146,21 +146,20 @@ class KubeCollection<T, O extends HasMetadata> implements CasCollection<T> {
    * readers share it, and src/ipam clones before it mutates (block.ts), so a caller that forgot to fails loudly
    * instead of changing what every other reader sees.
    */
-  private readonly converted = new WeakMap<object, T>();
+  private readonly converted = new WeakMap<object, Versioned<T> | null>();
 
-  private valueOf(obj: O): T {
-    let value = this.converted.get(obj);
-    if (value === undefined) {
-      value = deepFreeze(this.m.fromObject(obj));
-      this.converted.set(obj, value);
-    }
-    return value;
-  }
-
+  /**
+   * The object's value with its version (null: soft-deleted), built once per cached object and frozen like the value:
+   * a list of the cluster's blocks (each block claim searches them) then allocates nothing per block.
+   */
   private versioned(obj: O): Versioned<T> | undefined {
-    const value = this.valueOf(obj);
-    if (this.m.deleted(value)) return undefined;
-    return { value, version: rvOf(obj) };
+    let v = this.converted.get(obj);
+    if (v === undefined) {
+      const value = deepFreeze(this.m.fromObject(obj));
+      v = this.m.deleted(value) ? null : Object.freeze({ value, version: rvOf(obj) });
+      this.converted.set(obj, v);
+    }
+    return v ?? undefined;
   }
 
   /** The cached object under `key`, corrected by our own recent writes. */
@@ -225,8 +224,19 @@ class KubeCollection<T, O extends HasMetadata> implements CasCollection<T> {
   async list(): Promise<Versioned<T>[]> {
     let objs: readonly O[];
     if (this.reader) {
-      const keys = new Set([...this.reader.keys(), ...this.recent.keys()]);
-      objs = [...keys].map((k) => this.cached(k)).filter((o): o is O => o !== undefined);
+      // The cache's keys (sorted), then our writes it does not hold yet; `cached` may forget writes as it goes.
+      const reader = this.reader;
+      const found: O[] = [];
+      for (const k of reader.keys()) {
+        const o = this.cached(k);
+        if (o !== undefined) found.push(o);
+      }
+      for (const k of [...this.recent.keys()]) {
+        if (reader.has(k)) continue;
+        const o = this.cached(k);
+        if (o !== undefined) found.push(o);
+      }
+      objs = found;
     } else {
       this.stats.reads++;
       objs = (await this.client.list()).items;
