@@ -9,6 +9,11 @@ import { type AllocatorMode, type Harness, harness, nodes, testPool } from './te
 import { isIpamError } from './errors.js';
 import type { IpamPool } from './pools.js';
 import { hostAffinity } from './model.js';
+import { type BlockStore, nodeViewByLists } from './block-store.js';
+import { CalicoStyleAllocator } from './calico-style-allocator.js';
+import { InMemoryBlockStore } from './in-memory-block-store.js';
+import { DEFAULT_IPAM_CONFIG } from './model.js';
+import { ManualClock, StaticView, seededRandom } from './test-fixtures.js';
 
 const modes: AllocatorMode[] = ['calico', 'split'];
 
@@ -472,5 +477,38 @@ describe('maxBlocksPerHost and changing selectors', () => {
     expect(first[0]).toBe(first[1]);
     const c = parseCidr(first[0]!.replace(/\/26$/, '/26'));
     expect(formatIP(ipAtOffset(c, 0))).toBe(first[0]!.split('/')[0]);
+  });
+});
+
+describe('a store that answers for one node (by-node index)', () => {
+  it('gives the allocator the same affinities, hence the same addresses, as filtering whole lists', async () => {
+    const pools = [
+      testPool('p1', '192.168.0.0/24', { blockSize: 28 }),
+      testPool('p2', '10.9.0.0/24', { blockSize: 28 }),
+    ];
+    const run = async (indexed: boolean) => {
+      const inner = new InMemoryBlockStore();
+      const store: BlockStore = indexed
+        ? {
+            blocks: inner.blocks,
+            affinities: inner.affinities,
+            handles: inner.handles,
+            nodeView: (node) => nodeViewByLists(inner, node),
+          }
+        : inner;
+      const view = new StaticView(pools, nodes('a', 'b', 'c'), { ...DEFAULT_IPAM_CONFIG, maxBlocksPerHost: 3 });
+      const clock = new ManualClock();
+      const calico = new CalicoStyleAllocator({ store, view, clock: clock.now, random: seededRandom(7) });
+      const got: unknown[] = [];
+      // Nodes take turns, so each one's later requests find its own blocks among the others'.
+      for (const [i, node] of ['a', 'b', 'a', 'c', 'b', 'a', 'a', 'c'].entries()) {
+        const r = await calico.autoAssign(auto(node, 5 + i * 3, { handleId: `h-${i}` }));
+        got.push({ ips: r.v4?.ips, msgs: r.v4?.msgs, error: r.error?.code });
+      }
+      return { got, state: inner.snapshot() };
+    };
+    const plain = await run(false);
+    expect(plain.got.some((g) => (g as { ips?: unknown[] }).ips?.length)).toBe(true);
+    expect(await run(true)).toEqual(plain);
   });
 });

@@ -127,7 +127,10 @@ export class CalicoStyleAllocator implements IpAllocator {
     });
     const config = view.config();
     const reservations = reservationsOf(view);
-    const mine = affinitiesOf(await store.affinities.list(), node.name, family);
+    // The node's own affinities: from the store's by-node index when it has one (a node's tunnel address or pod start
+    // must not list every affinity in the cluster).
+    const own = store.nodeView ? (await store.nodeView(node.name)).affinities : await store.affinities.list();
+    const mine = affinitiesOf(own, node.name, family);
     const allowed: Cidr[] = [];
     for (const { aff, cidr } of mine) {
       if (poolContaining(choice.usable, cidr) !== undefined) allowed.push(cidr);
