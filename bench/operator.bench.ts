@@ -12,7 +12,8 @@
 //   the new view: its whole table is delivered again — N² bytes in all, so it runs up to TABBY_BENCH_POOL_CHANGE_MAX
 //   nodes), and the operator's RSS with 30 pods per node in its caches. Apiserver requests per second from its own
 //   apiserver_request_total. Targets (issue 17) are printed with the measured/target ratio.
-// TABBY_BENCH_OPERATOR_SIZES=1000 for one size; TABBY_BENCH_LOG_LEVEL=debug for the operator's log.
+// TABBY_BENCH_OPERATOR_SIZES=1000 for one size; TABBY_BENCH_LOG_LEVEL=debug for the operator's log;
+// TABBY_BENCH_SAMPLES joins and deletes per size (default 5); TABBY_BENCH_PROFILE=join for CPU profiles of the joins.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -42,7 +43,8 @@ import type { Converged, Message } from './sim-agents.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const SIZES = (process.env.TABBY_BENCH_OPERATOR_SIZES ?? '1000,5000').split(',').map(Number);
 const POOL_CHANGE_MAX = Number(process.env.TABBY_BENCH_POOL_CHANGE_MAX ?? 1000);
-const SAMPLES = 5;
+/** Joins and deletes measured per size (TABBY_BENCH_SAMPLES): a periodic pass (IPAM GC) landing in one skews a mean of few. */
+const SAMPLES = Number(process.env.TABBY_BENCH_SAMPLES ?? 5);
 const SUBNETS = 4;
 const POOL = 'bench-pool';
 const PODS_PER_NODE = Number(process.env.TABBY_BENCH_PODS_PER_NODE ?? 30);
@@ -237,11 +239,15 @@ const trace = (s: string): void => {
   if (process.env.TABBY_BENCH_TRACE === '1') console.log(`    ${new Date().toISOString()} ${s}`);
 };
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+};
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
  * With TABBY_BENCH_PROFILE=<scenario>, a V8 CPU profile of this process (the operator) over that scenario, written
- * to the log folder; returns the function that ends it.
+ * to the log folder (sampling every TABBY_BENCH_PROFILE_INTERVAL_US, default 200 µs); returns the function that ends it.
  */
 let profiles = 0;
 async function startProfile(scenario: string, dir: string): Promise<() => Promise<void>> {
@@ -253,7 +259,8 @@ async function startProfile(scenario: string, dir: string): Promise<() => Promis
       session.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))),
     );
   await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 200 });
+  // A finer interval costs the operator more CPU than it measures (200 µs: several times the join's own CPU).
+  await post('Profiler.setSamplingInterval', { interval: Number(process.env.TABBY_BENCH_PROFILE_INTERVAL_US ?? 200) });
   await post('Profiler.start');
   return async () => {
     const { profile } = (await post('Profiler.stop')) as { profile: unknown };
@@ -373,7 +380,7 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
     const perAgent = mean(joins.map((s) => s.converged.bytesPerAgentP50)) / 1024;
     const perAgentMax = Math.max(...joins.map((s) => s.converged.bytesPerAgentMax)) / 1024;
     say(
-      `join (mean of ${SAMPLES}): operator CPU ${round(joinCpu)} ms (event loop busy ${round(mean(joins.map((s) => s.busyMs)))} ms), settled ${round(mean(joins.map((s) => s.settledMs)))} ms, ` +
+      `join (mean of ${SAMPLES}): operator CPU ${round(joinCpu)} ms (median ${round(median(joins.map((s) => s.cpuMs)))}, each: ${joins.map((s) => round(s.cpuMs)).join(', ')}; event loop busy ${round(mean(joins.map((s) => s.busyMs)))} ms), settled ${round(mean(joins.map((s) => s.settledMs)))} ms, ` +
         `writes ${JSON.stringify(joins[0]!.writes)}, every agent has the route p50 ${round(mean(joins.map((s) => s.converged.p50)))} ms ` +
         `p99 ${round(mean(joins.map((s) => s.converged.p99)))} ms; delivered per agent p50 ${round(perAgent, 2)} KiB ` +
         `(max ${round(perAgentMax, 2)}), all agents ${round(mean(joins.map((s) => s.converged.bytesTotal)) / 1048576, 2)} MiB; ` +
