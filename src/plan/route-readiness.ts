@@ -291,7 +291,14 @@ export class RouteReadiness {
   }
 
   private rebuild(node: string, p: Pending): void {
-    p.req = routeRequirement(node, this.shards, p.history, (shard) => this.routesIn(shard)?.get(node) ?? '');
+    // Every shard that holds routes to the node now was remembered in its history (when it started pending, or at
+    // the shard's event since), so only those are asked — not every shard of every view.
+    const holding: [string, RouteTableStatus][] = [];
+    for (const name of p.history.keys()) {
+      const status = this.shards.get(name);
+      if (status !== undefined) holding.push([name, status]);
+    }
+    p.req = routeRequirement(node, holding, p.history, (shard) => this.routesIn(shard)?.get(node) ?? '');
     p.peers.clear();
     p.waiting.clear();
     for (const name of this.livePeers) {
