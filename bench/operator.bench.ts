@@ -4,9 +4,15 @@
 //     from this process);
 //   - N simulated agents in a forked process (bench/sim-agents.ts): each lists+watches its own NodeDataplane and its
 //     view's RouteTable shards exactly as `tabby agent` does (field and label selectors, one watch each), and records
-//     when each revision arrives and how many bytes its lists and watch events bring. Simulated: no kernel, no BIRD;
-//     agents keep revisions only. Real: every request, watch and byte between them and the apiserver.
-// Scenarios, each timed from its change until every simulated agent holds the state the operator wrote:
+//     when each revision arrives and how many bytes its lists and watch events bring. Each writes its NodeDataplane's
+//     status.applied and Programmed condition as the agent does after a sync (field manager tabby-agent, only when
+//     they change), which the operator's route readiness gate reads; TABBY_BENCH_AGENT_STATUS=0 turns that off for
+//     comparison (then no route gate ever opens, and every node stays pending in the gate). Simulated: no kernel, no
+//     BIRD, programming succeeds at once; agents keep revisions only. Real: every request, watch and byte between them
+//     and the apiserver.
+// Scenarios, each timed from its change until every simulated agent holds the state the operator wrote (and, with
+// agent status, has reported it and the operator has seen every report; a join also waits for the joining node's
+// RoutesConverged=True, timed as "route gate open"); operator CPU is counted over that whole window:
 //   node join, node delete (means of a few), pod churn with the agent's real pod IPAM on ten nodes (operator writes and
 //   plan passes per pod, operator CPU), the pool's encapsulation change CrossSubnet → Always (every agent switches to
 //   the new view: its whole table is delivered again — N² bytes in all, so it runs up to TABBY_BENCH_POOL_CHANGE_MAX
@@ -15,7 +21,7 @@
 // TABBY_BENCH_OPERATOR_SIZES=1000 for one size; TABBY_BENCH_LOG_LEVEL=debug for the operator's log;
 // TABBY_BENCH_SAMPLES joins and deletes per size (default 5); TABBY_BENCH_PROFILE=join for CPU profiles of the joins.
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,7 +44,7 @@ import { createLogger } from '../src/log/logger.js';
 import { settingsFromEnv } from '../src/operator/config.js';
 import type { CacheName } from '../src/operator/caches.js';
 import { createOperator, type Operator } from '../src/operator/operator.js';
-import type { Converged, Message } from './sim-agents.js';
+import type { Converged, Message, Started } from './sim-agents.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SIZES = (process.env.TABBY_BENCH_OPERATOR_SIZES ?? '1000,5000').split(',').map(Number);
@@ -55,6 +61,8 @@ const CHURN = {
   nodes: 10,
 };
 const CONVERGE_CEILING_MS = 900_000;
+/** The simulated agents write status.applied + Programmed as `tabby agent` does (TABBY_BENCH_AGENT_STATUS=0: not). */
+const AGENT_STATUS = process.env.TABBY_BENCH_AGENT_STATUS !== '0';
 /** TABBY_BENCH_SKIP=churn,pods leaves those scenarios out (a quick look at joins and deletes). */
 const skipped = (scenario: string): boolean => (process.env.TABBY_BENCH_SKIP ?? '').split(',').includes(scenario);
 
@@ -145,6 +153,16 @@ async function apiserverRequests(cp: ControlPlane): Promise<number> {
   return n;
 }
 
+/** CPU (user + system) a control-plane process has used so far, ms, from /proc (clock ticks of 10 ms); NaN if none. */
+function processCpuMs(cp: ControlPlane, name: string): number {
+  const proc = cp.processes.find((p) => p.name === name);
+  if (proc === undefined) return NaN;
+  const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+  // Fields after the command name's closing parenthesis start at field 3; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** What every agent must hold now: each node's NodeDataplane revision and each view's shard revisions (as planned). */
 function expectedState(op: Operator): {
   ndp: Record<string, string>;
@@ -170,7 +188,13 @@ interface Sample {
   planBytes: number;
   converged: Converged;
   requestsPerSecond: number;
+  /** CPU of kube-apiserver and etcd over the same window, ms. */
+  apiserverCpuMs: number;
+  etcdCpuMs: number;
 }
+
+/** Figures that may be missing (a gate that never opened comes back as null) as text. */
+const ms = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : String(round(x)));
 
 async function scenario(
   cp: ControlPlane,
@@ -180,7 +204,12 @@ async function scenario(
   admin: KubeClient,
   /** Makes the change; returns when the operator has seen it (resourceVersions per cache, or a condition). */
   change: () => Promise<{ seen?: Partial<Record<CacheName, string>>; until?: () => boolean } | void>,
-  opts: { exclude?: string[]; afterSettled?: () => Promise<void>; profile?: { name: string; dir: string } } = {},
+  opts: {
+    exclude?: string[];
+    /** Nodes whose agent must see RoutesConverged=True before the scenario ends (with agent status). */
+    gate?: string[];
+    profile?: { name: string; dir: string };
+  } = {},
 ): Promise<Sample> {
   trace('scenario: waiting for the operator to settle');
   await op.settled();
@@ -190,16 +219,14 @@ async function scenario(
   const stopProfile = opts.profile ? await startProfile(opts.profile.name, opts.profile.dir) : undefined;
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
+  const apiserverCpu0 = processCpuMs(cp, 'kube-apiserver');
+  const etcdCpu0 = processCpuMs(cp, 'etcd');
   const t0 = performance.now();
   const seen = (await change()) ?? {};
   trace('scenario: changed; waiting for the operator to settle');
   while (seen.until && !seen.until()) await new Promise((r) => setTimeout(r, 10));
   await op.settled(seen.seen ? { seen: seen.seen } : {});
   const settledMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const busyMs = performance.eventLoopUtilization(elu0).active;
-  await stopProfile?.();
-  await opts.afterSettled?.();
   const want = expectedState(op);
   trace('scenario: settled; waiting for every agent');
   const converged = await agents.ask<Converged>(
@@ -208,10 +235,19 @@ async function scenario(
       ndp: want.ndp,
       shards: want.shards,
       ...(opts.exclude ? { exclude: opts.exclude } : {}),
+      ...(opts.gate ? { gate: opts.gate } : {}),
       timeoutMs: CONVERGE_CEILING_MS,
     },
     'converged',
   );
+  // The agents' status writes are operator work too (NodeDataplane events, the route gate): wait until it saw them.
+  trace('scenario: agents there; waiting for the operator to take in their status');
+  await op.settled(converged.statusRv !== '' ? { seen: { nodeDataplanes: converged.statusRv } } : {});
+  const cpu = process.cpuUsage(cpu0);
+  const busyMs = performance.eventLoopUtilization(elu0).active;
+  const apiserverCpuMs = processCpuMs(cp, 'kube-apiserver') - apiserverCpu0;
+  const etcdCpuMs = processCpuMs(cp, 'etcd') - etcdCpu0;
+  await stopProfile?.();
   const seconds = (performance.now() - t0) / 1000;
   const req1 = await apiserverRequests(cp);
   const writes = writesBetween(before, counts);
@@ -232,6 +268,8 @@ async function scenario(
     planBytes,
     converged,
     requestsPerSecond: (req1 - req0) / seconds,
+    apiserverCpuMs,
+    etcdCpuMs,
   };
 }
 
@@ -244,6 +282,9 @@ const median = (xs: number[]) => {
   return s.length === 0 ? 0 : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
 };
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+/** Nearest-rank quantile of sorted figures; null when there are none. */
+const quantile = (sorted: number[], q: number): number | null =>
+  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1) + 0.5))]!;
 
 /**
  * With TABBY_BENCH_PROFILE=<scenario>, a V8 CPU profile of this process (the operator) over that scenario, written
@@ -345,13 +386,29 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
     row('pool create → all planned (s)', round(planned));
 
     agents = await startAgents();
-    const started = await agents.ask<{ ms: number; agents: number }>(
-      { type: 'start', kubeconfig: cp.kubeconfigPath, nodes: names, batch: 50 },
+    const started = await agents.ask<Started>(
+      {
+        type: 'start',
+        kubeconfig: cp.kubeconfigPath,
+        nodes: names,
+        batch: 50,
+        status: AGENT_STATUS,
+        timeoutMs: CONVERGE_CEILING_MS,
+      },
       'started',
     );
-    say(`${started.agents} simulated agents listed and watching after ${round(started.ms / 1000)} s`);
+    say(
+      `${started.agents} simulated agents listed and watching after ${round(started.ms / 1000)} s; ` +
+        (AGENT_STATUS
+          ? `every status reported after ${ms(started.reportedMs)} ms, every node's route gate open after ` +
+            `${ms(started.gatesOpenMs)} ms (${started.gatesClosed} still closed)`
+          : 'agent status off (TABBY_BENCH_AGENT_STATUS=0): no agent reports, no route gate opens'),
+    );
+    row('agent status writes (TABBY_BENCH_AGENT_STATUS)', AGENT_STATUS ? 'on' : 'off');
 
-    // Joins: each into subnet 0, its own agent started once it exists (its first list is not counted below).
+    // Joins: each into subnet 0. Its own agent starts as soon as the Node exists (a DaemonSet pod at its quickest) and
+    // waits for its NodeDataplane; it is left out of the figures (its first list is not "a change") except the route
+    // gate's, which opens only once it has reported too.
     const joins: Sample[] = [];
     for (let j = 0; j < SAMPLES; j++) {
       const name = nodeName(n + j * SUBNETS);
@@ -363,11 +420,12 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
         admin,
         async () => {
           const created = await admin.nodes().create(nodeObject({ name, ipv4: nodeAddress(n + j * SUBNETS) }));
+          await agents!.ask({ type: 'add', nodes: [name] }, 'added');
           return { seen: { nodes: created.metadata.resourceVersion ?? '0' } };
         },
         {
           exclude: [name],
-          afterSettled: () => agents!.ask({ type: 'add', nodes: [name] }, 'added'),
+          gate: [name],
           profile: { name: `join-${n}`, dir: logDir },
         },
       );
@@ -379,12 +437,27 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
     const joinCpu = mean(joins.map((s) => s.cpuMs));
     const perAgent = mean(joins.map((s) => s.converged.bytesPerAgentP50)) / 1024;
     const perAgentMax = Math.max(...joins.map((s) => s.converged.bytesPerAgentMax)) / 1024;
+    const gateMs = joins.flatMap((s) => s.converged.gateMs);
+    const gateOpened = gateMs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+    const gateText = AGENT_STATUS
+      ? `p50 ${ms(quantile(gateOpened, 0.5))} p99 ${ms(quantile(gateOpened, 0.99))} ms` +
+        (gateOpened.length < gateMs.length ? ` (${gateMs.length - gateOpened.length} never opened)` : '')
+      : 'n/a (agent status off)';
+    const statusWrites = mean(joins.map((s) => s.converged.statusWrites));
     say(
       `join (mean of ${SAMPLES}): operator CPU ${round(joinCpu)} ms (median ${round(median(joins.map((s) => s.cpuMs)))}, each: ${joins.map((s) => round(s.cpuMs)).join(', ')}; event loop busy ${round(mean(joins.map((s) => s.busyMs)))} ms), settled ${round(mean(joins.map((s) => s.settledMs)))} ms, ` +
         `writes ${JSON.stringify(joins[0]!.writes)}, every agent has the route p50 ${round(mean(joins.map((s) => s.converged.p50)))} ms ` +
         `p99 ${round(mean(joins.map((s) => s.converged.p99)))} ms; delivered per agent p50 ${round(perAgent, 2)} KiB ` +
         `(max ${round(perAgentMax, 2)}), all agents ${round(mean(joins.map((s) => s.converged.bytesTotal)) / 1048576, 2)} MiB; ` +
-        `apiserver ${round(mean(joins.map((s) => s.requestsPerSecond)))} req/s`,
+        `apiserver ${round(mean(joins.map((s) => s.requestsPerSecond)))} req/s; ` +
+        `agent status writes ${round(statusWrites)} (failed ${joins.reduce((s, j) => s + j.converged.statusWriteFailures, 0)}` +
+        `${
+          joins
+            .map((j) => j.converged.statusWriteError)
+            .find((e) => e !== undefined)
+            ?.replace(/^/, ': ') ?? ''
+        }); ` +
+        `route gate open after ${gateText}`,
     );
     row('join: operator CPU (ms)', round(joinCpu), `≤ ${TARGETS.joinCpuMs}`, joinCpu / TARGETS.joinCpuMs);
     row(
@@ -408,9 +481,26 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
       `≤ ${TARGETS.joinDeliveredKiBPerAgent}`,
       perAgent / TARGETS.joinDeliveredKiBPerAgent,
     );
+    row('join: operator CPU median (ms)', round(median(joins.map((s) => s.cpuMs))));
     row(
       'join: every agent has it p50/p99 (ms)',
       `${round(mean(joins.map((s) => s.converged.p50)))}/${round(mean(joins.map((s) => s.converged.p99)))}`,
+    );
+    row('join: agent status writes', round(statusWrites));
+    row(
+      `join → RoutesConverged=True p50/p99 of ${SAMPLES} (ms)`,
+      AGENT_STATUS ? `${ms(quantile(gateOpened, 0.5))}/${ms(quantile(gateOpened, 0.99))}` : 'n/a (status off)',
+    );
+    row('join: apiserver req/s', round(mean(joins.map((s) => s.requestsPerSecond))));
+    row(
+      'join: CPU of apiserver/etcd/sim agents (ms)',
+      [
+        median(joins.map((s) => s.apiserverCpuMs)),
+        median(joins.map((s) => s.etcdCpuMs)),
+        median(joins.map((s) => s.converged.cpuMs)),
+      ]
+        .map((x) => round(x, 0))
+        .join('/'),
     );
 
     // Deletes of original nodes.
@@ -433,6 +523,13 @@ async function measure(n: number, logDir: string): Promise<SizeResult> {
         `apiserver ${round(mean(deletes.map((s) => s.requestsPerSecond)))} req/s`,
     );
     row('delete: operator CPU (ms)', round(mean(deletes.map((s) => s.cpuMs))));
+    row('delete: operator CPU median (ms)', round(median(deletes.map((s) => s.cpuMs))));
+    row(
+      'delete: every agent has it p50/p99 (ms)',
+      `${round(mean(deletes.map((s) => s.converged.p50)))}/${round(mean(deletes.map((s) => s.converged.p99)))}`,
+    );
+    row('delete: agent status writes', round(mean(deletes.map((s) => s.converged.statusWrites))));
+    row('delete: apiserver req/s', round(mean(deletes.map((s) => s.requestsPerSecond))));
     row('delete: plan writes', round(mean(deletes.map((s) => s.planWrites))));
 
     if (!skipped('churn')) {
