@@ -29,7 +29,13 @@ import {
   type NodeDesired,
   type RouteTableStatus,
 } from '../src/api/index.js';
-import { appliedStatusKey, programmedCondition, toNodeApplied, type ApplyReport } from '../src/agent/apply-report.js';
+import {
+  appliedStatusKey,
+  programmedCondition,
+  programmedMessage,
+  toNodeApplied,
+  type ApplyReport,
+} from '../src/agent/apply-report.js';
 import { AGENT_FIELD_MANAGER } from '../src/agent/kube-source.js';
 import { createPodIpam, type PodIpam } from '../src/agent/pod-ipam.js';
 import { createAgentClient } from '../src/cni/agent-client.js';
@@ -313,10 +319,7 @@ function syncReport(a: Agent): ApplyReport | undefined {
     warnings: [],
     operations: { ipLines: 0, bridgeLines: 0, processes: 0, sysctlWrites: 0, natReplaced: false, birdReloaded: false },
     reason: 'Programmed',
-    // The agent syncer's wording for a programmed sync.
-    message:
-      `programmed ${counts.routes} routes, ${counts.blackholes} blackholes, ${counts.devices} tunnel devices, ` +
-      `${counts.neighbours} VXLAN neighbours`,
+    message: programmedMessage(counts),
     durationMs: 0,
     lastProgrammedRevision: d.revision,
   };

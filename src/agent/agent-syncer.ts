@@ -14,7 +14,7 @@
 // (runAgentLoop guarantees it).
 import type { Logger } from '../log/logger.js';
 import type { NodeDesired } from '../api/node-dataplane.js';
-import type { ApplyCounts, ApplyReport } from './apply-report.js';
+import { programmedMessage, type ApplyCounts, type ApplyReport } from './apply-report.js';
 import type { BirdControl } from './bird/bird-control.js';
 import { renderBirdConfig, type RenderedSession } from './bird/bird-config.js';
 import type { BgpSession } from './bird/bird-status.js';
@@ -233,8 +233,7 @@ export function createAgentSyncer(deps: AgentSyncerDeps): AgentSyncer {
     if (programmed) lastProgrammed = desired.revision;
     const reason = reasonFor(fatal, errorCodes);
     const message = programmed
-      ? `programmed ${counts.routes} routes, ${counts.blackholes} blackholes, ${counts.devices} tunnel devices, ` +
-        `${counts.neighbours} VXLAN neighbours`
+      ? programmedMessage(counts)
       : errors
           .slice(0, 5)
           .map((e) =>

@@ -19,6 +19,14 @@ export interface ApplyCounts {
   bgpEstablished?: number;
 }
 
+/** The Programmed condition's message after a sync that programmed everything. */
+export function programmedMessage(counts: ApplyCounts): string {
+  return (
+    `programmed ${counts.routes} routes, ${counts.blackholes} blackholes, ${counts.devices} tunnel devices, ` +
+    `${counts.neighbours} VXLAN neighbours`
+  );
+}
+
 export interface ApplyReport {
   /** Desired revision this sync worked from. */
   revision: string;
