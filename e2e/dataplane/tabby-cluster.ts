@@ -159,37 +159,41 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
 
     const { agentLog } = agents;
     const waitProgrammed = async (timeoutMs = 120_000): Promise<void> => {
-      const deadline = Date.now() + timeoutMs;
-      let last = '';
-      for (;;) {
-        const list = await getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
-        // Routes to other nodes' blocks live in the view's RouteTable shards, not in the node's own revision: a peer's
-        // new block changes a shard and leaves this node's NodeDataplane as it was, so the shards are checked too.
-        const shards = (await getJson<{ items: RouteTable[] }>(['get', 'routetables'])).items;
-        const pending = [...dc.nodes.keys()].filter((n) => {
-          const ndp = list.items.find((i) => i.metadata.name === n);
-          const desired = ndp?.status?.desired;
-          const applied = ndp?.status?.applied;
-          const programmed = ndp?.status?.conditions?.find((c) => c.type === 'Programmed');
-          if (!desired || applied?.revision !== desired.revision || programmed?.status !== 'True') return true;
-          const views = new Set([desired.view, desired.viewV6 ?? desired.view]);
-          return shards.some(
-            (rt) =>
-              rt.status !== undefined &&
-              views.has(rt.status.view) &&
-              !applied.shardRevisions.some((a) => a.name === rt.metadata.name && a.revision === rt.status!.revision),
-          );
-        });
-        if (pending.length === 0) return;
-        last = pending.join(', ');
-        if (Date.now() > deadline) {
-          const logs = await Promise.all(
-            pending.map(async (n) => `--- ${n}\n${(await agentLog(n)).split('\n').slice(-15).join('\n')}`),
-          );
-          throw new Error(`nodes not programmed within ${timeoutMs} ms: ${last}\n${logs.join('\n')}`);
-        }
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      let pending: string[] = [];
+      await waitUntil(
+        "every node programmed at its desired revision and its views' shards",
+        async () => {
+          const list = await getJson<{ items: NodeDataplane[] }>(['get', 'nodedataplanes']);
+          // Routes to other nodes' blocks live in the view's RouteTable shards, not in the node's own revision: a
+          // peer's new block changes a shard and leaves this node's NodeDataplane as it was, so the shards count too.
+          const shards = (await getJson<{ items: RouteTable[] }>(['get', 'routetables'])).items;
+          pending = [...dc.nodes.keys()].filter((n) => {
+            const ndp = list.items.find((i) => i.metadata.name === n);
+            const desired = ndp?.status?.desired;
+            const applied = ndp?.status?.applied;
+            const programmed = ndp?.status?.conditions?.find((c) => c.type === 'Programmed');
+            if (!desired || applied?.revision !== desired.revision || programmed?.status !== 'True') return true;
+            const views = new Set([desired.view, desired.viewV6 ?? desired.view]);
+            return shards.some(
+              (rt) =>
+                rt.status !== undefined &&
+                views.has(rt.status.view) &&
+                !applied.shardRevisions.some((a) => a.name === rt.metadata.name && a.revision === rt.status!.revision),
+            );
+          });
+          return pending.length === 0 ? true : undefined;
+        },
+        {
+          timeoutMs,
+          everyMs: 250,
+          describe: async () =>
+            (
+              await Promise.all(
+                pending.map(async (n) => `--- ${n}\n${(await agentLog(n)).split('\n').slice(-15).join('\n')}`),
+              )
+            ).join('\n'),
+        },
+      );
     };
 
     return {
