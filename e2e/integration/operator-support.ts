@@ -29,6 +29,7 @@ import { createKubeClient, kindResource, type KubeClient, type KubeObject, type 
 import { createTransport, type HttpRequest, type Transport } from '../../src/kube/transport.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { cidrContainsIP, parseCidr, parseCidrLoose, parseIP, cidrContainsCidr } from '../../src/net/index.js';
+import type { CacheName } from '../../src/operator/caches.js';
 import { settingsFromEnv } from '../../src/operator/config.js';
 import { createOperator, type Operator, type OperatorOptions } from '../../src/operator/operator.js';
 import { materialiseNode } from '../../src/plan/materialise.js';
@@ -154,6 +155,34 @@ export async function readCluster(client: KubeClient): Promise<ClusterState> {
     handles: handles.items,
     dataplanes: byName(dataplanes.items),
     routeTables: routeTables.items,
+  };
+}
+
+/** The newest resourceVersion among objects (etcd revisions, so numerically comparable). */
+export function newestResourceVersion(objs: Iterable<{ metadata: { resourceVersion?: string | undefined } }>): string {
+  let max = 0n;
+  for (const o of objs) {
+    const rv = BigInt(o.metadata.resourceVersion ?? '0');
+    if (rv > max) max = rv;
+  }
+  return max.toString();
+}
+
+/**
+ * Per operator cache, the newest object the apiserver holds of its kind now: `operator.settled({ seen })` with this
+ * returns only once the operator has had every event of what was written so far — its own writes included, whose
+ * events can arrive after its queues went quiet (a NodeDataplane it created, a block it claimed).
+ */
+export async function serverSeen(client: KubeClient): Promise<Partial<Record<CacheName, string>>> {
+  const s = await readCluster(client);
+  return {
+    nodes: newestResourceVersion(s.nodes.values()),
+    ippools: newestResourceVersion(s.pools.values()),
+    ipamBlocks: newestResourceVersion(s.blocks),
+    blockAffinities: newestResourceVersion(s.affinities),
+    ipamHandles: newestResourceVersion(s.handles),
+    nodeDataplanes: newestResourceVersion(s.dataplanes.values()),
+    routeTables: newestResourceVersion(s.routeTables),
   };
 }
 

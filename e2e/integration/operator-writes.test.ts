@@ -33,8 +33,10 @@ import {
   nodeObject,
   plannedRoutes,
   poolObject,
+  newestResourceVersion,
   rawClients,
   readCluster,
+  serverSeen,
   routesConverge,
   writesBetween,
   type TestNode,
@@ -71,25 +73,19 @@ describe('operator writes per event', () => {
 
   /**
    * What the operator writes because of `change`, once it has seen the change (the resourceVersions `change` returns,
-   * per cache) and settled, and how many plan passes that took.
+   * per cache) and settled, and how many plan passes that took. The count starts once the operator has seen every
+   * event of what was written before (a late event of its own earlier writes would otherwise make work in the window).
    */
   async function writesOf(
     change: () => Promise<Seen | void>,
   ): Promise<{ writes: Record<string, number>; passes: number }> {
-    await op.operator.settled();
+    await op.operator.settled({ seen: await serverSeen(client) });
     const before = copyCounts(counts);
     const passesBefore = await passes();
     const seen = (await change()) ?? {};
     await op.operator.settled({ seen });
     return { writes: writesBetween(before, counts), passes: (await passes()) - passesBefore };
   }
-
-  /** The newest resourceVersion among objects (etcd revisions, so numerically comparable). */
-  const newest = (objs: readonly { metadata: { resourceVersion?: string | undefined } }[]): string =>
-    objs
-      .map((o) => BigInt(o.metadata.resourceVersion ?? '0'))
-      .reduce((a, b) => (b > a ? b : a), 0n)
-      .toString();
 
   beforeAll(async () => {
     cp = await startControlPlane({ name: 'operator-writes', controllerManager: true });
@@ -157,7 +153,11 @@ describe('operator writes per event', () => {
       }
       // The agent's block writes (the addresses) are events the operator sees too.
       const blocks = (await client.kind(IPAMBlockKind).list()).items.filter((b) => b.spec.affinity === 'host:w-1');
-      return { pods: newest(written), nodes: newest(nodesWritten), ipamBlocks: newest(blocks) };
+      return {
+        pods: newestResourceVersion(written),
+        nodes: newestResourceVersion(nodesWritten),
+        ipamBlocks: newestResourceVersion(blocks),
+      };
     });
     expect(r).toEqual({ writes: {}, passes: 0 });
     // The addresses really were taken from w-1's own block.
@@ -173,7 +173,7 @@ describe('operator writes per event', () => {
     const r = await writesOf(async () => {
       const created = await client.nodes().create(nodeObject(joiner));
       await routesConverge(client, [...names(), joiner.name], [POOL]);
-      return { nodes: newest([created]) };
+      return { nodes: newestResourceVersion([created]) };
     });
     NODES.push(joiner);
     const plan = Object.fromEntries(Object.entries(r.writes).filter(([k]) => /nodedataplanes|routetables/.test(k)));
@@ -214,7 +214,7 @@ describe('operator writes per event', () => {
         const c = condition(s.dataplanes.get('w-2'), 'Planned');
         return c?.reason === 'InputKeptAtLastGood' ? c : undefined;
       });
-      return { nodes: newest([edited]) };
+      return { nodes: newestResourceVersion([edited]) };
     });
     // Only w-2's own NodeDataplane (its condition) is rewritten; no route changes anywhere.
     expect(r.writes).toEqual({ 'PATCH nodedataplanes/status': 1, 'POST events': 1 });
@@ -242,7 +242,7 @@ describe('operator writes per event', () => {
         const x = await readCluster(client);
         return condition(x.dataplanes.get('w-2'), 'Planned')?.reason === 'Planned' ? true : undefined;
       });
-      return { nodes: newest([edited]) };
+      return { nodes: newestResourceVersion([edited]) };
     });
     expect(fixed.writes).toEqual({ 'PATCH nodedataplanes/status': 1 });
     const after = await readCluster(client);

@@ -24,6 +24,7 @@ import {
 import type { Logger } from '../log/logger.js';
 import { createPromMetrics, type PromMetrics } from '../observe/prom-metrics.js';
 import { createClusterCaches, type CacheName, type ChangeEvent } from './caches.js';
+import { blockClaimedOrReleased, generationOf, nodeMetaChanged, pathMtuChanged } from './event-news.js';
 import type { OperatorSettings } from './config.js';
 import { ensureClusterDefaults } from './cluster-defaults.js';
 import { createIpamSync, type IpamSync } from './ipam-sync.js';
@@ -618,32 +619,4 @@ export function createOperator(opts: OperatorOptions): Operator {
       }
     },
   };
-}
-
-/** A block claimed or released (or soft-deleted), as opposed to an address assigned or freed inside it. */
-function blockClaimedOrReleased(e: ChangeEvent): boolean {
-  if (e.type !== 'update') return e.type !== 'invalid';
-  const spec = (o: unknown) => (o as { spec?: { affinity?: string; deleted?: boolean } } | undefined)?.spec;
-  return spec(e.old)?.affinity !== spec(e.obj)?.affinity || spec(e.old)?.deleted !== spec(e.obj)?.deleted;
-}
-
-/** An agent's status.pathMTU appeared, changed or went (a node deleted): the pools' PathMTU may change. */
-function pathMtuChanged(e: ChangeEvent): boolean {
-  const of = (o: unknown) => JSON.stringify((o as { status?: { pathMTU?: unknown } } | undefined)?.status?.pathMTU);
-  return e.type !== 'update' || of(e.old) !== of(e.obj);
-}
-
-/** Labels or annotations changed (what IPAM reads of a Node), as opposed to its status. */
-function nodeMetaChanged(old: unknown, obj: unknown): boolean {
-  const meta = (o: unknown) =>
-    (o as { metadata?: { labels?: unknown; annotations?: unknown } } | undefined)?.metadata ?? {};
-  return (
-    JSON.stringify(meta(old).labels ?? {}) !== JSON.stringify(meta(obj).labels ?? {}) ||
-    JSON.stringify(meta(old).annotations ?? {}) !== JSON.stringify(meta(obj).annotations ?? {})
-  );
-}
-
-/** metadata.generation: bumped by the apiserver on spec changes only (status has its own subresource). */
-function generationOf(o: unknown): unknown {
-  return (o as { metadata?: { generation?: unknown } } | undefined)?.metadata?.generation;
 }
