@@ -131,8 +131,9 @@ describe('operator: Services, EndpointSlices and BGPFilters make plan changes fo
     await op.operator.settled();
     const before = copyCounts(counts);
     const cur = await slices().get('web-x1', { namespace: 'default' });
-    await slices().replace({ ...slice('node-b', 'node-b'), metadata: cur.metadata });
-    await op.operator.settled();
+    const replaced = await slices().replace({ ...slice('node-b', 'node-b'), metadata: cur.metadata });
+    // Settled once the operator has had the event: without `seen` this could pass before the change arrived.
+    await op.operator.settled({ seen: { endpointSlices: replaced.metadata.resourceVersion } });
     expect(dataplaneWrites(before)).toEqual({});
 
     w = await change(
