@@ -61,11 +61,15 @@ export const SHORT: ChaosConfig = {
   recoveryCeilingMs: 300_000,
 };
 
+// Every wave costs its recovery wait and the checks after it, so the run's length goes with the number of waves, and
+// that is set by the node faults (80): at most nodes − 2 of them per wave (schedule.ts). Four nodes made 40 waves at
+// the least (66 as drawn then: 46 min); five make 27, of six faults each.
 export const FULL: ChaosConfig = {
   ...SHORT,
   name: 'full',
-  nodes: 4,
+  nodes: 5,
   perKind: 20,
+  maxPerWave: 6,
   podsPerNode: 5,
 };
 
@@ -91,6 +95,11 @@ export interface ChaosReport {
   routeConvergenceMs: number[];
   setupMs: number;
   runMs: number;
+  /**
+   * Where the run's time went, summed over the waves: faults in place and lifted, recovery waits, and the checks
+   * (with a deleted node's pinger and target made again).
+   */
+  phasesMs: { faults: number; recovery: number; checks: number };
   totalMs: number;
   counts: Record<string, number>;
   text: string;
@@ -160,6 +169,7 @@ export async function runChaos(
   let handlesChecked = 0;
   let setupMs = 0;
   let runStart = 0;
+  const phasesMs = { faults: 0, recovery: 0, checks: 0 };
   let lastRewrites = 0;
   /** Leaks `tabby ipam check` reported while GC's grace for them ran (summed over the checks). */
   let pendingLeaks = 0;
@@ -335,8 +345,10 @@ export async function runChaos(
       log(
         `[chaos ${cfg.name}] ${label}: ${wave.faults.map((f) => `${f.kind}${f.node ? `@${f.node}` : ''}+${f.offsetMs}ms`).join(', ')}`,
       );
+      const waveStart = Date.now();
       const runs = await Promise.all(wave.faults.map((f) => inject(wave.index, f)));
       const lifted = Math.max(...runs.map((r) => r.end));
+      phasesMs.faults += lifted - waveStart;
       let recovered;
       try {
         recovered = await waitConverged(lifted);
@@ -352,6 +364,8 @@ export async function runChaos(
         if (r.kind === 'bird') supervisor.expectUp(`bird/${r.node}`);
       }
       routeConvergenceMs.push(Math.max(0, recovered.routesAt - lifted));
+      phasesMs.recovery += recovered.recoveredAt - lifted;
+      const checksStart = Date.now();
       faults.push(...runs);
       for (const r of runs.filter((x) => x.kind === 'node-delete')) {
         const n = r.node!;
@@ -360,9 +374,12 @@ export async function runChaos(
         await startStream(fixed.get(prev(n))!.pinger, fixed.get(n)!.target);
       }
       await checkInvariants(label);
+      const checksMs = Date.now() - checksStart;
+      phasesMs.checks += checksMs;
       log(
         `[chaos ${cfg.name}] ${label} recovered in ${((recovered.recoveredAt - lifted) / 1000).toFixed(1)} s ` +
-          `(routes ${((recovered.routesAt - lifted) / 1000).toFixed(1)} s); pods ${JSON.stringify(workload.counts)}`,
+          `(routes ${((recovered.routesAt - lifted) / 1000).toFixed(1)} s; faults took ${fmtS(lifted - waveStart)}, ` +
+          `checks ${fmtS(checksMs)}); pods ${JSON.stringify(workload.counts)}`,
       );
     }
 
@@ -485,7 +502,7 @@ export async function runChaos(
     const runMs = runStart > 0 ? Date.now() - runStart : 0;
     const totalMs = Date.now() - t0;
     const text = [
-      `chaos ${cfg.name} (seed ${cfg.seed}, ${cfg.nodes} nodes, ${faults.length} faults): setup ${fmtS(setupMs)}, faults and checks ${fmtS(runMs)}, total ${fmtS(totalMs)}`,
+      `chaos ${cfg.name} (seed ${cfg.seed}, ${cfg.nodes} nodes, ${faults.length} faults in ${new Set(faults.map((f) => f.wave)).size} waves): setup ${fmtS(setupMs)}, faults and checks ${fmtS(runMs)} (faults in place and lifted ${fmtS(phasesMs.faults)}, recovery ${fmtS(phasesMs.recovery)}, checks ${fmtS(phasesMs.checks)}), total ${fmtS(totalMs)}`,
       faultTable(figures),
       'recovery: from the fault lifted to every check passing (operator leads, every node programmed at its revision,\n' +
         'kernel routes equal to the plan, BIRD mesh Established, every ping stream answering); the faults of a wave\n' +
@@ -502,6 +519,7 @@ export async function runChaos(
       routeConvergenceMs,
       setupMs,
       runMs,
+      phasesMs,
       totalMs,
       counts: { ...workload.counts },
       text,
