@@ -419,9 +419,10 @@ export function createOperator(opts: OperatorOptions): Operator {
    * repeats), and the affected NodeDataplanes' Planned condition rewritten. True when that needs a plan pass.
    */
   function reportProblems(t: Term): boolean {
+    // Called at every event (an agent's status report included): nothing to do unless a problem came or went.
     const changed = inputs.takeProblemChanges();
-    inputProblems.set(inputs.problems().length);
     if (changed.length === 0) return false;
+    inputProblems.set(inputs.problems().length);
     for (const { problem } of changed) {
       // IPPools are judged (conditions, Events) by the pool controller; here they only enter NodeDataplanes.
       if (!problem || problem.cache === 'ippools') continue;

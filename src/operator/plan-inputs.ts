@@ -216,6 +216,7 @@ export class PlanInputs {
 
   /** Problems that appeared, changed or went away since the last call (`cleared` when gone). */
   takeProblemChanges(): { key: string; problem?: InputProblem; previous?: InputProblem }[] {
+    if (this.problemChanges.size === 0) return [];
     const out = [...this.problemChanges].map((key) => ({ key, ...this.problemState(key) }));
     this.problemChanges = new Set();
     for (const c of out) this.reported.set(c.key, c.problem);

@@ -30,7 +30,7 @@ export interface RouteGateDeps {
 }
 
 export interface RouteGate {
-  /** Feeds one cache event; true when the gate may have a node to open (run `run()`). */
+  /** Feeds one cache event; true when the gate may have a node to open (run `run()`); false: `run()` would do nothing. */
   observe(e: ChangeEvent): boolean;
   /** Writes the conditions and Events of the nodes whose gate opened; throws (to be retried) if a write failed. */
   run(): Promise<void>;
@@ -60,7 +60,8 @@ export function createRouteGate(deps: RouteGateDeps): RouteGate {
   for (const rt of caches.routeTables.store.list()) if (rt.status) gate.observeShard(rt.metadata.name, rt.status);
   for (const n of caches.nodes.store.list()) if (nodeLost(n)) gate.observeNodeLost(n.metadata.name, true);
   for (const ndp of caches.nodeDataplanes.store.list()) gate.observeNodeDataplane(ndp.metadata.name, ndp);
-  deps.onPending(gate.pendingCount);
+  let pending = gate.pendingCount;
+  deps.onPending(pending);
 
   return {
     waitingFor: (node) => gate.waitingFor(node),
@@ -69,13 +70,14 @@ export function createRouteGate(deps: RouteGateDeps): RouteGate {
         gate.observeShard(e.key, caches.routeTables.store.get(e.key)?.status as RouteTable['status']);
       } else if (e.cache === 'nodeDataplanes') {
         gate.observeNodeDataplane(e.key, caches.nodeDataplanes.store.get(e.key) as NodeDataplane | undefined);
-        deps.onPending(gate.pendingCount);
+        if (gate.pendingCount !== pending) deps.onPending((pending = gate.pendingCount));
       } else if (e.cache === 'nodes') {
         if (nodeLost(e.old as Node | undefined) === nodeLost(e.obj as Node | undefined) && e.type === 'update')
           return false;
         gate.observeNodeLost(e.key, nodeLost(caches.nodes.store.get(e.key)));
       } else return false;
-      return true;
+      // Every agent's report after a shard change is an event here; most leave each joining node waiting for others.
+      return gate.mayOpen;
     },
 
     async run() {

@@ -159,7 +159,11 @@ export class RouteReadiness {
   private readonly pending = new Map<string, Pending>();
   /** Pending nodes whose requirement and peer list must be built again. */
   private readonly dirty = new Set<string>();
-  /** Pending nodes to look at in the next `takeOpened`. */
+  /**
+   * Pending nodes to look at in the next `takeOpened`: those that may open (no peer left to wait for, or their own
+   * status changed) and those to rebuild. A peer's report that leaves a node still waiting for others adds nothing,
+   * so most reports of a join give `takeOpened` nothing to do (`mayOpen` false).
+   */
   private readonly check = new Set<string>();
 
   observeNodeDataplane(name: string, ndp: NodeDataplane | undefined): void {
@@ -226,6 +230,11 @@ export class RouteReadiness {
     return out;
   }
 
+  /** Whether `takeOpened` may hand out a node now (false: it would return [], no need to call it). */
+  get mayOpen(): boolean {
+    return this.check.size > 0;
+  }
+
   /** The gate's opening could not be recorded: hand the node out again. */
   retry(node: string): void {
     const p = this.pending.get(node);
@@ -277,7 +286,7 @@ export class RouteReadiness {
     const peer = n !== undefined && this.isPeer(name, n);
     for (const [node, p] of this.pending) {
       if (node === name || this.dirty.has(node)) continue;
-      const had = p.waiting.has(name) || p.peers.has(name);
+      const waited = p.waiting.size;
       if (peer) {
         p.peers.add(name);
         if (peerHasRoutes(n, p.req)) p.waiting.delete(name);
@@ -286,7 +295,9 @@ export class RouteReadiness {
         p.peers.delete(name);
         p.waiting.delete(name);
       }
-      if (had || peer) this.check.add(node);
+      // A node can open only when its last awaited peer is done: a report that leaves it waiting for others (or for
+      // nobody, as before) changes nothing `takeOpened` would decide.
+      if (waited > 0 && p.waiting.size === 0) this.check.add(node);
     }
   }
 
