@@ -16,7 +16,7 @@ type Pool = z.infer<typeof PoolSchema>;
 
 const pool = (name: string, cidr: string, node = 'n1') => ({ metadata: { name }, spec: { cidr, node } });
 
-function setup(opts: { resyncPeriodMs?: number; keepLastValid?: boolean } = {}) {
+function setup(opts: { resyncPeriodMs?: number; keepLastValid?: boolean; stripManagedFields?: boolean } = {}) {
   const src = new FakeListWatch();
   const clock = new FakeClock(0);
   const log: string[] = [];
@@ -40,6 +40,7 @@ function setup(opts: { resyncPeriodMs?: number; keepLastValid?: boolean } = {}) 
     backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 },
     ...(opts.resyncPeriodMs ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),
     ...(opts.keepLastValid ? { keepLastValid: true } : {}),
+    ...(opts.stripManagedFields ? { stripManagedFields: true } : {}),
   });
   return { src, clock, log, inf };
 }
@@ -96,6 +97,35 @@ describe('informer', () => {
     ]);
     expect(inf.stats().invalid).toBe(0);
     await inf.stop();
+  });
+
+  it('stripManagedFields: cached objects (listed, watched, invalid) come without managedFields, the rest intact', async () => {
+    const managed = [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:spec': {} } }];
+    const withManaged = (name: string, cidr: string) => {
+      const p = pool(name, cidr);
+      return { ...p, metadata: { ...p.metadata, labels: { a: 'b' }, managedFields: managed } };
+    };
+    const { src, inf } = setup({ stripManagedFields: true });
+    const listed = withManaged('a', '10.0.0.0/24');
+    src.put(listed);
+    inf.start();
+    await inf.waitForSync();
+    src.put(withManaged('b', '10.0.1.0/24'));
+    src.put(withManaged('c', 'not-a-cidr'));
+    await flushPromises();
+    for (const name of ['a', 'b']) {
+      expect(inf.store.get(name)?.metadata).toEqual({ name, labels: { a: 'b' }, resourceVersion: expect.any(String) });
+    }
+    expect(inf.store.get('b')?.spec).toEqual({ cidr: '10.0.1.0/24', node: 'n1' });
+    expect((inf.store.invalid('c')?.raw as { metadata: object }).metadata).not.toHaveProperty('managedFields');
+    // Without the option they are kept as the server sent them.
+    const plain = setup();
+    plain.src.put(withManaged('a', '10.0.0.0/24'));
+    plain.inf.start();
+    await plain.inf.waitForSync();
+    expect(plain.inf.store.get('a')?.metadata).toHaveProperty('managedFields', managed);
+    await inf.stop();
+    await plain.inf.stop();
   });
 
   it('keepLastValid: a bad edit is reported while the last valid version stays, across relists, until fixed or deleted', async () => {

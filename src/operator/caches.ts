@@ -120,6 +120,8 @@ export function createClusterCaches(opts: CachesOptions): ClusterCaches & { all:
       schema,
       ...(indexes ? { indexes } : {}),
       keepLastValid: keepLastValid(cache),
+      // Nothing in the operator reads field ownership; every agent's status report would otherwise keep a new copy.
+      stripManagedFields: true,
       logger: opts.logger,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.resyncPeriodMs ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),
