@@ -20,6 +20,7 @@ import {
   poolObject,
   rawClients,
   readCluster,
+  serverSeen,
   writesBetween,
   type TestNode,
 } from './operator-support.js';
@@ -73,7 +74,9 @@ describe('operator: Services, EndpointSlices and BGPFilters make plan changes fo
 
   /** Waits for `want` to hold, then for the operator to settle; returns the NodeDataplane writes in between. */
   const change = async (what: string, act: () => Promise<unknown>, want: (e: Map<string, string[]>) => boolean) => {
-    await op.operator.settled();
+    // Counting starts once the operator has had every event of what was written so far (its caches can lag: a fresh
+    // apiserver answers watches of new CRDs with 429 for a while).
+    await op.operator.settled({ seen: await serverSeen(client) });
     const before = copyCounts(counts);
     await act();
     await eventually(what, async () => want(await exported()), { describe: () => 'see operator log' });
@@ -128,7 +131,7 @@ describe('operator: Services, EndpointSlices and BGPFilters make plan changes fo
     expect(w).toEqual({ 'PATCH nodedataplanes/status': 1 });
 
     // A second pod on node-b: the nodes with a ready endpoint are the same, nothing is written.
-    await op.operator.settled();
+    await op.operator.settled({ seen: await serverSeen(client) });
     const before = copyCounts(counts);
     const cur = await slices().get('web-x1', { namespace: 'default' });
     const replaced = await slices().replace({ ...slice('node-b', 'node-b'), metadata: cur.metadata });
@@ -166,7 +169,7 @@ describe('operator: Services, EndpointSlices and BGPFilters make plan changes fo
     await eventually('session on node-a', async () =>
       ((await desired('node-a'))?.desired?.bgp?.peers ?? []).some((p) => p.peerIP === '10.0.0.254'),
     );
-    await op.operator.settled();
+    await op.operator.settled({ seen: await serverSeen(client) });
     const before = copyCounts(counts);
     await client.kind(BGPFilterKind).create({
       apiVersion: 'projectcalico.org/v3',

@@ -192,8 +192,8 @@ describe('plan sync', () => {
     expect(caches.nodeDataplanes.store.has('n1')).toBe(false);
     const before = api.requests.length;
     await sync.run();
+    // The dataplane this term created is not created again (that would only earn an AlreadyExists).
     expect(api.requests.slice(before).filter((r) => r.endsWith('NodeDataplane/n1'))).toEqual([
-      'create NodeDataplane/n1',
       'applyStatus NodeDataplane/n1',
     ]);
     const [, second] = api.applied.get('NodeDataplane/n1') ?? [];
@@ -223,5 +223,27 @@ describe('plan sync', () => {
       lastTransitionTime: t0,
       observedGeneration: 1,
     });
+  });
+
+  it("forgets what it created at the object's next cache event: a dataplane deleted before the cache showed it is created again", async () => {
+    const { api, caches, sync } = await setup();
+    api.source('IPPool').put({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'pool-a' },
+      spec: { cidr: '10.244.0.0/16' },
+    });
+    api.source('Node').put({
+      metadata: { name: 'n1', uid: 'uid-node-n1', annotations: { 'projectcalico.org/IPv4Address': '172.18.0.2/16' } },
+      status: { addresses: [{ type: 'InternalIP', address: '172.18.0.2' }] },
+    });
+    await until('node and pool cached', () => caches.nodes.store.has('n1') && caches.ippools.store.has('pool-a'));
+    await sync.full('start');
+    const creates = () => api.requests.filter((r) => r === 'create NodeDataplane/n1').length;
+    expect(creates()).toBe(1);
+    // A delete event for it (the operator calls outputChanged for every NodeDataplane event): the pass creates it again.
+    expect(sync.outputChanged('nodeDataplanes', 'n1')).toBe(true);
+    await sync.run();
+    expect(creates()).toBe(2);
   });
 });

@@ -157,6 +157,15 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
   /** `Kind/name` → uid of objects this writer deleted that the cache may still show. */
   const deleted = new Map<string, string | undefined>();
   /**
+   * `Kind/name` → objects this writer created that the cache may not show yet (its watch can lag, or be down for a
+   * while: a fresh apiserver answers watches of new CRDs with 429 until their storage is ready). Without it, every
+   * pass in that time sent the create again and got AlreadyExists — a write nobody reads. Dropped at the object's
+   * next cache event (an add showing it, or a delete: then it is created again).
+   */
+  const created = new Map<string, unknown>();
+  const outputKey = (kind: 'nodeDataplanes' | 'routeTables', name: string): string =>
+    `${kind === 'nodeDataplanes' ? 'NodeDataplane' : 'RouteTable'}/${name}`;
+  /**
    * Per node, what this term last wrote into its NodeDataplane: the Planned condition and the generation it observed.
    * A pass can run before the cache shows the previous pass's create or write (tens of milliseconds after a term
    * starts, when IPAM's first claims replan every node); building the condition from that stale copy gave it a new
@@ -197,11 +206,21 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     };
   }
 
-  /** The object as the cache holds it, else as just created (undefined when someone else created it first). */
-  async function ensureCreated<T>(cached: T | undefined, create: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * The object as the cache holds it, else as this writer created it (now, or earlier when the cache has not shown
+   * it yet); undefined when someone else created it first.
+   */
+  async function ensureCreated<T>(
+    key: string,
+    cached: T | undefined,
+    create: () => Promise<T>,
+  ): Promise<T | undefined> {
     if (cached !== undefined) return cached;
+    if (created.has(key)) return created.get(key) as T;
     try {
-      return await create();
+      const obj = await create();
+      created.set(key, obj);
+      return obj;
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
       return undefined;
@@ -210,7 +229,7 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
 
   async function writeShard(name: string, status: RouteTableStatus): Promise<void> {
     const cached = caches.routeTables.store.get(name);
-    await ensureCreated(cached, () =>
+    await ensureCreated(outputKey('routeTables', name), cached, () =>
       rtClient.create(
         {
           apiVersion: 'dataplane.tabby.dev/v1alpha1',
@@ -233,7 +252,7 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
     const cached = caches.nodeDataplanes.store.get(name);
     // A dataplane created here is observed as created (generation 1), so its first status already carries
     // observedGeneration and the next pass does not write it again.
-    const current = await ensureCreated(cached, () =>
+    const current = await ensureCreated(outputKey('nodeDataplanes', name), cached, () =>
       ndpClient.create(
         {
           apiVersion: 'dataplane.tabby.dev/v1alpha1',
@@ -276,6 +295,7 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
       if (!(err instanceof NotFoundError)) throw err;
     }
     deleted.set(key, obj.metadata.uid);
+    created.delete(key);
     return true;
   }
 
@@ -428,6 +448,7 @@ export function createPlanSync(deps: PlanSyncDeps): PlanSync {
 
     outputChanged(kind, name) {
       // Called for every status write an agent makes: O(1), never a copy of the plan.
+      created.delete(outputKey(kind, name));
       if (!planner) return false;
       if (kind === 'nodeDataplanes') {
         // Only a deletion needs us now; an edit of our fields (or the agent's status) is left to the drift check, so
