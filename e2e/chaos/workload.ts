@@ -45,15 +45,24 @@ export interface Violation {
   what: string;
 }
 
-function cniScript(verb: 'add' | 'del', p: ChaosPod): string {
+/**
+ * The script a node runs for a pod's CNI ADD or DEL; its exit status is the plugin's. A DEL that failed leaves the
+ * network namespace (the sandbox) in place, so the DEL is tried again, as kubelet does, until it succeeds — until
+ * then IPAM rightly holds what the failed release left (a block released, its handle not yet deleted).
+ */
+export function cniScript(
+  verb: 'add' | 'del',
+  p: Pick<ChaosPod, 'name' | 'containerId'>,
+  netnsDir = '/var/run/netns',
+): string {
   const netns = `pod-${p.name}`;
   return [
-    verb === 'add' ? `ip netns add ${netns} 2>/dev/null || true` : `[ -e /var/run/netns/${netns} ] || exit 0`,
+    verb === 'add' ? `ip netns add ${netns} 2>/dev/null || true` : `[ -e ${netnsDir}/${netns} ] || exit 0`,
     CNI_ENV,
     `export CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=${NAMESPACE};K8S_POD_NAME=${p.name};K8S_POD_INFRA_CONTAINER_ID=${p.containerId}"`,
     // A ceiling, as a runtime has one: a plugin stuck behind a cut network must not hold the churn for ever.
-    `timeout 120 cnitool ${verb} k8s-pod-network /var/run/netns/${netns}`,
-    ...(verb === 'del' ? [`ip netns del ${netns}`] : []),
+    `timeout 120 cnitool ${verb} k8s-pod-network ${netnsDir}/${netns}` +
+      (verb === 'del' ? ` && ip netns del ${netns}` : ''),
   ].join('\n');
 }
 
