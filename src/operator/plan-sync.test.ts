@@ -149,21 +149,29 @@ async function setup() {
   return { api, clock, caches, sync };
 }
 
+/** One pool and one Node n1 on the apiserver, and in the caches. */
+async function seedNodeAndPool(
+  api: ReturnType<typeof fakeApiserver>,
+  caches: Awaited<ReturnType<typeof setup>>['caches'],
+): Promise<void> {
+  api.source('IPPool').put({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name: 'pool-a' },
+    spec: { cidr: '10.244.0.0/16' },
+  });
+  api.source('Node').put({
+    metadata: { name: 'n1', uid: 'uid-node-n1', annotations: { 'projectcalico.org/IPv4Address': '172.18.0.2/16' } },
+    status: { addresses: [{ type: 'InternalIP', address: '172.18.0.2' }] },
+  });
+  await until('node and pool cached', () => caches.nodes.store.has('n1') && caches.ippools.store.has('pool-a'));
+}
+
 describe('plan sync', () => {
   it('a pass that runs before the cache shows its created NodeDataplane keeps the Planned condition, so the drift check writes nothing', async () => {
     const { api, clock, caches, sync } = await setup();
     const t0 = new Date(clock.now()).toISOString();
-    api.source('IPPool').put({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'pool-a' },
-      spec: { cidr: '10.244.0.0/16' },
-    });
-    api.source('Node').put({
-      metadata: { name: 'n1', uid: 'uid-node-n1', annotations: { 'projectcalico.org/IPv4Address': '172.18.0.2/16' } },
-      status: { addresses: [{ type: 'InternalIP', address: '172.18.0.2' }] },
-    });
-    await until('node and pool cached', () => caches.nodes.store.has('n1') && caches.ippools.store.has('pool-a'));
+    await seedNodeAndPool(api, caches);
 
     // The term's start pass: no NodeDataplane yet, so it is created (generation 1) and its status written.
     await sync.full('start');
@@ -227,17 +235,7 @@ describe('plan sync', () => {
 
   it("forgets what it created at the object's next cache event: a dataplane deleted before the cache showed it is created again", async () => {
     const { api, caches, sync } = await setup();
-    api.source('IPPool').put({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'pool-a' },
-      spec: { cidr: '10.244.0.0/16' },
-    });
-    api.source('Node').put({
-      metadata: { name: 'n1', uid: 'uid-node-n1', annotations: { 'projectcalico.org/IPv4Address': '172.18.0.2/16' } },
-      status: { addresses: [{ type: 'InternalIP', address: '172.18.0.2' }] },
-    });
-    await until('node and pool cached', () => caches.nodes.store.has('n1') && caches.ippools.store.has('pool-a'));
+    await seedNodeAndPool(api, caches);
     await sync.full('start');
     const creates = () => api.requests.filter((r) => r === 'create NodeDataplane/n1').length;
     expect(creates()).toBe(1);
