@@ -144,9 +144,9 @@ export function createInformer<T>(opts: InformerOptions<T>): Informer<T> {
     // carrying them (~10% of the parse), an invalid one again with them.
     const valid = opts.schema.safeParse(raw);
     if (valid.success) return { key, ok: true, obj: valid.data, rv: meta?.resourceVersion };
-    const r = opts.schema.safeParse(raw, { reportInput: true });
-    if (r.success) return { key, ok: true, obj: r.data, rv: meta?.resourceVersion };
-    const issues = issuesFromZod(r.error, { kind: opts.kind, name: meta?.name ?? '' });
+    // Same verdict (reportInput only adds the values to the issues).
+    const worded = opts.schema.safeParse(raw, { reportInput: true });
+    const issues = issuesFromZod(worded.error ?? valid.error, { kind: opts.kind, name: meta?.name ?? '' });
     return { key, ok: false, entry: { key, raw, issues, resourceVersion: meta?.resourceVersion } };
   }
 
