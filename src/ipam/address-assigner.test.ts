@@ -139,3 +139,81 @@ describe('one writer per block', () => {
     expect(h.store.snapshot().handles.map((x) => x.value.handleID)).toEqual(['x']);
   });
 });
+
+describe('a release interrupted between its block write and its handle write (the apiserver went away)', () => {
+  /** Fails the next write of `collection` once, before it reaches the store. */
+  function failNextWrite(h: ReturnType<typeof split>['h'], collection: 'handles'): void {
+    let armed = true;
+    h.store.hooks = {
+      before: (op) => {
+        if (armed && op.collection === collection && op.kind !== 'get' && op.kind !== 'list') {
+          armed = false;
+          throw new Error('503 the apiserver is shutting down');
+        }
+      },
+    };
+  }
+
+  const errorsOf = (h: ReturnType<typeof split>['h']) => {
+    const s = h.store.snapshot();
+    return checkIpam({ blocks: s.blocks, affinities: s.affinities, handles: s.handles })
+      .findings.filter((f) => f.severity === 'error')
+      .map((f) => `${f.code} ${f.object.name}`);
+  };
+
+  it("the kubelet's retried DEL deletes the handle that still counted the released address", async () => {
+    const { h, agent } = split();
+    await assign(agent, 'k8s-pod-network.a');
+    await assign(agent, 'k8s-pod-network.b');
+    failNextWrite(h, 'handles');
+    await expect(agent.releaseByHandle('k8s-pod-network.a')).rejects.toThrow('503');
+    // The block no longer holds a's address; its handle still counts it: the state the chaos run's check found.
+    expect(errorsOf(h)).toEqual(['handleMismatch k8s-pod-network.a']);
+    await agent.releaseByHandle('k8s-pod-network.a');
+    expect(errorsOf(h)).toEqual([]);
+    expect(h.store.snapshot().handles.map((x) => x.value.handleID)).toEqual(['k8s-pod-network.b']);
+    // A DEL of a handle that is gone reads it once and writes nothing.
+    h.store.resetStats();
+    await agent.releaseByHandle('k8s-pod-network.a');
+    expect(h.store.stats.gets).toBe(1);
+    expect(h.store.stats.updates + h.store.stats.deletes + h.store.stats.creates).toBe(0);
+  });
+
+  it("a handle counting two addresses of which the block still holds one: a restarted agent's DEL releases both counts", async () => {
+    const { h, agent } = split();
+    const r = await assign(agent, 'k8s-pod-network.two', 2);
+    const [first] = r.v4!.ips.map((x) => x.split('/')[0]!);
+    failNextWrite(h, 'handles');
+    await expect(agent.releaseIPs([{ address: first!, handleId: 'k8s-pod-network.two' }])).rejects.toThrow('503');
+    const cidr = agent.ownBlocks()[0]!;
+    expect(h.store.snapshot().handles[0]!.value.block).toEqual({ [cidr]: 2 });
+    // A second agent process (restarted) releases the handle: the block's last address and the stale count go.
+    const restarted = new AddressAssigner({ store: h.store, view: h.view, node: 'n1', source: h.claimer });
+    await restarted.releaseByHandle('k8s-pod-network.two');
+    expect(h.store.snapshot().handles).toEqual([]);
+    expect(errorsOf(h)).toEqual([]);
+  });
+
+  it('a handle written by someone else between the read and the repair is left to GC, never lowered', async () => {
+    const { h, agent } = split();
+    await assign(agent, 'k8s-pod-network.a');
+    failNextWrite(h, 'handles');
+    await expect(agent.releaseByHandle('k8s-pod-network.a')).rejects.toThrow('503');
+    const cidr = agent.ownBlocks()[0]!;
+    // After the retried DEL read the handle and before its repair lands, a writer raises the count (as an ADD's
+    // increment would, I3).
+    let raised = false;
+    h.store.hooks = {
+      before: async (op) => {
+        if (raised || op.collection !== 'handles' || (op.kind !== 'delete' && op.kind !== 'update')) return;
+        raised = true;
+        h.store.hooks = {};
+        const v = (await h.store.handles.get(op.key!))!;
+        await h.store.handles.update({ ...v.value, block: { [cidr]: 2 } }, v.version);
+      },
+    };
+    await agent.releaseByHandle('k8s-pod-network.a');
+    expect(raised).toBe(true);
+    expect(h.store.snapshot().handles.map((x) => x.value.block)).toEqual([{ [cidr]: 2 }]);
+  });
+});

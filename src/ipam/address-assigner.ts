@@ -49,6 +49,7 @@ import {
   type Op,
   type OwnBlock,
   type RoundPlan,
+  type SettleHandleOp,
   Reply,
   decrementsAfter,
   incrementedHandle,
@@ -188,6 +189,7 @@ export class AddressAssigner implements IpAllocator {
     if (!(await this.writeIncrements(plan))) return;
     const failed = await this.writeBlocks(plan);
     const survives = await this.writeDecrements(decrementsAfter(plan, failed));
+    const settled = await this.writeSettles(plan);
 
     const needMore: AssignOp[] = [];
     for (const r of roundResults(plan, failed, survives)) {
@@ -201,6 +203,7 @@ export class AddressAssigner implements IpAllocator {
       if (r.next === 'retry') this.requeue(r.op);
       else if (r.kind === 'release') r.op.reply.ok(r.unallocated);
       else if (r.kind === 'releaseHandle') r.op.reply.ok(r.gone);
+      else if (r.kind === 'settleHandle') r.op.reply.ok(settled.has(r.op) ? settled.get(r.op) : r.op.handle);
       else r.op.reply.ok();
     }
     if (needMore.length > 0) await this.getMoreSpace(needMore);
@@ -262,6 +265,35 @@ export class AddressAssigner implements IpAllocator {
     const survives = new Map<string, boolean>();
     await Promise.all([...decrements].map(async ([h, d]) => survives.set(h, await this.adjust(h, d))));
     return survives;
+  }
+
+  /**
+   * (d) Handle repairs (assign-round.ts, SettleHandleOp): one compare-and-swap on the version read, never retried — a
+   * handle that changed since is left to the next DEL or to GC (its over-count repair).
+   */
+  private async writeSettles(
+    plan: RoundPlan,
+  ): Promise<Map<SettleHandleOp, Versioned<IPAMHandleData> | undefined | 'conflict'>> {
+    const out = new Map<SettleHandleOp, Versioned<IPAMHandleData> | undefined | 'conflict'>();
+    await Promise.all(
+      [...plan.settles].map(async ([op, block]) => {
+        const { value, version } = op.handle;
+        const key = handleKey(value.handleID);
+        this.stats.handleWrites++;
+        let after: Versioned<IPAMHandleData> | undefined;
+        if (Object.keys(block).length === 0) {
+          const r = await this.deps.store.handles.delete(key, version);
+          if (!r.ok && r.reason === 'conflict') return out.set(op, 'conflict');
+        } else {
+          const r = await this.deps.store.handles.update({ ...value, block }, version);
+          if (!r.ok && r.reason === 'conflict') return out.set(op, 'conflict');
+          if (r.ok) after = { value: r.value, version: r.version };
+        }
+        this.cacheHandle(value.handleID, after);
+        out.set(op, after);
+      }),
+    );
+    return out;
   }
 
   /** Requests whose pools have no free address in the node's blocks: a new block, or Calico's fallbacks. */
@@ -484,12 +516,19 @@ export class AddressAssigner implements IpAllocator {
     await this.restore();
     const gone = await this.submit<boolean>((reply) => ({ kind: 'releaseHandle', handleId, rounds: 0, reply }));
     if (gone) return;
-    // Addresses outside our blocks (borrowed) are listed by the handle; the handle is read only when this agent
-    // did not write it last.
-    const key = handleKey(handleId);
-    const known = this.handles.get(key) ?? (await this.deps.store.handles.get(key));
-    if (known === undefined) return;
-    const others = Object.keys(known.value.block).filter((c) => !this.own.has(c));
+    // The handle outlived the release: it lists addresses outside our blocks (borrowed), or it still counts
+    // addresses our blocks no longer hold (an earlier release stopped between its block write and its handle write).
+    // Read from the store, not the cache: that interrupted write may have reached the apiserver.
+    const stored = await this.deps.store.handles.get(handleKey(handleId));
+    if (stored === undefined) return;
+    if (Object.keys(stored.value.block).some((c) => this.own.has(c)))
+      await this.submit<Versioned<IPAMHandleData> | undefined | 'conflict'>((reply) => ({
+        kind: 'settleHandle',
+        handle: stored,
+        rounds: 0,
+        reply,
+      }));
+    const others = Object.keys(stored.value.block).filter((c) => !this.own.has(c));
     if (others.length > 0) await this.deps.source.releaseHandleIn(handleId, others);
   }
 }

@@ -2,10 +2,12 @@
 // (STYLE.md §4). The assigner commits what `planRound` decides and answers each request as `roundResults` says.
 //
 // Inputs: the node's own blocks as the agent last wrote or read them, and the round's requests (assign from the head
-// of the pools' blocks, assign one ordinal, release ordinals of one block, release a handle everywhere).
+// of the pools' blocks, assign one ordinal, release ordinals of one block, release a handle everywhere, settle a
+// handle's counts in the node's blocks).
 // Outputs of `planRound`: a working copy of each block the round touches, the ordinals granted to each request, the
 // handle counts to raise before any block write (I3) and to lower after each block write, what each release found
-// unallocated, and the requests answered before any write (refused, or released through the operator because the
+// unallocated, the handles whose counts in the node's blocks exceed what those blocks hold (with the counts they
+// should have), and the requests answered before any write (refused, or released through the operator because the
 // block is no longer the node's), in request order.
 // Outputs of `roundResults`, given which block writes failed and which handles survive the decrements: per request,
 // the addresses it gained and whether it is answered, retried in the next round (its block write lost a race), or
@@ -26,7 +28,7 @@ import {
   releaseOrdinals,
 } from './block.js';
 import { IpamError, blockRef } from './errors.js';
-import type { IPAMBlockData } from './model.js';
+import type { IPAMBlockData, IPAMHandleData } from './model.js';
 import type { IpamPool } from './pools.js';
 import type { Reservations } from './reservations.js';
 
@@ -106,7 +108,23 @@ export interface ReleaseHandleOp extends OpBase {
   reply: Reply<boolean>;
 }
 
-export type Op = AssignOp | AssignOrdinalOp | ReleaseOp | ReleaseHandleOp;
+/**
+ * Lowers a handle's counts for the node's blocks to what those blocks hold under it: the repair of a release
+ * interrupted between its block write and its handle write (the block no longer holds the address, the handle still
+ * counts it), done when the kubelet retries the DEL instead of after GC's grace. Planned inside a round, after every
+ * earlier round of this agent, so the blocks seen include every assignment whose increment the handle carries; the
+ * write is a compare-and-swap on the version read, so an increment made since (a new ADD of the same handle) makes it
+ * give up rather than undo that increment (I3: never under-count).
+ */
+export interface SettleHandleOp extends OpBase {
+  kind: 'settleHandle';
+  /** The handle as read from the store after the release. */
+  handle: Versioned<IPAMHandleData>;
+  /** The handle after the repair (`undefined`: deleted, nothing left), or `'conflict'`: it changed, left to GC. */
+  reply: Reply<Versioned<IPAMHandleData> | undefined | 'conflict'>;
+}
+
+export type Op = AssignOp | AssignOrdinalOp | ReleaseOp | ReleaseHandleOp | SettleHandleOp;
 
 /** Handle → block CIDR → count. */
 export type HandleDeltas = Map<string, Record<string, number>>;
@@ -142,6 +160,8 @@ export interface RoundPlan {
   releaseDecrements: Map<string, HandleDeltas>;
   /** What each release found not allocated. */
   releaseOut: Map<ReleaseOp, string[]>;
+  /** Handle repairs: the block counts each settled handle should have (written after the block writes). */
+  settles: Map<SettleHandleOp, Record<string, number>>;
   /** The requests the writes decide, in request order. */
   active: Op[];
   early: EarlyAnswer[];
@@ -163,6 +183,7 @@ export function planRound(own: ReadonlyMap<string, OwnBlock>, ops: readonly Op[]
     increments: new Map(),
     releaseDecrements: new Map(),
     releaseOut: new Map(),
+    settles: new Map(),
     active: [],
     early: [],
   };
@@ -272,6 +293,26 @@ export function planRound(own: ReadonlyMap<string, OwnBlock>, ops: readonly Op[]
         plan.active.push(op);
         break;
       }
+      case 'settleHandle': {
+        const id = op.handle.value.handleID;
+        const block = { ...op.handle.value.block };
+        let changed = false;
+        for (const [cidr, n] of Object.entries(block)) {
+          const ob = own.get(cidr);
+          if (ob === undefined) continue;
+          const view = work.get(cidr)?.next ?? ob.current.value;
+          // An assignment of this handle in this round raises it before the repair is written: the repair then
+          // conflicts and is dropped, whatever it computed here.
+          const held = ordinalsOfHandle(view, id).length;
+          if (n <= held) continue;
+          changed = true;
+          if (held > 0) block[cidr] = held;
+          else delete block[cidr];
+        }
+        if (changed) plan.settles.set(op, block);
+        plan.active.push(op);
+        break;
+      }
     }
   }
   return plan;
@@ -305,7 +346,8 @@ export type RoundResult =
   | { kind: 'assign'; op: AssignOp; addresses: string[]; next: Next | 'needMore' }
   | { kind: 'assignOrdinal'; op: AssignOrdinalOp; next: Next }
   | { kind: 'release'; op: ReleaseOp; next: Next; unallocated: string[] }
-  | { kind: 'releaseHandle'; op: ReleaseHandleOp; next: Next; gone: boolean };
+  | { kind: 'releaseHandle'; op: ReleaseHandleOp; next: Next; gone: boolean }
+  | { kind: 'settleHandle'; op: SettleHandleOp; next: Next };
 
 /**
  * Per active request, in order: a request whose block write failed is retried (addresses granted in blocks that
@@ -343,6 +385,8 @@ export function roundResults(
           next: lost ? 'retry' : 'answer',
           gone: survives.get(op.handleId) === false,
         };
+      case 'settleHandle':
+        return { kind: 'settleHandle', op, next: 'answer' };
     }
   });
 }

@@ -3,7 +3,8 @@
 // A handle records, per block, how many addresses it holds there. Release-by-handle reads it to find the blocks,
 // so it must never under-count: callers increment BEFORE the block write that assigns and decrement AFTER the
 // block write that releases (invariant I3 in index.ts). A crash in between leaves an over-count, which check.ts
-// reports and gc.ts repairs; never a missed address.
+// reports, the agent's retried release repairs (assign-round.ts, SettleHandleOp) and gc.ts repairs after its grace;
+// never a missed address.
 //
 // Every write is compare-and-swap with bounded retries. `known` lets a caller that created or last wrote the
 // handle skip the read (the agent's hot path); a stale `known` only costs one conflict and a read.

@@ -34,7 +34,8 @@
 //   that it has seen with a confirmed affinity (address-assigner.ts).
 // - I3 Handles never under-count. Handle counts are raised before the block write that assigns and lowered after
 //   the block write that releases (handles.ts, block-writes.ts, address-assigner.ts), so release-by-handle never
-//   misses an address; a crash leaves at most an over-count, which check.ts reports and gc.ts repairs.
+//   misses an address; a crash leaves at most an over-count, which check.ts reports, the retried release of the
+//   handle repairs at once (the agent's, address-assigner.ts) and gc.ts repairs after its grace.
 // - I4 Affinity lifecycle ∅ → pending → confirmed → pendingDeletion → ∅ (affinity-claims.ts). Pending and
 //   pendingDeletion count as absent for ownership. A crash at any step leaves a pending affinity (with or without
 //   its block), a pendingDeletion affinity, or an empty un-affine block — never a double allocation — and
