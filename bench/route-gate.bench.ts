@@ -1,6 +1,6 @@
 // Join → RoutesConverged through the route readiness gate (issue 21 item 1), against a real apiserver: the operator in
 // this process; agents simulated by one driver that watches every NodeDataplane and RouteTable and, whenever what a
-// node should hold changes, writes that node's status.applied (its desired revision and its views' shard revisions)
+// node should hold changes, writes that node's status.applied (its desired revision and its views' revisions)
 // with Programmed=True, as `tabby agent` does after a sync — with no kernel time, so the figure is Tabby's own path:
 // plan → shards and NodeDataplane written → every agent's report → the gate's condition. Then JOINS nodes join one
 // after another; for each, the time from creating the Node to its RoutesConverged=True, and the operator's writes
@@ -21,6 +21,7 @@ import {
 import { NodeDataplaneKind, RouteTableKind, type NodeDataplane, type RouteTable } from '../src/api/index.js';
 import { createInformer, createKubeClient } from '../src/kube/index.js';
 import { ROUTES_CONVERGED_CONDITION } from '../src/plan/route-readiness.js';
+import { viewRevision } from '../src/plan/view-revision.js';
 
 const INITIAL = 20;
 const JOINS = 10;
@@ -75,10 +76,12 @@ export default async function run(): Promise<void> {
           ndps.store.list().map(async (ndp) => {
             const d = ndp.status?.desired;
             if (!d) return;
-            const held = [d.view, d.viewV6]
-              .filter((v): v is string => v !== undefined)
-              .flatMap((v) => byView.get(v) ?? [])
-              .sort((a, b) => (a.name < b.name ? -1 : 1));
+            const held = [...new Set([d.view, d.viewV6].filter((v): v is string => v !== undefined))]
+              .sort()
+              .map((view) => {
+                const list = byView.get(view) ?? [];
+                return { view, revision: viewRevision(list), shards: list.length };
+              });
             const key = JSON.stringify([d.revision, held]);
             if (lastWritten.get(ndp.metadata.name) === key) return;
             lastWritten.set(ndp.metadata.name, key);
@@ -86,7 +89,7 @@ export default async function run(): Promise<void> {
             await agents.kind(NodeDataplaneKind).applyStatus(
               ndp.metadata.name,
               {
-                applied: { revision: d.revision, shardRevisions: held, time },
+                applied: { revision: d.revision, viewRevisions: held, time },
                 conditions: [
                   {
                     type: 'Programmed',

@@ -6,7 +6,7 @@
 //     dataplane.tabby.dev/view=<view>), switching to the new view's shards when the view changes;
 // keeping only revisions (agents of one view would hold the same routes; the bench keeps one copy of nothing);
 //   - unless the bench turns it off (TABBY_BENCH_AGENT_STATUS=0), report what it "programmed" as the agent does after
-//     each sync: status.applied (desired revision, the view's shard revisions sorted by name, time, counts) and the
+//     each sync: status.applied (desired revision, the revision of its view's shards, time, counts) and the
 //     Programmed=True condition, through server-side apply as field manager tabby-agent, built by the agent's own
 //     src/agent/apply-report.ts and written by the same status writer, only when appliedStatusKey changed (a report
 //     that differs from the last written one only in its time is not sent; its own write's echo writes nothing).
@@ -52,6 +52,7 @@ import type { ListWatchSource } from '../src/kube/list-watch-source.js';
 import { createTransport, type Transport } from '../src/kube/transport.js';
 import { createLogger } from '../src/log/logger.js';
 import { ROUTES_CONVERGED_CONDITION } from '../src/plan/route-readiness.js';
+import { viewRevision } from '../src/plan/view-revision.js';
 
 export type Message =
   | {
@@ -308,7 +309,13 @@ function syncReport(a: Agent): ApplyReport | undefined {
   const counts = { routes, blackholes: d.blocks.length, neighbours, fdbEntries: neighbours, devices: d.tunnels.length };
   return {
     revision: d.revision,
-    shardRevisions: [...a.shards].map(([name, s]) => ({ name, revision: s.revision })),
+    viewRevisions: [
+      {
+        view: a.view,
+        revision: viewRevision([...a.shards].map(([name, s]) => ({ name, revision: s.revision }))),
+        shards: a.shards.size,
+      },
+    ],
     time: new Date().toISOString(),
     programmed: true,
     fatal: false,

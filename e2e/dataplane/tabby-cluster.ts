@@ -6,6 +6,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { settingsFromEnv } from '../../src/operator/config.js';
 import { createOperator, type Operator } from '../../src/operator/operator.js';
 import { materialiseNode } from '../../src/plan/materialise.js';
+import { viewRevision } from '../../src/plan/view-revision.js';
 import type { NodeDataplane, RouteTable } from '../../src/api/index.js';
 import { ALIVE_FN, stopProcessScript } from './node-processes.js';
 import { waitUntil } from './wait-until.js';
@@ -174,12 +175,14 @@ export async function startTabbyCluster(opts: TabbyClusterOptions): Promise<Tabb
             const programmed = ndp?.status?.conditions?.find((c) => c.type === 'Programmed');
             if (!desired || applied?.revision !== desired.revision || programmed?.status !== 'True') return true;
             const views = new Set([desired.view, desired.viewV6 ?? desired.view]);
-            return shards.some(
-              (rt) =>
-                rt.status !== undefined &&
-                views.has(rt.status.view) &&
-                !applied.shardRevisions.some((a) => a.name === rt.metadata.name && a.revision === rt.status!.revision),
-            );
+            return [...views].some((view) => {
+              const now = viewRevision(
+                shards
+                  .filter((rt) => rt.status?.view === view)
+                  .map((rt) => ({ name: rt.metadata.name, revision: rt.status!.revision })),
+              );
+              return !applied.viewRevisions.some((a) => a.view === view && a.revision === now);
+            });
           });
           return pending.length === 0 ? true : undefined;
         },

@@ -17,6 +17,7 @@ import { createAgentClient } from '../../src/cni/agent-client.js';
 import type { KubeClient } from '../../src/kube/index.js';
 import { cidrContainsIP, parseCidr, parseIP, workloadInterfaceName } from '../../src/net/index.js';
 import { DEFAULT_CEILING_MS, runCommand, startControlPlane, type ControlPlane } from '../harness/index.js';
+import { type ViewRevision, viewRevisions } from '../../src/plan/view-revision.js';
 import {
   TABBY_MAIN,
   VXLAN_ADDRESS,
@@ -203,7 +204,7 @@ describe('tabby diff and tabby explain against a live cluster', () => {
 
   describe('tabby explain', () => {
     let podIP: string;
-    let revisions: { desired: Map<string, string>; shards: { name: string; revision: string }[] };
+    let revisions: { desired: Map<string, string>; views: ViewRevision[] };
 
     beforeAll(async () => {
       const r = await createAgentClient(join(dir, 'dx-2.sock'), DEFAULT_CEILING_MS).call({
@@ -226,26 +227,31 @@ describe('tabby diff and tabby explain against a live cluster', () => {
       const s = await readCluster(client);
       revisions = {
         desired: new Map([...s.dataplanes].map(([n, d]) => [n, d.status!.desired!.revision])),
-        shards: s.routeTables.map((t) => ({ name: t.metadata.name, revision: t.status!.revision })),
+        views: viewRevisions(
+          s.routeTables.map((t) => t.status!.view),
+          s.routeTables.map((t) => ({ name: t.metadata.name, status: t.status! })),
+        ),
       };
-      const applied = (node: string, shards: { name: string; revision: string }[]) =>
+      const applied = (node: string, views: ViewRevision[]) =>
         client.kind(NodeDataplaneKind).applyStatus(
           node,
           {
             applied: {
               revision: revisions.desired.get(node)!,
-              shardRevisions: shards,
+              viewRevisions: views,
               time: '2026-01-01T00:00:00Z',
             },
           },
           { fieldManager: 'tabby-agent' },
         );
-      await applied('dx-1', revisions.shards);
+      await applied('dx-1', revisions.views);
       await applied(
         'dx-3',
-        revisions.shards.map((x) => ({ ...x, revision: 'sha256:stale' })),
+        revisions.views.map((x) => ({ ...x, revision: 'sha256:stale' })),
       );
-      expect((await client.kind(RouteTableKind).list()).items.length).toBe(revisions.shards.length);
+      expect((await client.kind(RouteTableKind).list()).items.length).toBe(
+        revisions.views.reduce((n, v) => n + v.shards, 0),
+      );
     });
 
     interface ExplainJson {

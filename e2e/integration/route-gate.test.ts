@@ -10,6 +10,7 @@ import { NodeDataplaneKind, RouteTableKind, type NodeDataplane } from '../../src
 import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
 import type { CacheName } from '../../src/operator/caches.js';
 import { ROUTES_CONVERGED_CONDITION } from '../../src/plan/route-readiness.js';
+import { viewRevisions } from '../../src/plan/view-revision.js';
 import {
   condition,
   copyCounts,
@@ -52,16 +53,18 @@ describe('route readiness gate', () => {
     const ndp = await agents.kind(NodeDataplaneKind).get(node);
     const desired = ndp.status?.desired;
     if (!desired) throw new Error(`${node} has no desired state yet`);
-    const views = new Set([desired.view, desired.viewV6].filter((v) => v !== undefined));
-    const shards = (await agents.kind(RouteTableKind).list()).items
-      .filter((rt) => rt.status !== undefined && views.has(rt.status.view))
-      .map((rt) => ({ name: rt.metadata.name, revision: rt.status!.revision }))
-      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    const shards = (await agents.kind(RouteTableKind).list()).items.flatMap((rt) =>
+      rt.status === undefined ? [] : [{ name: rt.metadata.name, status: rt.status }],
+    );
     const time = new Date().toISOString();
     const after = await agents.kind(NodeDataplaneKind).applyStatus(
       node,
       {
-        applied: { revision: desired.revision, shardRevisions: shards, time },
+        applied: {
+          revision: desired.revision,
+          viewRevisions: viewRevisions([desired.view, desired.viewV6 ?? ''], shards),
+          time,
+        },
         conditions: [
           { type: 'Programmed', status: 'True', reason: 'Programmed', message: 'simulated', lastTransitionTime: time },
         ],

@@ -54,7 +54,7 @@ const appliedStatus = (node: string, revision: string) =>
     apiVersion: 'dataplane.tabby.dev/v1alpha1',
     kind: 'NodeDataplane',
     metadata: { name: node },
-    status: { applied: { revision, shardRevisions: [], time: '2026-01-01T00:00:00Z' } },
+    status: { applied: { revision, viewRevisions: [], time: '2026-01-01T00:00:00Z' } },
   });
 
 describe('agent identity: least privilege with RBAC + ValidatingAdmissionPolicy', () => {
@@ -156,7 +156,7 @@ describe('agent identity: least privilege with RBAC + ValidatingAdmissionPolicy'
         '--subresource=status',
         '--type=merge',
         '-p',
-        '{"status":{"applied":{"revision":"sha256:evil","shardRevisions":[],"time":"2026-01-01T00:00:00Z"}}}',
+        '{"status":{"applied":{"revision":"sha256:evil","viewRevisions":[],"time":"2026-01-01T00:00:00Z"}}}',
       ]);
       expectDenied(merge, VAP, 'tabby-agent on node node-a may only write NodeDataplane node-a, not node-b');
       // Server-side apply on /status, forcing ownership, as the agent's status writer does it.

@@ -69,7 +69,7 @@ function report(
 ): ApplyReport & { retry: boolean } {
   return {
     revision,
-    shardRevisions: [],
+    viewRevisions: [],
     time: 't',
     programmed: true,
     fatal: false,

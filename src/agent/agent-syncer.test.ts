@@ -167,7 +167,9 @@ describe('createAgentSyncer', () => {
     expect(programmedCondition(r, 1, prev).lastTransitionTime).toBe('2020-01-01T00:00:00Z');
     expect(toNodeApplied(r)).toEqual({
       revision: 'rev-1',
-      shardRevisions: [{ name: 'cluster-0', revision: 'cluster-0-rev' }],
+      // One revision per view: sha256 of its shards' `name revision` lines (`printf 'cluster-0 cluster-0-rev' |
+      // sha256sum`, first 32 hex digits).
+      viewRevisions: [{ view: 'cluster', revision: 'sha256:af9de8f7c87fd1851037258c57f4de1a', shards: 1 }],
       time: '2026-01-02T03:04:05.000Z',
       counts: { routes: 0, blackholes: 1, neighbours: 0, fdbEntries: 0, devices: 0 },
     });

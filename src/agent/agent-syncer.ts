@@ -30,6 +30,7 @@ import {
   targetCounts,
 } from './kernel-target.js';
 import { renderNatScript } from './nat-outgoing.js';
+import { viewRevisions } from '../plan/view-revision.js';
 
 export interface SyncInput {
   desired: NodeDesired;
@@ -242,7 +243,7 @@ export function createAgentSyncer(deps: AgentSyncerDeps): AgentSyncer {
           .join('; ') + (errors.length > 5 ? `; and ${errors.length - 5} more` : '');
     const report: ApplyReport & { retry: boolean } = {
       revision: desired.revision,
-      shardRevisions: input.shards.map((s) => ({ name: s.name, revision: s.status.revision })),
+      viewRevisions: viewRevisions([desired.view, desired.viewV6 ?? ''], input.shards),
       time: clock().toISOString(),
       programmed,
       fatal,

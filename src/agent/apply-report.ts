@@ -7,6 +7,7 @@
 // the condition's lastTransitionTime moves only when its status does.
 import type { Condition } from '../api/common.js';
 import type { NodeApplied } from '../api/node-dataplane.js';
+import type { ViewRevision } from '../plan/view-revision.js';
 import type { AgentIssue } from './kernel-target.js';
 
 export interface ApplyCounts {
@@ -30,7 +31,8 @@ export function programmedMessage(counts: ApplyCounts): string {
 export interface ApplyReport {
   /** Desired revision this sync worked from. */
   revision: string;
-  shardRevisions: { name: string; revision: string }[];
+  /** Per route view, the revision of the shards this sync worked from (view-revision.ts). Sorted by view. */
+  viewRevisions: ViewRevision[];
   /** When it finished (RFC 3339, from the injected clock). */
   time: string;
   /** Everything planned is in the kernel (and BIRD): no error-severity issue, no failed command. */
@@ -64,7 +66,7 @@ export interface ApplyReport {
 export function toNodeApplied(report: ApplyReport): NodeApplied {
   const applied: NodeApplied = {
     revision: report.lastProgrammedRevision ?? '',
-    shardRevisions: [...report.shardRevisions].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    viewRevisions: report.viewRevisions.map((v) => ({ ...v })),
     time: report.time,
     counts: { ...report.counts },
   };
@@ -94,7 +96,7 @@ export function programmedCondition(
 export function appliedStatusKey(report: ApplyReport): string {
   return JSON.stringify([
     report.lastProgrammedRevision ?? '',
-    toNodeApplied(report).shardRevisions,
+    report.viewRevisions,
     report.counts,
     report.errors,
     report.programmed,

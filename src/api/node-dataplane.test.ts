@@ -66,7 +66,7 @@ describe('NodeDataplane', () => {
         desired,
         applied: {
           revision: 'sha256:4b1f',
-          shardRevisions: [{ name: '192.168.0.0-24-0', revision: 'sha256:aa' }],
+          viewRevisions: [{ view: '192.168.0.0-24', revision: 'sha256:aa', shards: 1 }],
           time: '2026-01-01T00:00:00Z',
           counts: { routes: 12, blackholes: 1 },
         },

@@ -4,8 +4,9 @@
 // - `status.desired` (field manager `tabby-operator`): the node's view, own blocks (blackholes), borrowed /32s, tunnel
 //   devices, MTU overrides, NAT-outgoing sets, BGP, the effective FelixConfiguration subset — plus `revision`, a
 //   content hash of everything else in `desired` so "nothing changed" is a string comparison.
-// - `status.applied` (field manager `tabby-agent`): which desired revision and which RouteTable shard revisions the
-//   agent has programmed, when, with what counts and errors.
+// - `status.applied` (field manager `tabby-agent`): which desired revision and, per route view, which revision of its
+//   RouteTable shards (one digest per view, src/plan/view-revision.ts) the agent has programmed, when, with what
+//   counts and errors.
 // - `status.conditions`: `Planned` (operator) and `Programmed` (agent), each with `observedGeneration`.
 // - `status.pathMTU` and the `PathMTU` condition (field manager `tabby-agent-pathmtu`): whether the configured MTU
 //   crosses the underlay to each peer (agent/path-mtu.ts).
@@ -339,9 +340,13 @@ export const NodeDesiredSchema = z.looseObject({
 });
 export type NodeDesired = z.infer<typeof NodeDesiredSchema>;
 
-export const ShardRevisionSchema = z.looseObject({
-  name: field(z.string().min(1).max(253), 'RouteTable object name.'),
-  revision: field(z.string().min(1).max(128), 'RouteTable status.revision that was programmed.'),
+export const ViewRevisionSchema = z.looseObject({
+  view: field(z.string().min(1).max(253), 'Route view (status.desired.view or viewV6).'),
+  revision: field(
+    z.string().min(1).max(128),
+    "Digest of the view's RouteTable shards as programmed: sha256 over their sorted `name revision` lines.",
+  ),
+  shards: field(uint(), 'How many RouteTable shards of the view were programmed.'),
 });
 
 export const ApplyErrorSchema = z.looseObject({
@@ -352,9 +357,9 @@ export const ApplyErrorSchema = z.looseObject({
 
 export const NodeAppliedSchema = z.looseObject({
   revision: field(z.string().max(128), 'status.desired.revision the agent last programmed completely.'),
-  shardRevisions: field(
-    z.array(ShardRevisionSchema),
-    'RouteTable shard revisions programmed. Sorted by name.',
+  viewRevisions: field(
+    z.array(ViewRevisionSchema),
+    'Per route view, the revision of its RouteTable shards programmed (one digest per view). Sorted by view.',
     ATOMIC_REQUIRED_LIST,
   ),
   time: field(z.string(), 'When that programming finished (RFC 3339).'),

@@ -6,6 +6,7 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { readInputs } from '../api/reader.js';
 import { planCluster, snapshotFromObjects, type InputKindObject } from '../plan/index.js';
+import { viewRevision } from '../plan/view-revision.js';
 import { explainObjects, formatExplain, targetOf } from './explain-command.js';
 
 function objects(docs: readonly object[]): InputKindObject[] {
@@ -93,14 +94,22 @@ function published(base: InputKindObject[]): InputKindObject[] {
   for (const [name, status] of plan.routeTables) {
     out.push({ apiVersion: 'dataplane.tabby.dev/v1alpha1', kind: 'RouteTable', metadata: { name }, status });
   }
-  const shardRevs = [...plan.routeTables].map(([name, s]) => ({ name, revision: s.revision }));
+  const views = [...new Set([...plan.routeTables.values()].map((s) => s.view))];
+  const viewRevs = views.map((view) => {
+    const shards = [...plan.routeTables].filter(([, s]) => s.view === view);
+    return {
+      view,
+      revision: viewRevision(shards.map(([name, s]) => ({ name, revision: s.revision }))),
+      shards: shards.length,
+    };
+  });
   for (const [name, desired] of plan.nodes) {
     const applied =
       name === 'n1'
-        ? { revision: desired.revision, shardRevisions: shardRevs, time: '2026-01-01T00:00:00Z' }
+        ? { revision: desired.revision, viewRevisions: viewRevs, time: '2026-01-01T00:00:00Z' }
         : {
             revision: desired.revision,
-            shardRevisions: shardRevs.map((s) => ({ ...s, revision: 'sha256:older' })),
+            viewRevisions: viewRevs.map((v) => ({ ...v, revision: 'sha256:older' })),
             time: '2026-01-01T00:00:00Z',
           };
     out.push({
@@ -157,7 +166,7 @@ describe('tabby explain', () => {
       'n2 10.10.0.0/26 via 192.168.0.1 dev tunl0 onlink ipip-always pending',
     ]);
     const pending = r.nodes[1]!.routes[0]!.state;
-    expect(pending).toMatchObject({ object: 'RouteTable/cluster-0', appliedRevision: 'sha256:older' });
+    expect(pending).toMatchObject({ object: 'RouteTable/cluster-0 (view cluster)', appliedRevision: 'sha256:older' });
   });
 
   it('a free address and one outside every pool say so; --node keeps one node', () => {

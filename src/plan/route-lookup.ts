@@ -3,13 +3,15 @@
 // - routesFor: the kernel's choice — the longest prefix holding the whole target, plus every more specific route
 //   inside it (for a CIDR, those win for the addresses they hold). A single address gets one route, or none.
 // - routeState: where a planned route is published (the node's NodeDataplane for its own blocks, else the RouteTable
-//   shard of its view holding the entry) and whether `status.applied` shows the agent at that object's revision.
+//   shard of its view holding the entry) and whether `status.applied` shows the agent at that object's revision (for
+//   a shard: at the revision of its whole view as it is now, which is what agents report — view-revision.ts).
 //   A pod's own route is the CNI plugin's, programmed at the pod's ADD, and in no revision.
 // Pure: the caller passes the materialised table and the objects as the apiserver holds them.
 import type { NodeApplied, NodeDesired } from '../api/node-dataplane.js';
 import type { RouteTableStatus } from '../api/route-table.js';
 import { type Cidr, cidrContainsCidr, parseCidr, parseIP } from '../net/index.js';
 import { type RouteLine, materialiseNode, remoteRouteLine, routeDestination } from './materialise.js';
+import { viewRevision } from './view-revision.js';
 
 function destination(r: RouteLine): Cidr {
   if (r.dst.includes('/')) return parseCidr(r.dst);
@@ -40,7 +42,10 @@ export interface PublishedNode {
 export type RouteState =
   /** In `object` at `revision`, and the agent has programmed that revision. */
   | { state: 'applied'; object: string; revision: string; time?: string }
-  /** In `object` at `revision`; the agent reports `appliedRevision` (absent: nothing yet). */
+  /**
+   * In `object` at `revision`; the agent reports `appliedRevision` (absent: nothing yet). For a shard, both are
+   * revisions of its view (`viewRevision` of its shards), and `revision` is the view as it is now.
+   */
   | { state: 'pending'; object: string; revision: string; appliedRevision?: string }
   /** The published plan has no such route (the operator has not written it yet, or plans otherwise). */
   | { state: 'not-published'; publishedLines: string[] }
@@ -81,8 +86,15 @@ export function routeState(node: string, line: RouteLine, pub: PublishedNode): R
   );
   if (shard === undefined) return { state: 'not-published', publishedLines: [] };
   const object = `RouteTable/${shard.name}`;
-  const have = applied?.shardRevisions.find((s) => s.name === shard.name)?.revision;
-  return have === shard.status.revision
+  const view = shard.status.view;
+  const now = viewRevision(shardsOf(pub, view).map((s) => ({ name: s.name, revision: s.status.revision })));
+  const have = applied?.viewRevisions.find((v) => v.view === view)?.revision;
+  return have === now
     ? { state: 'applied', object, revision: shard.status.revision, ...(applied ? { time: applied.time } : {}) }
-    : { state: 'pending', object, revision: shard.status.revision, ...(have ? { appliedRevision: have } : {}) };
+    : {
+        state: 'pending',
+        object: `${object} (view ${view})`,
+        revision: now,
+        ...(have ? { appliedRevision: have } : {}),
+      };
 }

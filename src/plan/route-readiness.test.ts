@@ -6,12 +6,14 @@ import type { RouteEntry, RouteTableStatus } from '../api/route-table.js';
 import {
   ROUTES_CONVERGED_CONDITION,
   RouteReadiness,
+  type ViewStates,
   gateNodeOf,
   peerHasRoutes,
   routeRequirement,
   routesByNode,
   routesToNode,
 } from './route-readiness.js';
+import { viewRevision } from './view-revision.js';
 
 const entry = (node: string, cidr: string, via: string): RouteEntry => ({
   cidr,
@@ -40,6 +42,7 @@ interface NodeState {
   view?: string;
   viewV6?: string;
   applied?: string;
+  /** The shards of its view the agent applied, at these revisions (reported as one view revision). */
   shards?: Record<string, string>;
   programmed?: boolean;
   converged?: boolean;
@@ -88,7 +91,15 @@ function ndp(name: string, s: NodeState): NodeDataplane {
         ? {
             applied: {
               revision: s.applied,
-              shardRevisions: Object.entries(s.shards ?? {}).map(([name, revision]) => ({ name, revision })),
+              viewRevisions: [
+                {
+                  view: s.view ?? 'cluster',
+                  revision: viewRevision(
+                    Object.entries(s.shards ?? {}).map(([name, revision]) => ({ name, revision })),
+                  ),
+                  shards: Object.keys(s.shards ?? {}).length,
+                },
+              ],
               time: '2026-01-01T00:00:00Z',
             },
           }
@@ -142,10 +153,16 @@ describe('what a shard holds of the routes to a node', () => {
 });
 
 describe('whether a peer has the routes to a node', () => {
-  const peer = (programmed: boolean, shards: Record<string, string>, views = ['cluster']) => ({
-    ...gateNodeOf(ndp('p', { desired: 'd1', applied: 'd1', programmed, shards })),
-    views,
-  });
+  /** The view states the gate knows: every one a peer below reports, unless it is told to forget. */
+  const known = new Map<string, ReadonlyMap<string, string>>();
+  const states: ViewStates = (_view, revision) => known.get(revision);
+  const peer = (programmed: boolean, shards: Record<string, string>, views = ['cluster']) => {
+    known.set(
+      viewRevision(Object.entries(shards).map(([name, revision]) => ({ name, revision }))),
+      new Map(Object.entries(shards)),
+    );
+    return { ...gateNodeOf(ndp('p', { desired: 'd1', applied: 'd1', programmed, shards })), views };
+  };
   const shards = new Map([
     ['cluster-0', shard('r2', { x: '10.0.0.0/26' })],
     ['cluster-1', shard('q1', { y: '10.0.1.0/26' })],
@@ -161,7 +178,7 @@ describe('whether a peer has the routes to a node', () => {
     ['not programmed', false, { 'cluster-0': 'r2' }, false],
     ['without the shard', true, { 'cluster-1': 'q1' }, false],
   ])('%s → %s', (_what, programmed, applied, want) => {
-    expect(peerHasRoutes(peer(programmed, applied), req)).toBe(want);
+    expect(peerHasRoutes(peer(programmed, applied), req, states)).toBe(want);
   });
   it('an older revision seen carrying the same routes qualifies, one with other routes to the node does not', () => {
     const x = routesToNode(shard('r1', { x: '10.0.0.0/26' }), 'x');
@@ -179,15 +196,20 @@ describe('whether a peer has the routes to a node', () => {
         ],
       ]),
     );
-    expect(peerHasRoutes(peer(true, { 'cluster-0': 'r1' }), r)).toBe(true);
-    expect(peerHasRoutes(peer(true, { 'cluster-0': 'r0' }), r)).toBe(false);
+    expect(peerHasRoutes(peer(true, { 'cluster-0': 'r1' }), r, states)).toBe(true);
+    expect(peerHasRoutes(peer(true, { 'cluster-0': 'r0' }), r, states)).toBe(false);
   });
   it('a peer whose views do not carry the node yet does not have its routes; nothing to route is had by all', () => {
-    expect(peerHasRoutes(peer(true, { 'cluster-0': 'r2' }, ['10.0.1.0-24']), req)).toBe(false);
-    expect(peerHasRoutes(peer(false, {}), routeRequirement('z', shards))).toBe(true);
+    expect(peerHasRoutes(peer(true, { 'cluster-0': 'r2' }, ['10.0.1.0-24']), req, states)).toBe(false);
+    expect(peerHasRoutes(peer(false, {}), routeRequirement('z', shards), states)).toBe(true);
   });
   it('a dual-stack peer has the routes when its view carrying them does (its other view carries none)', () => {
-    expect(peerHasRoutes(peer(true, { 'cluster-0': 'r2' }, ['cluster', 'v6']), req)).toBe(true);
+    expect(peerHasRoutes(peer(true, { 'cluster-0': 'r2' }, ['cluster', 'v6']), req, states)).toBe(true);
+  });
+  it('a view revision the gate does not know (never seen, or forgotten) does not count as having the routes', () => {
+    const p = peer(true, { 'cluster-0': 'r2' });
+    expect(peerHasRoutes(p, req, states)).toBe(true);
+    expect(peerHasRoutes(p, req, () => undefined)).toBe(false);
   });
 });
 
@@ -309,6 +331,22 @@ describe('the gate over a cluster', () => {
     expect(g.mayOpen).toBe(false);
   });
 
+  it("a peer's report of a view state the gate has not seen yet counts once the gate sees it", () => {
+    // Two shards: x's routes in cluster-0; cluster-1 (another node's) changes without touching x.
+    const other = (rev: string, net: string) => ({ ...shard(rev, { o: net }), shard: 1 });
+    const g = new RouteReadiness();
+    g.observeShard('cluster-0', withX);
+    g.observeShard('cluster-1', other('q1', '10.0.5.0/26'));
+    g.observeNodeDataplane('x', ndp('x', { desired: 'd', applied: 'd', programmed: true }));
+    // a's watch was ahead of the operator's cache: it applied cluster-1 at q2 before the gate's event for it.
+    g.observeNodeDataplane('a', ndp('a', { ...converged('r2'), shards: { 'cluster-0': 'r2', 'cluster-1': 'q2' } }));
+    expect(g.waitingFor('x')).toEqual(['a']);
+    expect(g.takeOpened()).toEqual([]);
+    g.observeShard('cluster-1', other('q2', '10.0.6.0/26'));
+    expect(g.mayOpen).toBe(true);
+    expect(g.takeOpened()).toEqual([{ node: 'x', peers: 1 }]);
+  });
+
   it('hands a node out again when its condition could not be written', () => {
     const g = new RouteReadiness();
     g.observeNodeDataplane('x', ndp('x', { desired: 'd', applied: 'd', programmed: true }));
@@ -361,6 +399,9 @@ describe('the gate on random histories', () => {
           const lost = new Set<string>();
           const converged = new Set<string>();
           const opened = new Set<string>();
+          /** Each state the view passed through (shard → revision, absent shards left out), as a key. */
+          const viewStatesSeen = new Set<string>();
+          const stateKey = (shards: readonly (string | null)[]) => JSON.stringify(shards);
           let seq = 0;
           const statusOf = (i: number) =>
             ndp(NODES[i]!, {
@@ -385,8 +426,11 @@ describe('the gate on random histories', () => {
             for (let p = 0; p < NODES.length; p++) {
               const ps = state[p]!;
               if (p === x || !reported(p) || lost.has(NODES[p]!) || holding.length === 0) continue;
+              // Agents report one revision per view: a combination of shard revisions the view never had as a
+              // whole cannot be told apart from an unknown one.
               const has =
                 ps.programmed &&
+                viewStatesSeen.has(stateKey(ps.shards)) &&
                 holding.every((j) => {
                   const applied = remembered(j, x).find((r) => r.rev === ps.shards[j]);
                   return applied !== undefined && applied.routes[x] === revs[j]!.at(-1)!.routes[x];
@@ -422,6 +466,7 @@ describe('the gate on random histories', () => {
               if (v !== null) r[NODES[i]!] = `10.${i}.${v}.0/26`;
             });
             g.observeShard(SHARDS[j]!, { ...shard(rev, r), shard: j });
+            viewStatesSeen.add(stateKey(SHARDS.map((_, k) => revs[k]!.at(-1)?.rev ?? null)));
           };
           // Every node planned from the start (pending), as the operator plans a node before its agent reports.
           for (let i = 0; i < NODES.length; i++) g.observeNodeDataplane(NODES[i]!, statusOf(i));

@@ -9,6 +9,10 @@
 //   current revision always qualifies; so does an older one the gate saw carrying the same routes to X (a later
 //   join changes the shard's revision without changing X's part: an agent a revision behind still routes to X).
 //   While X is routed somewhere but none of P's views carries X yet, P does not have the routes.
+// - Agents report one revision per view (view-revision.ts: a digest of its shards' revisions), not each shard's: the
+//   gate keeps, per view, the shard revisions of the last VIEW_HISTORY states it saw under their digest. A report of
+//   a state not (or no longer) known counts as not having the routes; one the gate sees later (the agent's watch was
+//   ahead of the operator's cache) has the peer looked at again then.
 // - Peers are the other nodes whose agent has reported `status.applied` at least once, except nodes whose kubelet
 //   has stopped reporting (Node Ready=Unknown: the node controller gave it up). A node with no peer opens once its
 //   own dataplane is programmed. Nodes joining together wait for each other's routes, never for each other's gate:
@@ -21,10 +25,13 @@
 import type { Condition } from '../api/common.js';
 import type { NodeDataplane } from '../api/node-dataplane.js';
 import type { RouteTableStatus } from '../api/route-table.js';
+import { viewRevision } from './view-revision.js';
 
 export const ROUTES_CONVERGED_CONDITION = 'RoutesConverged';
 /** Older revisions remembered per pending node and shard (each a possible "agent one revision behind"). */
 const HISTORY_PER_SHARD = 16;
+/** States of a view remembered under their digest (a report names one; agents behind name older ones). */
+const VIEW_HISTORY = 64;
 
 /** What a shard holds of the routes to `node`, as comparable text; '' when it holds none. */
 export function routesToNode(status: RouteTableStatus, node: string): string {
@@ -65,7 +72,8 @@ export interface GateNode {
   programmed: boolean;
   /** Programmed=True at the desired revision. */
   ownProgrammed: boolean;
-  shardRevisions: ReadonlyMap<string, string>;
+  /** Route view → revision of its shards the agent applied (view-revision.ts). */
+  viewRevisions: ReadonlyMap<string, string>;
   converged: boolean;
 }
 
@@ -81,7 +89,7 @@ export function gateNodeOf(ndp: NodeDataplane): GateNode {
     reported: a !== undefined,
     programmed,
     ownProgrammed: programmed && d !== undefined && a?.revision === d.revision,
-    shardRevisions: new Map((a?.shardRevisions ?? []).map((s) => [s.name, s.revision])),
+    viewRevisions: new Map((a?.viewRevisions ?? []).map((v) => [v.view, v.revision])),
     converged: isTrue(ROUTES_CONVERGED_CONDITION),
   };
 }
@@ -89,17 +97,23 @@ export function gateNodeOf(ndp: NodeDataplane): GateNode {
 /** Per view that carries the routes to a node: each shard holding them → the revisions that hold them as now. */
 export type RouteRequirement = ReadonlyMap<string, ReadonlyMap<string, ReadonlySet<string>>>;
 
+/** The shard revisions (shard → revision) of a view at one of its revisions; undefined when not known. */
+export type ViewStates = (view: string, revision: string) => ReadonlyMap<string, string> | undefined;
+
 /** Whether `peer` has applied the routes `req` asks for (see the header). */
-export function peerHasRoutes(peer: GateNode, req: RouteRequirement): boolean {
+export function peerHasRoutes(peer: GateNode, req: RouteRequirement, states: ViewStates): boolean {
   if (req.size === 0) return true;
   if (!peer.programmed) return false;
   let covered = false;
   for (const view of peer.views) {
     const shards = req.get(view);
     if (shards === undefined) continue;
+    const revision = peer.viewRevisions.get(view);
+    const applied = revision === undefined ? undefined : states(view, revision);
+    if (applied === undefined) return false;
     for (const [shard, accepted] of shards) {
-      const applied = peer.shardRevisions.get(shard);
-      if (applied === undefined || !accepted.has(applied)) return false;
+      const at = applied.get(shard);
+      if (at === undefined || !accepted.has(at)) return false;
     }
     covered = true;
   }
@@ -156,6 +170,15 @@ export class RouteReadiness {
   private readonly shards = new Map<string, RouteTableStatus>();
   /** `routesByNode` of each shard as it is now, built when first asked. */
   private readonly shardRoutes = new Map<string, Map<string, string>>();
+  /** View → shard → revision, as the shards are now. */
+  private readonly viewShards = new Map<string, Map<string, string>>();
+  /** The view each shard was seen in (a delete event carries no status). */
+  private readonly shardView = new Map<string, string>();
+  /** View → its revision → its shard revisions then; the last VIEW_HISTORY states seen, oldest first. */
+  private readonly viewStates = new Map<string, Map<string, ReadonlyMap<string, string>>>();
+  /** `view revision` a peer reported before the gate saw that state → those peers. */
+  private readonly unresolved = new Map<string, Set<string>>();
+  private readonly states: ViewStates = (view, revision) => this.viewStates.get(view)?.get(revision);
   private readonly pending = new Map<string, Pending>();
   /** Pending nodes whose requirement and peer list must be built again. */
   private readonly dirty = new Set<string>();
@@ -169,6 +192,8 @@ export class RouteReadiness {
   observeNodeDataplane(name: string, ndp: NodeDataplane | undefined): void {
     const before = this.nodes.get(name);
     const after = ndp ? gateNodeOf(ndp) : undefined;
+    if (before !== undefined) this.forgetUnresolved(name, before);
+    if (after !== undefined) this.noteUnresolved(name, after);
     if (after) this.nodes.set(name, after);
     else this.nodes.delete(name);
     const wasPeer = before !== undefined && this.isPeer(name, before);
@@ -198,6 +223,7 @@ export class RouteReadiness {
     this.shardRoutes.delete(name);
     if (status) this.shards.set(name, status);
     else this.shards.delete(name);
+    this.recordViewState(name, status);
     if (this.pending.size === 0) return;
     const after = this.routesIn(name);
     for (const [node, p] of this.pending) {
@@ -289,7 +315,7 @@ export class RouteReadiness {
       const waited = p.waiting.size;
       if (peer) {
         p.peers.add(name);
-        if (peerHasRoutes(n, p.req)) p.waiting.delete(name);
+        if (peerHasRoutes(n, p.req, this.states)) p.waiting.delete(name);
         else p.waiting.add(name);
       } else {
         p.peers.delete(name);
@@ -316,9 +342,60 @@ export class RouteReadiness {
       const n = this.nodes.get(name);
       if (name === node || n === undefined) continue;
       p.peers.add(name);
-      if (!peerHasRoutes(n, p.req)) p.waiting.add(name);
+      if (!peerHasRoutes(n, p.req, this.states)) p.waiting.add(name);
     }
     this.dirty.delete(node);
+  }
+
+  /** The shard's view as it is now, remembered under its revision; peers that reported that state are looked at. */
+  private recordViewState(shard: string, status: RouteTableStatus | undefined): void {
+    const was = this.shardView.get(shard);
+    const view = status?.view ?? was;
+    if (view === undefined) return;
+    if (was !== undefined && was !== view) {
+      // A shard does not move between views (its name carries the view); if one did, the old view loses it.
+      this.viewShards.get(was)?.delete(shard);
+    }
+    const shards = this.viewShards.get(view) ?? new Map<string, string>();
+    if (status) {
+      shards.set(shard, status.revision);
+      this.shardView.set(shard, view);
+    } else {
+      shards.delete(shard);
+      this.shardView.delete(shard);
+    }
+    this.viewShards.set(view, shards);
+    const revision = viewRevision([...shards].map(([name, rev]) => ({ name, revision: rev })));
+    const states = this.viewStates.get(view) ?? new Map<string, ReadonlyMap<string, string>>();
+    states.delete(revision);
+    states.set(revision, new Map(shards));
+    while (states.size > VIEW_HISTORY) states.delete(states.keys().next().value!);
+    this.viewStates.set(view, states);
+    const peers = this.unresolved.get(`${view} ${revision}`);
+    if (peers === undefined) return;
+    this.unresolved.delete(`${view} ${revision}`);
+    for (const peer of peers) this.peerChanged(peer);
+  }
+
+  /** Remembers the reported view states the gate has not seen, to look at the peer again when it does. */
+  private noteUnresolved(name: string, n: GateNode): void {
+    for (const [view, revision] of n.viewRevisions) {
+      if (this.states(view, revision) !== undefined) continue;
+      const key = `${view} ${revision}`;
+      const peers = this.unresolved.get(key) ?? new Set<string>();
+      peers.add(name);
+      this.unresolved.set(key, peers);
+    }
+  }
+
+  private forgetUnresolved(name: string, n: GateNode): void {
+    for (const [view, revision] of n.viewRevisions) {
+      const key = `${view} ${revision}`;
+      const peers = this.unresolved.get(key);
+      if (peers === undefined) continue;
+      peers.delete(name);
+      if (peers.size === 0) this.unresolved.delete(key);
+    }
   }
 
   /** `routesByNode` of a shard as it is now (undefined: no such shard). */
