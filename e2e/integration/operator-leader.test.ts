@@ -2,10 +2,17 @@
 // one holds the Lease and plans; both serve /healthz, /readyz and /metrics with reconcile counters; `kill -9` of the
 // leader (no release) → the other takes over once the lease has expired and keeps planning (a new
 // Node gets its block and routes); IPAM stays consistent (no address or block handed out twice, one affinity per
-// block). Needs `npm run build`.
+// block); IPAM GC's first-seen times of leaked addresses survive the takeover (carried on the Lease), so a grace
+// period is not started again by every new leader. Needs `npm run build`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startControlPlane, type ControlPlane } from '../harness/index.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
+import { createKubeBlockStore } from '../../src/kube/kube-block-store.js';
+import { assignOrdinal, bumpSequence, cloneBlock } from '../../src/ipam/block.js';
+import { incrementHandle } from '../../src/ipam/handles.js';
+import { decodeGcMemory } from '../../src/ipam/gc-memory-codec.js';
+import { ATTR_NAMESPACE, ATTR_NODE, ATTR_POD } from '../../src/ipam/model.js';
+import { GC_MEMORY_ANNOTATION } from '../../src/operator/operator.js';
 import {
   blocksOf,
   distProblem,
@@ -74,6 +81,36 @@ describe('operator processes with leader election', () => {
         .catch(() => undefined)
     )?.spec?.holderIdentity ?? undefined;
   const metricsOf = async (p: OperatorProcess) => (await httpGet(p.metricsPort, '/metrics')).body;
+
+  /** An address of node-a allocated for a pod that does not exist, as an agent would have left it (IPAM GC's leak). */
+  async function leak(pod: string): Promise<void> {
+    const store = createKubeBlockStore(client, { fieldManager: 'tabby-agent' });
+    const handle = `k8s-pod-network.${pod}`;
+    await incrementHandle(store, handle, (await blockOfNodeA(store)).value.cidr, 1, undefined, 'node-a');
+    await eventually(`${pod}'s address written`, async () => {
+      const b = await blockOfNodeA(store);
+      const next = cloneBlock(b.value);
+      assignOrdinal(next, next.unallocated[0]!, handle, {
+        [ATTR_NODE]: 'node-a',
+        [ATTR_NAMESPACE]: 'default',
+        [ATTR_POD]: pod,
+      });
+      bumpSequence(next);
+      return (await store.blocks.update(next, b.version)).ok ? true : undefined;
+    });
+  }
+  async function blockOfNodeA(store: ReturnType<typeof createKubeBlockStore>) {
+    const b = (await store.blocks.list()).find((x) => x.value.affinity === 'host:node-a');
+    if (b === undefined) throw new Error('node-a has no block');
+    return b;
+  }
+  /** The leak candidates (key → first seen) the leader carries on the Lease. */
+  const carriedLeaks = async (): Promise<Map<string, number>> => {
+    const l = await client.leases().get(LEASE.name, { namespace: LEASE.namespace });
+    const { memory, error } = decodeGcMemory(l.metadata.annotations?.[GC_MEMORY_ANNOTATION]);
+    if (error !== undefined) throw new Error(`lease annotation: ${error}`);
+    return new Map(memory.leakCandidates);
+  };
 
   it('elects one leader that plans; both serve /healthz, /readyz and /metrics', async () => {
     const { value: leader } = await eventually('a lease holder', holder, { timeoutMs: 120_000 });
@@ -146,6 +183,18 @@ describe('operator processes with leader election', () => {
       )
     ).state;
 
+    // A leaked address the leader's GC has seen (its grace, 15 min by default, far from over): the first-seen time
+    // rides on the Lease.
+    await leak('ghost-1');
+    const { value: seen } = await eventually(
+      'the leader carries the leak on the Lease',
+      async () => {
+        const m = await carriedLeaks();
+        return m.size === 1 ? m : undefined;
+      },
+      { timeoutMs: 120_000 },
+    );
+
     const lastRenewal = await client.leases().get(LEASE.name, { namespace: LEASE.namespace });
     await leader.kill();
     const killed = await client.leases().get(LEASE.name, { namespace: LEASE.namespace });
@@ -183,5 +232,19 @@ describe('operator processes with leader election', () => {
     expect(ipamProblems(state)).toEqual([]);
     const m = await metricsOf(follower);
     expect(metricValue(m, 'tabby_reconcile_total{controller="plan",result="success"}')).toBeGreaterThan(0);
+
+    // The new leader's GC continues the first leak's grace from when the old leader first saw it: once a pass of its
+    // own has seen a second leak, the first still carries the old leader's time (a fresh start would carry later).
+    await leak('ghost-2');
+    const { value: after } = await eventually(
+      "the new leader's GC has seen the second leak",
+      async () => {
+        const m = await carriedLeaks();
+        return m.size === 2 ? m : undefined;
+      },
+      { timeoutMs: 120_000 },
+    );
+    const [firstKey, firstSeen] = [...seen][0]!;
+    expect(after.get(firstKey)).toBe(firstSeen);
   });
 });

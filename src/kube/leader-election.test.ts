@@ -223,4 +223,54 @@ describe('leader election', () => {
     expect(log).toEqual(['0 a start', '2000 a stop']);
     await a.stop();
   });
+
+  it("carries the leader's annotations on its renewals to the next leader, and a new leader keeps them", async () => {
+    const { clock, store, make } = setup();
+    const a = make('a');
+    a.start();
+    await flushPromises();
+    const writes = store.state.writes;
+    a.carry('tabby.dev/x', 'from-a');
+    // Not a request of its own: it rides on the next renewal.
+    expect(store.state.writes).toBe(writes);
+    await clock.advance(2_000);
+    expect(store.state.writes).toBe(writes + 1);
+    expect(store.lease()?.metadata.annotations).toEqual({ 'tabby.dev/x': 'from-a' });
+    const b = make('b');
+    b.start();
+    await flushPromises();
+    await a.stop({ release: false });
+    await clock.advance(20_000);
+    expect(b.isLeader()).toBe(true);
+    // b took the lease over: a's annotation is still there, and b reads it.
+    expect(b.annotation('tabby.dev/x')).toBe('from-a');
+    expect(store.lease()?.metadata.annotations).toEqual({ 'tabby.dev/x': 'from-a' });
+    b.carry('tabby.dev/x', null);
+    await clock.advance(2_000);
+    expect(store.lease()?.metadata.annotations).toEqual({});
+    await b.stop();
+  });
+
+  it('forgets what it carried when it stops leading: a later term writes nothing stale', async () => {
+    const { clock, store, make } = setup();
+    const a = make('a');
+    a.start();
+    await flushPromises();
+    a.carry('tabby.dev/x', 'term-1');
+    await clock.advance(2_000);
+    store.steal('intruder');
+    await clock.advance(2_000);
+    expect(a.isLeader()).toBe(false);
+    // Not leading: carry is ignored.
+    a.carry('tabby.dev/x', 'ignored');
+    const l = store.lease()!;
+    store.steal('');
+    // The intruder's term changed the annotation; a takes the free lease and must leave it as the intruder left it.
+    (store.lease()!.metadata as { annotations?: Record<string, string> }).annotations = { 'tabby.dev/x': 'term-2' };
+    await clock.advance(4_000);
+    expect(a.isLeader()).toBe(true);
+    expect(l.spec?.holderIdentity).toBe('intruder');
+    expect(store.lease()?.metadata.annotations).toEqual({ 'tabby.dev/x': 'term-2' });
+    await a.stop();
+  });
 });

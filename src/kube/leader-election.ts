@@ -10,6 +10,9 @@
 // - A leader that cannot renew for `renewDeadline`, or sees another holder, stops leading at once; renewDeadline <
 //   leaseDuration, so it stops before anyone else may take over.
 // - `stop({ release: true })` (the default) clears the holder so a successor takes over at its next attempt.
+// - The leader can carry annotations on the Lease (`carry`): they ride on its renewals (no request of their own) and
+//   the next leader finds them on the Lease it takes over (`annotation`) — state a term hands to the next, such as
+//   the first-seen times of IPAM GC's grace periods. A new leader's first write leaves them as they are.
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { sleep, systemClock, type Clock } from './clock.js';
@@ -44,6 +47,10 @@ export interface LeaderElectionOptions {
 
 export interface LeaderElector {
   start(): void;
+  /** An annotation of the Lease as last seen: after taking it over, what the previous leader carried. */
+  annotation(key: string): string | undefined;
+  /** While leading: set (null: remove) this annotation with the next renewals. Forgotten when leadership ends. */
+  carry(key: string, value: string | null): void;
   /** Ends the loop; `release` (default true) gives the lease up if held. Resolves after onStoppedLeading. */
   stop(opts?: { release?: boolean }): Promise<void>;
   isLeader(): boolean;
@@ -72,6 +79,8 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
   const metrics = opts.metrics ?? noopMetrics;
 
   let observed: Lease | undefined;
+  /** Annotations this leader sets on its renewals (null: removes). */
+  const carried = new Map<string, string | null>();
   let observedKey = '';
   let observedAt = 0;
   let observedHolder: string | undefined;
@@ -148,6 +157,7 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
       const updated = await opts.leases.replace(
         {
           ...current,
+          metadata: withCarried(current.metadata),
           spec: {
             ...spec,
             holderIdentity: opts.identity,
@@ -169,6 +179,16 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
     }
   }
 
+  function withCarried(meta: Lease['metadata']): Lease['metadata'] {
+    if (carried.size === 0) return meta;
+    const annotations: Record<string, string> = { ...(meta.annotations ?? {}) };
+    for (const [k, v] of carried) {
+      if (v === null) delete annotations[k];
+      else annotations[k] = v;
+    }
+    return { ...meta, annotations };
+  }
+
   function startLeading(): void {
     leading = true;
     leadAbort = new AbortController();
@@ -184,6 +204,7 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
   function stopLeading(): void {
     if (!leading) return;
     leading = false;
+    carried.clear();
     leadAbort?.abort();
     metrics.leaderStatus(lease, false);
     log.info({}, 'stopped leading');
@@ -278,5 +299,9 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
 
     isLeader: () => leading,
     leader: () => observedHolder,
+    annotation: (key) => observed?.metadata.annotations?.[key],
+    carry(key, value) {
+      if (leading) carried.set(key, value);
+    },
   };
 }

@@ -50,6 +50,11 @@ export interface IpamSyncDeps {
   leakGracePeriodMs?: number;
   /** Where IPAM history goes (the operator's recorder, rate-limited); none: not recorded. */
   events?: Pick<EventRecorder, 'record'>;
+  /**
+   * GC's first-seen times from the previous leader, and where to leave them for the next (the leader's Lease,
+   * gc-memory-codec.ts); absent: they live only as long as this term, and every grace starts again with the next.
+   */
+  gcHandover?: { initial: GcMemory; save(memory: GcMemory): void };
 }
 
 export interface IpamSync {
@@ -76,7 +81,7 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
       handles: caches.ipamHandles.store,
     },
   });
-  let gcMemory: GcMemory = emptyGcMemory();
+  let gcMemory: GcMemory = deps.gcHandover?.initial ?? emptyGcMemory();
   /** Annotations we patched that the Node cache may not show yet (read-your-writes, as in the block store). */
   const pendingAnnotations = new Map<string, Record<string, string | null>>();
 
@@ -206,6 +211,7 @@ export function createIpamSync(deps: IpamSyncDeps): IpamSync {
       gcMemory,
     );
     gcMemory = plan.memory;
+    deps.gcHandover?.save(gcMemory);
     const grace = deps.leakGracePeriodMs ?? DEFAULT_LEAK_GRACE_PERIOD_MS;
     for (const r of plan.newLeakCandidates) {
       history({

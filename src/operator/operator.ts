@@ -28,6 +28,8 @@ import { blockClaimedOrReleased, generationOf, nodeMetaChanged, pathMtuChanged }
 import type { OperatorSettings } from './config.js';
 import { ensureClusterDefaults } from './cluster-defaults.js';
 import { createIpamSync, type IpamSync } from './ipam-sync.js';
+import type { GcMemory } from '../ipam/gc.js';
+import { decodeGcMemory, encodeGcMemory } from '../ipam/gc-memory-codec.js';
 import { isPlanCache, PlanInputs } from './plan-inputs.js';
 import { createPlanSync, type PlanSync, type PlannedRevisions } from './plan-sync.js';
 import { createPoolStatus } from './pool-status.js';
@@ -115,6 +117,8 @@ const POOLS_KEY = 'pools';
 const DEFAULTS_KEY = 'defaults';
 /** How often `settled()` looks again (it has no event to wait for: "nothing queued" is the absence of one). */
 const SETTLED_POLL_MS = 10;
+/** The leader's Lease annotation carrying IPAM GC's first-seen times to the next leader (gc-memory-codec.ts). */
+export const GC_MEMORY_ANNOTATION = 'tabby.dev/ipam-gc-first-seen';
 /** How long a block change waits for others before pool usage is written again. */
 const POOL_USAGE_COALESCE_MS = 1000;
 
@@ -276,6 +280,7 @@ export function createOperator(opts: OperatorOptions): Operator {
         poolTotal.set({ pool }, Number(u.totalIPs));
       },
     });
+    const handover = gcHandover();
     const ipamSync = createIpamSync({
       client: opts.client,
       caches,
@@ -283,6 +288,7 @@ export function createOperator(opts: OperatorOptions): Operator {
       now,
       random,
       events,
+      ...(handover !== undefined ? { gcHandover: handover } : {}),
       ...(opts.ipamLeakGracePeriodMs !== undefined ? { leakGracePeriodMs: opts.ipamLeakGracePeriodMs } : {}),
     });
     const ipamPending = new Map<string, number>();
@@ -507,6 +513,33 @@ export function createOperator(opts: OperatorOptions): Operator {
     if (cache === 'blockAffinities' || cache === 'ipamBlocks') {
       for (const n of t.ipamSync.nodesAffectedBy(cache, key)) enqueueIpam(t, n);
     }
+  }
+
+  /** GC's first-seen times, carried on the leader's Lease from term to term (none without leader election). */
+  function gcHandover(): { initial: GcMemory; save(memory: GcMemory): void } | undefined {
+    const e = elector;
+    if (e === undefined) return undefined;
+    let last = e.annotation(GC_MEMORY_ANNOTATION) ?? '';
+    const { memory, error } = decodeGcMemory(last);
+    if (error !== undefined)
+      log.warn(
+        { kind: 'Lease', name: opts.leaderElection?.name, annotation: GC_MEMORY_ANNOTATION, err: error },
+        'IPAM GC first-seen times on the lease unusable: their grace periods start again',
+      );
+    else if (last !== '')
+      log.info(
+        { leaks: memory.leakCandidates.size, overcounts: memory.handleOvercounts.size },
+        'IPAM GC first-seen times taken over from the previous leader',
+      );
+    return {
+      initial: memory,
+      save(m) {
+        const text = encodeGcMemory(m);
+        if (text === last) return;
+        last = text;
+        e.carry(GC_MEMORY_ANNOTATION, text === '' ? null : text);
+      },
+    };
   }
 
   async function startLeading(): Promise<void> {
