@@ -49,7 +49,6 @@ import {
   type Op,
   type OwnBlock,
   type RoundPlan,
-  type SettleHandleOp,
   Reply,
   decrementsAfter,
   incrementedHandle,
@@ -189,7 +188,7 @@ export class AddressAssigner implements IpAllocator {
     if (!(await this.writeIncrements(plan))) return;
     const failed = await this.writeBlocks(plan);
     const survives = await this.writeDecrements(decrementsAfter(plan, failed));
-    const settled = await this.writeSettles(plan);
+    await this.writeSettles(plan);
 
     const needMore: AssignOp[] = [];
     for (const r of roundResults(plan, failed, survives)) {
@@ -203,7 +202,6 @@ export class AddressAssigner implements IpAllocator {
       if (r.next === 'retry') this.requeue(r.op);
       else if (r.kind === 'release') r.op.reply.ok(r.unallocated);
       else if (r.kind === 'releaseHandle') r.op.reply.ok(r.gone);
-      else if (r.kind === 'settleHandle') r.op.reply.ok(settled.has(r.op) ? settled.get(r.op) : r.op.handle);
       else r.op.reply.ok();
     }
     if (needMore.length > 0) await this.getMoreSpace(needMore);
@@ -271,10 +269,7 @@ export class AddressAssigner implements IpAllocator {
    * (d) Handle repairs (assign-round.ts, SettleHandleOp): one compare-and-swap on the version read, never retried — a
    * handle that changed since is left to the next DEL or to GC (its over-count repair).
    */
-  private async writeSettles(
-    plan: RoundPlan,
-  ): Promise<Map<SettleHandleOp, Versioned<IPAMHandleData> | undefined | 'conflict'>> {
-    const out = new Map<SettleHandleOp, Versioned<IPAMHandleData> | undefined | 'conflict'>();
+  private async writeSettles(plan: RoundPlan): Promise<void> {
     await Promise.all(
       [...plan.settles].map(async ([op, block]) => {
         const { value, version } = op.handle;
@@ -283,17 +278,15 @@ export class AddressAssigner implements IpAllocator {
         let after: Versioned<IPAMHandleData> | undefined;
         if (Object.keys(block).length === 0) {
           const r = await this.deps.store.handles.delete(key, version);
-          if (!r.ok && r.reason === 'conflict') return out.set(op, 'conflict');
+          if (!r.ok && r.reason === 'conflict') return;
         } else {
           const r = await this.deps.store.handles.update({ ...value, block }, version);
-          if (!r.ok && r.reason === 'conflict') return out.set(op, 'conflict');
+          if (!r.ok && r.reason === 'conflict') return;
           if (r.ok) after = { value: r.value, version: r.version };
         }
         this.cacheHandle(value.handleID, after);
-        out.set(op, after);
       }),
     );
-    return out;
   }
 
   /** Requests whose pools have no free address in the node's blocks: a new block, or Calico's fallbacks. */
@@ -522,7 +515,7 @@ export class AddressAssigner implements IpAllocator {
     const stored = await this.deps.store.handles.get(handleKey(handleId));
     if (stored === undefined) return;
     if (Object.keys(stored.value.block).some((c) => this.own.has(c)))
-      await this.submit<Versioned<IPAMHandleData> | undefined | 'conflict'>((reply) => ({
+      await this.submit<void>((reply) => ({
         kind: 'settleHandle',
         handle: stored,
         rounds: 0,

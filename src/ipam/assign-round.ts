@@ -120,8 +120,8 @@ export interface SettleHandleOp extends OpBase {
   kind: 'settleHandle';
   /** The handle as read from the store after the release. */
   handle: Versioned<IPAMHandleData>;
-  /** The handle after the repair (`undefined`: deleted, nothing left), or `'conflict'`: it changed, left to GC. */
-  reply: Reply<Versioned<IPAMHandleData> | undefined | 'conflict'>;
+  /** Answered once the repair is written, or given up on (the handle changed: left to the next DEL or GC). */
+  reply: Reply<void>;
 }
 
 export type Op = AssignOp | AssignOrdinalOp | ReleaseOp | ReleaseHandleOp | SettleHandleOp;
